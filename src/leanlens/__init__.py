@@ -1,0 +1,43 @@
+"""leanlens: make models smaller and faster, and show whether they still decide for the same reasons.
+
+The public API is flat: ``leanlens.train``, ``leanlens.as_model``, ``leanlens.load_model``,
+``leanlens.datasets.load`` … Heavy libraries (torch, ray, optuna) load on first use.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import data as datasets
+from .data import Dataset
+from .errors import (
+    ConfigError,
+    DataError,
+    InvalidInputError,
+    LeanlensError,
+    ModelFormatError,
+    OutputExistsError,
+    UnsupportedModelError,
+)
+from .evaluation import score
+from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
+
+__all__ = [
+    "BaseModel",
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "InvalidInputError",
+    "LeanlensError",
+    "Model",
+    "ModelFormatError",
+    "OutputExistsError",
+    "TrainConfig",
+    "UnsupportedModelError",
+    "__version__",
+    "as_model",
+    "datasets",
+    "load_model",
+    "score",
+    "train",
+]

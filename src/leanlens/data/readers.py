@@ -1,0 +1,244 @@
+"""Build a Dataset from CSV, Parquet, pandas or NumPy: validation, task inference, split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..errors import DataError, InvalidInputError, did_you_mean
+from .dataset import TASKS, Dataset, Standardizer, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
+
+Categorical = Literal["onehot", "error"]
+
+
+def infer_task(y: np.ndarray) -> Task:
+    """binary / multiclass for labels (non-float, or integral floats with ≤ 20 values); else regression."""
+    y = np.asarray(y)
+    uniq = np.unique(y[~_isnan(y)]) if y.dtype.kind == "f" else np.unique(y)
+    if y.dtype.kind in "fc":
+        integral = bool(np.all(np.mod(uniq, 1) == 0))
+        if not integral or len(uniq) > 20:
+            return "regression"
+    return "binary" if len(uniq) == 2 else "multiclass"
+
+
+def _isnan(y: np.ndarray) -> np.ndarray:
+    return np.isnan(y) if y.dtype.kind == "f" else np.zeros(len(y), bool)
+
+
+def _check_path(path: str | os.PathLike[str], param: str = "path") -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"The {param!r} file {str(p)!r} does not exist.")
+    if not p.is_file():
+        raise DataError(f"The {param!r} path {str(p)!r} is not a file.")
+    if p.stat().st_size == 0:
+        raise DataError(f"The {param!r} file {str(p)!r} is empty.")
+    return p
+
+
+def from_csv(
+    path: str | os.PathLike[str],
+    *,
+    target: str,
+    task: Task | None = None,
+    categorical: Categorical = "onehot",
+    test_size: float = 0.2,
+    val_size: float = 0.15,
+    random_state: int | None = 0,
+) -> Dataset:
+    """Read a CSV file with a header row; ``target`` names the label column."""
+    import pandas as pd
+
+    p = _check_path(path)
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"The 'path' file {str(p)!r} could not be read as CSV: {exc}") from None
+    return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
+                       val_size=val_size, random_state=random_state, name=p.stem)
+
+
+def from_parquet(
+    path: str | os.PathLike[str],
+    *,
+    target: str,
+    task: Task | None = None,
+    categorical: Categorical = "onehot",
+    test_size: float = 0.2,
+    val_size: float = 0.15,
+    random_state: int | None = 0,
+) -> Dataset:
+    """Read a Parquet file; ``target`` names the label column."""
+    import pandas as pd
+
+    p = _check_path(path)
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise DataError(f"The 'path' file {str(p)!r} could not be read as Parquet: {exc}") from None
+    return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
+                       val_size=val_size, random_state=random_state, name=p.stem)
+
+
+def from_pandas(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    task: Task | None = None,
+    categorical: Categorical = "onehot",
+    test_size: float = 0.2,
+    val_size: float = 0.15,
+    random_state: int | None = 0,
+    name: str = "dataframe",
+) -> Dataset:
+    """A DataFrame with a target column → Dataset.
+
+    Non-numeric feature columns are one-hot encoded (``categorical="onehot"``) or
+    refused (``categorical="error"``).
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(f"The 'df' parameter must be a pandas DataFrame. Got {type(df).__name__} instead.")
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise DataError(f"The data is empty: {df.shape[0]} rows and {df.shape[1]} columns.")
+    cols = [str(c) for c in df.columns]
+    if target not in cols:
+        raise DataError(
+            f"The 'target' column {target!r} does not exist.{did_you_mean(target, cols)} "
+            f"Columns: {', '.join(cols[:20])}{' …' if len(cols) > 20 else ''}."
+        )
+    if categorical not in ("onehot", "error"):
+        raise InvalidInputError(
+            f"The 'categorical' parameter must be 'onehot' or 'error'. Got {categorical!r} instead."
+        )
+    df = df.copy()
+    df.columns = cols
+    y_raw = df.pop(target)
+    if y_raw.isna().any():
+        raise DataError(f"The 'target' column {target!r} has {int(y_raw.isna().sum())} missing values.")
+    non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
+    bool_cols = [c for c in non_numeric if pd.api.types.is_bool_dtype(df[c])]
+    for c in bool_cols:
+        df[c] = df[c].astype(np.float32)
+    non_numeric = [c for c in non_numeric if c not in bool_cols]
+    if non_numeric:
+        if categorical == "error":
+            raise DataError(
+                f"Non-numeric feature columns {non_numeric[:10]}: pass categorical='onehot' "
+                "to one-hot encode them, or convert them to numbers first."
+            )
+        if df[non_numeric].isna().any().any():
+            raise DataError(f"Categorical columns {non_numeric[:10]} have missing values; fill them first.")
+        df = pd.get_dummies(df, columns=non_numeric, prefix_sep="=", dtype=np.float32)
+    feature_names = tuple(str(c) for c in df.columns)
+    X = df.to_numpy(dtype=np.float64)
+    return from_numpy(X, y_raw.to_numpy(), feature_names=feature_names, task=task, test_size=test_size,
+                      val_size=val_size, random_state=random_state, name=name)
+
+
+def from_numpy(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    feature_names: tuple[str, ...] | list[str] | None = None,
+    target_names: tuple[str, ...] | list[str] | None = None,
+    task: Task | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    test_size: float = 0.2,
+    val_size: float = 0.15,
+    random_state: int | None = 0,
+    name: str = "array",
+    description: str = "",
+) -> Dataset:
+    """Arrays → Dataset with a seeded (stratified, for classification) train/val/test split.
+
+    ``X`` is (n, d), or (n, *input_shape) for images; ``y`` holds labels or values.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim < 2:
+        raise InvalidInputError(f"The 'X' parameter must be 2-D (n_samples, n_features) or more. Got shape {X.shape}.")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"The 'X' array must be numeric. Got dtype {X.dtype} (convert or one-hot encode it first).")
+    if y.ndim != 1 or len(y) != len(X):
+        raise InvalidInputError(f"The 'y' parameter must be 1-D with {len(X)} entries. Got shape {y.shape}.")
+    if len(X) < 10:
+        raise DataError(f"At least 10 rows are needed to split into train/val/test. Got {len(X)}.")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise DataError(
+            f"The features contain {int(bad.sum())} NaN or infinite values "
+            f"(first at row {int(rows[0])}, column {int(cols[0])}); clean or impute them first."
+        )
+    input_shape = tuple(input_shape) if input_shape is not None else tuple(X.shape[1:])
+    if int(np.prod(input_shape)) != int(np.prod(X.shape[1:])):
+        raise InvalidInputError(f"The 'input_shape' {input_shape} does not match X's feature shape {X.shape[1:]}.")
+    X = X.reshape((len(X), *input_shape))
+    d = int(np.prod(input_shape))
+    if feature_names is None:
+        feature_names = tuple(f"x{i}" for i in range(d))
+    feature_names = tuple(str(f) for f in feature_names)
+    if len(feature_names) != d:
+        raise InvalidInputError(f"The 'feature_names' parameter needs {d} names. Got {len(feature_names)}.")
+    task = task or infer_task(y)
+    if task not in TASKS:
+        raise InvalidInputError(f"The 'task' parameter must be one of {TASKS}. Got {task!r} instead.")
+    if not (0 < test_size < 1 and 0 < val_size < 1 and test_size + val_size < 1):
+        raise InvalidInputError(
+            f"The 'test_size' and 'val_size' parameters must be in (0, 1) with a sum below 1. "
+            f"Got {test_size} and {val_size}."
+        )
+    if task == "regression":
+        if y.dtype.kind not in "biuf":
+            raise DataError(f"A regression target must be numeric. Got dtype {y.dtype}.")
+        y_enc = y.astype(np.float32)
+        if not np.all(np.isfinite(y_enc)):
+            raise DataError("The regression target contains NaN or infinite values.")
+        names: tuple[str, ...] = ()
+        stratify = None
+    else:
+        classes, inverse = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise DataError(f"The target has a single class ({classes[0]!r}); a classifier needs at least two.")
+        if task == "binary" and len(classes) != 2:
+            raise DataError(f"task='binary' needs exactly 2 classes. Got {len(classes)}.")
+        names = tuple(str(c) for c in (target_names if target_names is not None else classes))
+        if len(names) != len(classes):
+            raise InvalidInputError(f"The 'target_names' parameter needs {len(classes)} names. Got {len(names)}.")
+        y_enc = inverse.astype(np.int64)
+        counts = np.bincount(y_enc)
+        stratify = y_enc if counts.min() >= 3 else None
+    idx = np.arange(len(X))
+    idx_rest, idx_test = train_test_split(idx, test_size=test_size, random_state=random_state, stratify=stratify)
+    strat_rest = stratify[idx_rest] if stratify is not None else None
+    idx_train, idx_val = train_test_split(
+        idx_rest, test_size=val_size / (1 - test_size), random_state=random_state, stratify=strat_rest
+    )
+    Xf = X.astype(np.float32)
+    return Dataset(
+        name=name,
+        X_train=Xf[idx_train], y_train=y_enc[idx_train],
+        X_val=Xf[idx_val], y_val=y_enc[idx_val],
+        X_test=Xf[idx_test], y_test=y_enc[idx_test],
+        feature_names=feature_names,
+        target_names=names,
+        task=task,
+        input_shape=input_shape,
+        preprocessing=Standardizer.fit(Xf[idx_train]),
+        description=description,
+        random_state=random_state,
+    )
+

@@ -1,0 +1,68 @@
+"""Errors raised by leanlens.
+
+Every user mistake raises a subclass of :class:`LeanlensError` whose message names
+the parameter, what was expected and what was given. The CLI turns these into one
+line on stderr and exit code 2; any other exception is a bug (exit code 1).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "InvalidInputError",
+    "LeanlensError",
+    "ModelFormatError",
+    "NotFittedError",
+    "OutputExistsError",
+    "UnsupportedModelError",
+    "closest",
+    "did_you_mean",
+]
+
+
+class LeanlensError(Exception):
+    """Base class of every error leanlens raises on purpose."""
+
+
+class InvalidInputError(LeanlensError, ValueError):
+    """A parameter or an array has the wrong value, shape or content."""
+
+
+class DataError(InvalidInputError):
+    """A data file or table cannot be turned into a Dataset."""
+
+
+class ConfigError(InvalidInputError):
+    """A configuration (YAML, dict or dataclass) is invalid."""
+
+
+class UnsupportedModelError(LeanlensError, TypeError):
+    """The model's type is not supported by the operation asked of it."""
+
+
+class ModelFormatError(LeanlensError, ValueError):
+    """A saved model is missing, partial, corrupt or of a refused format (pickle)."""
+
+
+class OutputExistsError(LeanlensError, FileExistsError):
+    """An output path exists and overwriting was not asked for."""
+
+
+class NotFittedError(LeanlensError, RuntimeError):
+    """An object was used before the step that fits it."""
+
+
+def closest(name: str, options: Iterable[str]) -> str | None:
+    """The option closest to ``name`` (difflib ratio ≥ 0.5), or None."""
+    matches = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """A ' Did you mean X?' suffix for an error message, or ''."""
+    best = closest(name, options)
+    return f" Did you mean {best!r}?" if best else ""

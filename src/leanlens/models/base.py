@@ -1,0 +1,200 @@
+"""The Model protocol, a shared base class, and ``as_model()`` (a registry keyed by type)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import InvalidInputError, UnsupportedModelError
+
+__all__ = ["BaseModel", "Model", "ModelKind", "as_model", "register_adapter"]
+
+ModelKind = Literal["torch", "sklearn", "onnx", "callable"]
+Task = Literal["binary", "multiclass", "regression"]
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What every leanlens model offers, whatever runs it."""
+
+    kind: str
+    task: str
+    feature_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    input_shape: tuple[int, ...]
+
+    @property
+    def n_features(self) -> int: ...
+
+    def output(self, X: Any) -> np.ndarray: ...
+
+    def predict(self, X: Any) -> np.ndarray: ...
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path: ...
+
+
+class BaseModel:
+    """Shared behaviour: input validation, ``predict``/``predict_proba`` from ``output``.
+
+    Subclasses implement ``_output(X)`` on a validated float32 array of shape
+    ``(n, *input_shape)`` and return ``(n, k)`` (probabilities for classifiers,
+    values for regression).
+    """
+
+    kind: str = "base"
+
+    def __init__(
+        self,
+        *,
+        input_shape: tuple[int, ...],
+        task: Task,
+        feature_names: tuple[str, ...] | None = None,
+        output_names: tuple[str, ...] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if task not in ("binary", "multiclass", "regression"):
+            raise InvalidInputError(
+                f"The 'task' parameter must be 'binary', 'multiclass' or 'regression'. Got {task!r} instead."
+            )
+        self.input_shape = tuple(int(s) for s in input_shape)
+        d = int(np.prod(self.input_shape))
+        self.task: Task = task
+        self.feature_names = tuple(feature_names) if feature_names is not None else tuple(f"x{i}" for i in range(d))
+        if len(self.feature_names) != d:
+            raise InvalidInputError(
+                f"The 'feature_names' parameter needs {d} names for input shape {self.input_shape}. "
+                f"Got {len(self.feature_names)}."
+            )
+        if output_names is None:
+            output_names = ("value",) if task == "regression" else ("0", "1")
+        self.output_names = tuple(str(o) for o in output_names)
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # -- shape facts -------------------------------------------------------------
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.output_names)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task != "regression"
+
+    # -- validation --------------------------------------------------------------
+    def check_X(self, X: Any, *, param: str = "X") -> np.ndarray:
+        """``X`` as float32 of shape ``(n, *input_shape)``; a clear error otherwise."""
+        try:
+            arr = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"The {param!r} parameter must be a numeric array. Got {type(X).__name__}.") from None
+        if arr.ndim == 1:
+            raise InvalidInputError(
+                f"The {param!r} parameter must be 2-D (n_samples, {self.n_features}); got a 1-D array of "
+                f"{arr.shape[0]} values. Use X.reshape(1, -1) for a single row."
+            )
+        per_row = int(np.prod(arr.shape[1:]))
+        if per_row != self.n_features:
+            raise InvalidInputError(
+                f"The {param!r} parameter has {per_row} features per row; the model expects "
+                f"{self.n_features} (input shape {self.input_shape})."
+            )
+        if not np.all(np.isfinite(arr)):
+            bad = np.nonzero(~np.all(np.isfinite(arr.reshape(len(arr), -1)), axis=1))[0]
+            raise InvalidInputError(
+                f"The {param!r} parameter has NaN or infinite values in {len(bad)} rows (first: row {int(bad[0])})."
+            )
+        return np.ascontiguousarray(arr.reshape((len(arr), *self.input_shape)))
+
+    # -- prediction --------------------------------------------------------------
+    def _output(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def output(self, X: Any) -> np.ndarray:
+        """The raw output explained: (n, k) probabilities for classifiers, (n, 1) values for regression."""
+        arr = self.check_X(X)
+        if len(arr) == 0:
+            return np.zeros((0, self.n_outputs))
+        out = np.asarray(self._output(arr), dtype=np.float64)
+        return out.reshape(len(arr), -1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(n,) class indices for classifiers, values for regression."""
+        out = self.output(X)
+        if self.task == "regression":
+            return out[:, 0]
+        return out.argmax(axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.task == "regression":
+            raise UnsupportedModelError("predict_proba() is for classifiers; this model does regression.")
+        return self.output(X)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:  # pragma: no cover - per adapter
+        raise UnsupportedModelError(f"Saving is not supported for {type(self).__name__}.")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "n_features": self.n_features,
+            "outputs": list(self.output_names),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r}, input_shape={self.input_shape}, outputs={self.n_outputs})"
+
+
+@functools.singledispatch
+def _adapt(obj: Any, **meta: Any) -> BaseModel:
+    if isinstance(obj, BaseModel):
+        return obj
+    if callable(obj):
+        from .callable import CallableModel
+
+        return CallableModel(obj, **meta)
+    raise UnsupportedModelError(
+        f"as_model() cannot wrap an object of type {type(obj).__module__}.{type(obj).__name__}. "
+        "Pass a torch nn.Module, a fitted scikit-learn estimator, a path to an .onnx file or a "
+        "model folder, or a callable mapping (n, d) arrays to (n,) or (n, k) arrays."
+    )
+
+
+register_adapter = _adapt.register
+
+
+def as_model(obj: Any, **meta: Any) -> BaseModel:
+    """Wrap ``obj`` as a leanlens Model.
+
+    Parameters
+    ----------
+    obj : torch ``nn.Module``, fitted scikit-learn estimator, path to an ``.onnx``
+        file or a saved model folder, or a callable ``(n, d) -> (n,) | (n, k)``.
+    **meta : ``task``, ``feature_names``, ``output_names``, ``input_shape``,
+        ``n_features`` (callables and ONNX), ``output`` ("logits" | "probabilities" | "values").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = as_model(lambda X: X.sum(axis=1), n_features=3)
+    >>> m.predict(np.ones((2, 3))).tolist()
+    [3.0, 3.0]
+    """
+    _ensure_adapters()
+    if isinstance(obj, BaseModel):
+        if meta:
+            raise InvalidInputError("as_model() got metadata for an object that is already a leanlens Model.")
+        return obj
+    return _adapt(obj, **meta)
+
+
+@functools.cache
+def _ensure_adapters() -> None:
+    """Import the adapter modules so their registrations run (lazily: torch is heavy)."""
+    from . import onnx_model, persistence, sklearn_model, torch_model  # noqa: F401

@@ -1,0 +1,171 @@
+"""ONNX models run by ONNX Runtime; export of leanlens torch models to ONNX."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import __version__
+from .._io import atomic_dir, atomic_write_bytes, atomic_write_json
+from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from .base import BaseModel, Task
+
+if TYPE_CHECKING:
+    from .torch_model import TorchModel
+
+__all__ = ["OnnxModel", "export_onnx", "load_onnx_folder"]
+
+FORMAT = "leanlens-onnx"
+
+
+def _session(path: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelFormatError(f"ONNX Runtime could not load {str(path)!r}: {exc}") from None
+
+
+class OnnxModel(BaseModel):
+    """An ``.onnx`` file executed by an ONNX Runtime session.
+
+    ``output="logits"`` applies softmax; ``"probabilities"``/``"values"`` pass through.
+    """
+
+    kind = "onnx"
+
+    def __init__(self, path: str | os.PathLike[str], *, task: Task | None = None, input_shape: tuple[int, ...] | None = None,
+                 n_features: int | None = None, output: str = "auto", threads: int | None = None, **meta: Any) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFormatError(f"The ONNX file {str(self.path)!r} does not exist.")
+        self.threads = threads
+        self.session = _session(self.path, threads)
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        if input_shape is None:
+            dims = inp.shape[1:]
+            if n_features is not None:
+                input_shape = (int(n_features),)
+            elif dims and all(isinstance(s, int) for s in dims):
+                input_shape = tuple(int(s) for s in dims)
+            else:
+                raise InvalidInputError(f"Cannot read the input shape of {str(self.path)!r}; pass input_shape=(…).")
+        # Width of the output: run one zero row.
+        probe = self._run(np.zeros((1, *input_shape), np.float32))
+        width = probe.shape[1]
+        if task is None:
+            task = "regression" if width == 1 else "binary" if width == 2 else "multiclass"
+        if output == "auto":
+            output = "values" if task == "regression" else (
+                "probabilities" if np.all(probe >= 0) and abs(probe.sum() - 1) < 1e-4 else "logits")
+        if output not in ("logits", "probabilities", "values"):
+            raise InvalidInputError(f"The 'output' parameter must be 'logits', 'probabilities', 'values' or 'auto'. Got {output!r}.")
+        self.output_kind = output
+        if "output_names" not in meta and task != "regression":
+            meta["output_names"] = tuple(str(i) for i in range(max(width, 2)))
+        super().__init__(input_shape=input_shape, task=task, **meta)
+
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        outs = self.session.run(None, {self.input_name: X})
+        arrays = [o for o in outs if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
+        if not arrays:
+            raise UnsupportedModelError(f"The ONNX model {str(self.path)!r} has no floating-point output.")
+        out = arrays[-1]
+        return out.reshape(len(X), -1)
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        z = self._run(X).astype(np.float64)
+        if self.output_kind == "logits" and self.task != "regression":
+            if z.shape[1] == 1:
+                p = 1 / (1 + np.exp(-z))
+                return np.hstack([1 - p, p])
+            z = z - z.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            return e / e.sum(axis=1, keepdims=True)
+        return z
+
+    def file_size(self) -> int:
+        return self.path.stat().st_size
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "file": str(self.path), "bytes": self.file_size()}
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``model.onnx`` and ``model.json`` into the folder ``path`` (atomically)."""
+        spec = {
+            "format": FORMAT,
+            "format_version": 1,
+            "leanlens_version": __version__,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "feature_names": list(self.feature_names),
+            "output_names": list(self.output_names),
+            "output": self.output_kind,
+            "metadata": self.metadata,
+        }
+        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
+            shutil.copyfile(self.path, tmp / "model.onnx")
+            atomic_write_json(tmp / "model.json", spec)
+        return Path(path)
+
+
+def load_onnx_folder(folder: Path, spec: dict[str, Any]) -> OnnxModel:
+    file = folder / "model.onnx"
+    if not file.is_file():
+        raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.onnx.")
+    try:
+        return OnnxModel(
+            file, task=spec["task"], input_shape=tuple(spec["input_shape"]), output=spec.get("output", "auto"),
+            feature_names=tuple(spec["feature_names"]), output_names=tuple(spec["output_names"]),
+            metadata=spec.get("metadata"),
+        )
+    except KeyError as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+
+
+def export_onnx(model: TorchModel, path: str | os.PathLike[str], *, opset: int = 17) -> Path:
+    """Export a torch model (raw inputs → logits/values, preprocessing included) to an ONNX file.
+
+    The batch dimension is dynamic. The file is written atomically.
+    """
+    import io
+
+    import torch
+
+    from .torch_model import TorchModel
+
+    if not isinstance(model, TorchModel):
+        raise UnsupportedModelError(f"export_onnx() needs a torch model. Got a {model.kind} model.")
+    module = model.module.eval()
+    dummy = torch.zeros((2, *model.input_shape))
+    buf = io.BytesIO()
+    try:
+        torch.onnx.export(
+            module, (dummy,), buf,  # type: ignore[arg-type]
+            input_names=["input"], output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=opset, dynamo=False,
+        )
+    except Exception as exc:
+        raise UnsupportedModelError(f"ONNX export failed (an operator may be unsupported): {exc}") from None
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def onnx_from_torch(model: TorchModel, folder: str | os.PathLike[str], *, overwrite: bool = False,
+                    threads: int | None = None) -> OnnxModel:
+    """Export ``model`` into ``folder/model.onnx`` and return it as an ONNX-backed Model."""
+    with atomic_dir(folder, overwrite=overwrite, param="folder") as tmp:
+        export_onnx(model, tmp / "model.onnx")
+    return OnnxModel(Path(folder) / "model.onnx", task=model.task, input_shape=model.input_shape,
+                     output=model.output_kind, threads=threads, feature_names=model.feature_names,
+                     output_names=model.output_names, metadata=dict(model.metadata))

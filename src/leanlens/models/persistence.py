@@ -1,0 +1,90 @@
+"""Loading saved models (never unpickling) and ``as_model()`` for paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelFormatError
+from .base import BaseModel, register_adapter
+
+__all__ = ["load_model"]
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".sav")
+PICKLE_REFUSAL = (
+    "leanlens never unpickles: loading a pickle can run arbitrary code hidden in the file. "
+    "Save torch models with model.save(dir) (safetensors + JSON), scikit-learn models with skops "
+    "(leanlens.as_model(estimator).save(dir)), or export to ONNX."
+)
+
+
+def _loaders() -> dict[str, Callable[[Path, dict[str, Any]], BaseModel]]:
+    from .onnx_model import load_onnx_folder
+    from .sklearn_model import load_sklearn
+    from .torch_model import load_torch
+
+    return {"leanlens-torch": load_torch, "leanlens-sklearn": load_sklearn, "leanlens-onnx": load_onnx_folder}
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+    except OSError:
+        return False
+    # Pickle protocol 2+ starts with 0x80 and the protocol number; zip (torch.save) with PK.
+    return (len(head) == 2 and head[0] == 0x80 and head[1] <= 5) or head == b"PK"
+
+
+def load_model(path: str | os.PathLike[str]) -> BaseModel:
+    """Load a model folder saved by leanlens, or an ``.onnx`` file.
+
+    Torch: ``model.safetensors`` + ``model.json``; scikit-learn: ``model.skops`` (only
+    scikit-learn/NumPy/SciPy types are trusted); ONNX: ``model.onnx``. Pickle files are
+    refused with an explanation.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ModelFormatError(f"The model path {str(p)!r} does not exist.")
+    if p.is_file():
+        if p.suffix.lower() == ".onnx":
+            from .onnx_model import OnnxModel
+
+            return OnnxModel(p)
+        if _looks_like_pickle(p):
+            raise ModelFormatError(f"Refusing to load {str(p)!r}: it is a pickle file. {PICKLE_REFUSAL}")
+        raise ModelFormatError(
+            f"The model path {str(p)!r} is a file leanlens cannot read; give a model folder "
+            "(with model.json) or an .onnx file."
+        )
+    spec_file = p / "model.json"
+    if not spec_file.is_file():
+        pickles = [f.name for f in p.iterdir() if f.suffix.lower() in PICKLE_SUFFIXES]
+        if pickles:
+            raise ModelFormatError(f"The folder {str(p)!r} holds pickle files ({', '.join(pickles)}). {PICKLE_REFUSAL}")
+        raise ModelFormatError(f"The model folder {str(p)!r} has no model.json; it is not a saved leanlens model.")
+    try:
+        spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"The file {str(spec_file)!r} is corrupt (not valid JSON: {exc}).") from None
+    fmt = spec.get("format") if isinstance(spec, dict) else None
+    loaders = _loaders()
+    if fmt not in loaders:
+        raise ModelFormatError(f"The file {str(spec_file)!r} has unknown format {fmt!r}; expected one of {sorted(loaders)}.")
+    return loaders[fmt](p, spec)
+
+
+@register_adapter(str)
+@register_adapter(os.PathLike)
+def _wrap_path(path: str | os.PathLike[str], **meta: Any) -> BaseModel:
+    p = Path(path)
+    if p.suffix.lower() == ".onnx" and p.is_file():
+        from .onnx_model import OnnxModel
+
+        return OnnxModel(p, **meta)
+    return load_model(p)

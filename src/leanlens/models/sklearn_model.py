@@ -1,0 +1,121 @@
+"""scikit-learn estimators: the adapter and skops persistence (never pickle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+
+from .. import __version__
+from .._io import atomic_dir, atomic_write_json
+from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from .base import BaseModel, Task, register_adapter
+
+__all__ = ["SklearnModel", "load_sklearn"]
+
+FORMAT = "leanlens-sklearn"
+# Module prefixes whose types we let skops rebuild; anything else in a file is refused.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "leanlens.")
+
+
+class SklearnModel(BaseModel):
+    """A fitted scikit-learn estimator: ``predict_proba`` for classifiers, ``predict`` for regressors."""
+
+    kind = "sklearn"
+
+    def __init__(self, estimator: Any, **meta: Any) -> None:
+        if not hasattr(estimator, "predict"):
+            raise UnsupportedModelError(f"{type(estimator).__name__} has no predict(); it is not a fitted estimator.")
+        n_in = getattr(estimator, "n_features_in_", None)
+        if n_in is None:
+            raise UnsupportedModelError(
+                f"The {type(estimator).__name__} estimator is not fitted (no n_features_in_); fit it first."
+            )
+        input_shape = tuple(meta.pop("input_shape", (int(n_in),)))
+        if is_classifier(estimator):
+            classes = getattr(estimator, "classes_", None)
+            n_classes = len(classes) if classes is not None else 2
+            task: Task = meta.pop("task", "binary" if n_classes == 2 else "multiclass")
+            names = meta.pop("output_names", tuple(str(c) for c in classes) if classes is not None else None)
+        else:
+            task = meta.pop("task", "regression")
+            names = meta.pop("output_names", ("value",))
+        if task != "regression" and not hasattr(estimator, "predict_proba"):
+            raise UnsupportedModelError(
+                f"The classifier {type(estimator).__name__} has no predict_proba(); explainers need probabilities."
+            )
+        super().__init__(input_shape=input_shape, task=task, output_names=names, **meta)
+        self.estimator = estimator
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        X2 = X.reshape(len(X), -1)
+        if self.task == "regression":
+            return np.asarray(self.estimator.predict(X2), dtype=np.float64).reshape(len(X), -1)
+        return np.asarray(self.estimator.predict_proba(X2), dtype=np.float64)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "estimator": type(self.estimator).__name__}
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``model.skops`` and ``model.json`` into the folder ``path`` (atomically)."""
+        import skops.io as sio
+
+        spec = {
+            "format": FORMAT,
+            "format_version": 1,
+            "leanlens_version": __version__,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "feature_names": list(self.feature_names),
+            "output_names": list(self.output_names),
+            "estimator": type(self.estimator).__name__,
+            "metadata": self.metadata,
+        }
+        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
+            sio.dump(self.estimator, tmp / "model.skops")
+            atomic_write_json(tmp / "model.json", spec)
+        return Path(path)
+
+
+def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
+    import skops.io as sio
+
+    file = folder / "model.skops"
+    if not file.is_file():
+        raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.skops.")
+    try:
+        untrusted = sio.get_untrusted_types(file=file)
+    except Exception as exc:
+        raise ModelFormatError(f"The file {str(file)!r} is corrupt or not a skops file: {exc}") from None
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if refused:
+        raise ModelFormatError(
+            f"The file {str(file)!r} contains types leanlens does not trust: {refused[:5]}. "
+            "Only scikit-learn, NumPy and SciPy types are loaded."
+        )
+    try:
+        est = sio.load(file, trusted=untrusted)
+    except Exception as exc:
+        raise ModelFormatError(f"The file {str(file)!r} could not be loaded: {exc}") from None
+    try:
+        return SklearnModel(
+            est,
+            task=spec["task"],
+            input_shape=tuple(spec["input_shape"]),
+            feature_names=tuple(spec["feature_names"]),
+            output_names=tuple(spec["output_names"]),
+            metadata=spec.get("metadata"),
+        )
+    except KeyError as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+
+
+@register_adapter(BaseEstimator)
+def _wrap_estimator(estimator: BaseEstimator, **meta: Any) -> SklearnModel:
+    if "n_features" in meta:
+        n = meta.pop("n_features")
+        if n != getattr(estimator, "n_features_in_", n):
+            raise InvalidInputError(f"n_features={n} does not match the estimator's n_features_in_.")
+    return SklearnModel(estimator, **meta)

@@ -1,0 +1,195 @@
+"""PyTorch models: the adapter, and saving as ``model.safetensors`` + ``model.json``."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from .._io import atomic_dir, atomic_write_json
+from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from .architectures import LeanlensNet, layers_to_module, module_to_layers
+from .base import BaseModel, Task, register_adapter
+
+__all__ = ["TorchModel", "load_torch", "wrap_module"]
+
+OutputKind = Literal["logits", "probabilities", "values"]
+FORMAT = "leanlens-torch"
+
+
+class TorchModel(BaseModel):
+    """A torch ``nn.Module`` mapping raw inputs ``(n, *input_shape)`` to logits or values.
+
+    ``module`` is the network gradients flow through (raw inputs → logits); ``output``
+    applies softmax (classifiers, ``output="logits"``) so explainers see probabilities.
+    """
+
+    kind = "torch"
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        input_shape: tuple[int, ...],
+        task: Task,
+        feature_names: tuple[str, ...] | None = None,
+        output_names: tuple[str, ...] | None = None,
+        output: OutputKind = "logits",
+        arch: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        batch_size: int = 8192,
+    ) -> None:
+        if output not in ("logits", "probabilities", "values"):
+            raise InvalidInputError(f"The 'output' parameter must be 'logits', 'probabilities' or 'values'. Got {output!r}.")
+        super().__init__(input_shape=input_shape, task=task, feature_names=feature_names,
+                         output_names=output_names, metadata=metadata)
+        self.module = module.eval()
+        self.output_kind: OutputKind = output
+        self.arch = dict(arch or {})
+        self.batch_size = batch_size
+
+    def forward_output(self, x: torch.Tensor) -> torch.Tensor:
+        """The explained output as a differentiable tensor (probabilities or values)."""
+        z = self.module(x)
+        if z.ndim == 1:
+            z = z[:, None]
+        if self.output_kind == "logits" and self.task != "regression":
+            if z.shape[1] == 1:
+                p = torch.sigmoid(z)
+                return torch.cat([1 - p, p], dim=1)
+            return torch.softmax(z, dim=1)
+        return z
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        self.module.eval()
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(X), self.batch_size):
+                outs.append(self.forward_output(torch.from_numpy(X[i : i + self.batch_size])).numpy())
+        return np.concatenate(outs).astype(np.float64)
+
+    def logits(self, X: Any) -> np.ndarray:
+        arr = self.check_X(X)
+        with torch.inference_mode():
+            return self.module.eval()(torch.from_numpy(arr)).numpy().astype(np.float64)
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    def copy(self) -> TorchModel:
+        return copy.deepcopy(self)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "arch": self.arch, "parameters": self.n_parameters()}
+
+    # -- persistence -------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        """The JSON description saved as ``model.json`` (everything but the weights)."""
+        net = self.module
+        if not isinstance(net, LeanlensNet):
+            raise UnsupportedModelError(
+                "Only networks built by leanlens (LeanlensNet) save as safetensors + JSON; "
+                "export other torch modules to ONNX (leanlens.models.export_onnx) and load that file."
+            )
+        return {
+            "format": FORMAT,
+            "format_version": 1,
+            "leanlens_version": __version__,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "feature_names": list(self.feature_names),
+            "output_names": list(self.output_names),
+            "output": self.output_kind,
+            "arch": self.arch,
+            "layers": module_to_layers(net.body),
+            "preprocessing": {
+                "mean": net.mean.tolist(),
+                "scale": net.scale.tolist(),
+                "out_mean": net.out_mean.tolist(),
+                "out_scale": net.out_scale.tolist(),
+            },
+            "metadata": self.metadata,
+        }
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``model.safetensors`` and ``model.json`` into the folder ``path`` (atomically)."""
+        from safetensors.torch import save_file
+
+        spec = self.spec()
+        state = {k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}
+        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
+            save_file(state, str(tmp / "model.safetensors"))
+            atomic_write_json(tmp / "model.json", spec)
+        return Path(path)
+
+
+def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
+    try:
+        body = layers_to_module(spec["layers"])
+        pre = spec["preprocessing"]
+        net = LeanlensNet(
+            body,
+            torch.tensor(pre["mean"]),
+            torch.tensor(pre["scale"]),
+            torch.tensor(pre["out_mean"]),
+            torch.tensor(pre["out_scale"]),
+        )
+        state = load_file(str(weights))
+        net.load_state_dict(state, strict=True)
+        return TorchModel(
+            net,
+            input_shape=tuple(spec["input_shape"]),
+            task=spec["task"],
+            feature_names=tuple(spec["feature_names"]),
+            output_names=tuple(spec["output_names"]),
+            output=spec.get("output", "logits"),
+            arch=spec.get("arch"),
+            metadata=spec.get("metadata"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+    except (SafetensorError, RuntimeError, OSError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r} is corrupt or partial: {exc}") from None
+
+
+def _infer_input_shape(module: nn.Module) -> tuple[int, ...]:
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            return (m.in_features,)
+        if isinstance(m, nn.Conv2d | nn.Conv1d):
+            break
+    raise InvalidInputError(
+        "Cannot infer the input shape of this torch module; pass input_shape=(…) (or n_features=d) to as_model()."
+    )
+
+
+@register_adapter(nn.Module)
+def wrap_module(module: nn.Module, **meta: Any) -> TorchModel:
+    """``as_model(nn.Module)``: infer input shape and output width where the caller did not say."""
+    input_shape = meta.pop("input_shape", None)
+    n_features = meta.pop("n_features", None)
+    if input_shape is None:
+        input_shape = (int(n_features),) if n_features is not None else _infer_input_shape(module)
+    input_shape = tuple(input_shape)
+    output = meta.pop("output", None)
+    task = meta.pop("task", None)
+    if task is None or output is None:
+        with torch.inference_mode():
+            width = module.eval()(torch.zeros((1, *input_shape))).reshape(1, -1).shape[1]
+        task = task or ("regression" if width == 1 else "binary" if width == 2 else "multiclass")
+        output = output or ("values" if task == "regression" else "logits")
+        if "output_names" not in meta and task != "regression":
+            meta["output_names"] = tuple(str(i) for i in range(max(width, 2)))
+    return TorchModel(module, input_shape=input_shape, task=task, output=output, **meta)
