@@ -1,0 +1,173 @@
+"""Explainer base class, the registry of methods, and ``leanlens.explain()``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
+from ..models.base import BaseModel, as_model
+from .explanation import Explanation
+
+__all__ = ["EXPLAINERS", "Explainer", "explain", "get_explainer", "register_explainer", "resolve_targets"]
+
+EXPLAINERS: dict[str, type[Explainer]] = {}
+
+Target = int | str | None
+
+
+def register_explainer(cls: type[Explainer]) -> type[Explainer]:
+    """Class decorator: make ``cls`` available as ``explain(..., method=cls.name)``."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} needs a class attribute 'name'.")
+    EXPLAINERS[cls.name] = cls
+    return cls
+
+
+def _load_builtin_explainers() -> None:
+    """Import the modules that register the built-in methods (lazily: some import Captum or shap)."""
+    import importlib
+
+    for mod in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(mod, __package__)
+        except ModuleNotFoundError as exc:
+            # Only a module of ours that is not written yet may be missing; a missing library is a bug.
+            if not (exc.name or "").startswith("leanlens"):
+                raise
+
+
+_BUILTIN_MODULES = (
+    ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
+    ".lime", ".gradients", ".tree", ".importance", ".surrogate",
+)
+
+
+def get_explainer(method: str) -> type[Explainer]:
+    _load_builtin_explainers()
+    if method not in EXPLAINERS:
+        raise InvalidInputError(
+            f"Unknown explanation method {method!r}.{did_you_mean(str(method), EXPLAINERS)} "
+            f"Valid methods: {', '.join(sorted(EXPLAINERS))}."
+        )
+    return EXPLAINERS[method]
+
+
+class Explainer:
+    """Base of every local attribution method.
+
+    Subclasses set ``name``, ``summary`` (one line for ``leanlens explainers``),
+    ``model_agnostic`` and implement ``_explain(X, targets) -> Explanation``. The
+    constructor only stores; ``explain`` validates and computes.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    model_agnostic: ClassVar[bool] = True
+    needs_background: ClassVar[bool] = True
+    has_budget: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        background: Any = None,
+        budget: int | None = None,
+        random_state: int | None = None,
+        **params: Any,
+    ) -> None:
+        self.model = model
+        self.background = background
+        self.budget = budget
+        self.random_state = random_state
+        self.params = params
+
+    # -- validation shared by every method --------------------------------------------------
+    def _model(self) -> BaseModel:
+        model = as_model(self.model)
+        if not self.model_agnostic and getattr(model, "kind", None) != "torch":
+            raise UnsupportedModelError(
+                f"The {self.name!r} method needs gradients, which a {model.kind} model does not have. "
+                "Use a model-agnostic method instead: 'kernel', 'leverage', 'permutation' or 'lime'."
+            )
+        return model
+
+    def _background(self, model: BaseModel) -> np.ndarray:
+        if self.background is None:
+            raise InvalidInputError(
+                f"The {self.name!r} method needs a 'background' (rows standing for 'feature absent'), "
+                "e.g. background=dataset.X_train."
+            )
+        bg = model.check_X(self.background, param="background")
+        if len(bg) == 0:
+            raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
+        return bg
+
+    def explain(self, X: Any, *, target: Target | str = None) -> Explanation:
+        """Explain the rows of ``X`` (array of shape (n, *input_shape)).
+
+        ``target=None`` explains every output, an int (or output name) one output,
+        ``"predicted"`` each row's predicted class.
+        """
+        model = self._model()
+        Xc = model.check_X(X)
+        if len(Xc) == 0:
+            raise InvalidInputError("The 'X' parameter has no rows to explain.")
+        targets = resolve_targets(model, Xc, target)
+        start = time.perf_counter()
+        expl = self._explain(model, Xc, targets)
+        expl.seconds = time.perf_counter() - start
+        return expl
+
+    def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:  # pragma: no cover
+        raise NotImplementedError
+
+
+def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:
+    """None (all outputs) or an (n,) array of output indices."""
+    k = model.n_outputs
+    if target is None:
+        return None
+    if isinstance(target, str):
+        if target == "predicted":
+            if model.task == "regression":
+                return np.zeros(len(X), dtype=np.int64)
+            return model.output(X).argmax(axis=1).astype(np.int64)
+        if target in model.output_names:
+            return np.full(len(X), model.output_names.index(target), dtype=np.int64)
+        raise InvalidInputError(
+            f"The 'target' parameter must be None, 'predicted', an output index or one of "
+            f"{list(model.output_names)}. Got {target!r}."
+        )
+    if isinstance(target, bool) or not isinstance(target, int | np.integer):
+        raise InvalidInputError(f"The 'target' parameter must be None, 'predicted' or an int. Got {target!r}.")
+    if not 0 <= int(target) < k:
+        raise InvalidInputError(f"The 'target' index must be in [0, {k}) for this model's {k} outputs. Got {target}.")
+    return np.full(len(X), int(target), dtype=np.int64)
+
+
+def explain(
+    model: Any,
+    X: Any,
+    method: str = "kernel",
+    *,
+    background: Any = None,
+    target: Target | str = None,
+    budget: int | None = None,
+    random_state: int | None = None,
+    **params: Any,
+) -> Explanation:
+    """Explain ``model`` on the rows ``X`` with ``method`` (see ``leanlens explainers``).
+
+    Examples
+    --------
+    >>> import numpy as np, leanlens
+    >>> f = leanlens.as_model(lambda X: X @ np.array([1.0, 2.0, 0.0]), n_features=3)
+    >>> e = leanlens.explain(f, np.ones((1, 3)), method="exact", background=np.zeros((1, 3)))
+    >>> np.round(e.values, 6).tolist()
+    [[[1.0], [2.0], [0.0]]]
+    """
+    cls = get_explainer(method)
+    return cls(model, background=background, budget=budget, random_state=random_state, **params).explain(X, target=target)

@@ -1,0 +1,234 @@
+"""The Explanation result object: attributions plus everything needed to trust and reuse them."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_bytes, atomic_write_json
+from ..errors import InvalidInputError, ModelFormatError
+
+__all__ = ["Explanation"]
+
+_ARRAYS = ("values", "base_values", "data", "stderr", "targets")
+
+
+@dataclasses.dataclass(eq=False)
+class Explanation:
+    """Feature attributions for ``n`` explained rows.
+
+    Attributes
+    ----------
+    values : array (n, d) for one output per row, or (n, d, k) for k outputs.
+    base_values : array (n,) or (n, k) — the expected output the attributions start from.
+    data : array (n, d) — the explained rows, flattened, in the data's own units.
+    feature_names : d names. output_names : the outputs explained (k names, or 1).
+    targets : (n,) output index explained per row when ``values`` is (n, d), else None.
+    method, params : how it was computed. stderr : same shape as values, where the method has one.
+    n_model_evals : model rows evaluated in total. seconds : wall time.
+    input_shape : the model's input shape (e.g. (1, 8, 8)) for image plots.
+    notes : anything the user should know (k-means summarized background, …).
+    """
+
+    values: np.ndarray
+    base_values: np.ndarray
+    data: np.ndarray
+    feature_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    method: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    stderr: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    n_model_evals: int = 0
+    seconds: float = 0.0
+    input_shape: tuple[int, ...] | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype=np.float64)
+        self.base_values = np.asarray(self.base_values, dtype=np.float64)
+        self.data = np.asarray(self.data, dtype=np.float64)
+        if self.values.ndim not in (2, 3):
+            raise InvalidInputError(f"Explanation values must be (n, d) or (n, d, k). Got shape {self.values.shape}.")
+        n, d = self.values.shape[:2]
+        if self.data.shape != (n, d):
+            self.data = self.data.reshape(n, d)
+        if len(self.feature_names) != d:
+            raise InvalidInputError(f"Explanation needs {d} feature names. Got {len(self.feature_names)}.")
+        self.feature_names = tuple(self.feature_names)
+        self.output_names = tuple(self.output_names)
+        if self.stderr is not None:
+            self.stderr = np.asarray(self.stderr, dtype=np.float64)
+        if self.targets is not None:
+            self.targets = np.asarray(self.targets, dtype=np.int64)
+        self.notes = tuple(self.notes)
+
+    # -- shape facts ------------------------------------------------------------
+    @property
+    def n_rows(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def multi_output(self) -> bool:
+        return self.values.ndim == 3
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    # -- views ---------------------------------------------------------------------
+    def output(self, j: int | str) -> Explanation:
+        """The explanation of one output (by index or name) as an (n, d) Explanation."""
+        if not self.multi_output:
+            return self
+        if isinstance(j, str):
+            if j not in self.output_names:
+                raise InvalidInputError(f"Unknown output {j!r}. Outputs: {list(self.output_names)}.")
+            j = self.output_names.index(j)
+        k = self.values.shape[2]
+        if not -k <= j < k:
+            raise InvalidInputError(f"The output index must be in [0, {k}). Got {j}.")
+        return dataclasses.replace(
+            self,
+            values=self.values[:, :, j],
+            base_values=self.base_values[:, j] if self.base_values.ndim == 2 else self.base_values,
+            stderr=self.stderr[:, :, j] if self.stderr is not None else None,
+            output_names=(self.output_names[j],),
+            targets=np.full(self.n_rows, j % k),
+        )
+
+    def rows(self, idx: Any) -> Explanation:
+        """A subset of the explained rows."""
+        sel = np.arange(self.n_rows)[idx]
+        return dataclasses.replace(
+            self,
+            values=self.values[sel], base_values=self.base_values[sel], data=self.data[sel],
+            stderr=self.stderr[sel] if self.stderr is not None else None,
+            targets=self.targets[sel] if self.targets is not None else None,
+        )
+
+    def global_importance(self) -> np.ndarray:
+        """Mean |φ| over rows: (d,) — or (d, k) for a multi-output explanation."""
+        return np.abs(self.values).mean(axis=0)
+
+    def top_k(self, k: int = 5, *, output: int | None = None) -> list[str]:
+        """Names of the k features with the largest global importance (summed over outputs)."""
+        if not isinstance(k, int) or k < 1:
+            raise InvalidInputError(f"The 'k' parameter must be a positive int. Got {k!r}.")
+        imp = self.global_importance()
+        if imp.ndim == 2:
+            imp = imp[:, output] if output is not None else imp.sum(axis=1)
+        order = np.argsort(-imp, kind="stable")[:k]
+        return [self.feature_names[i] for i in order]
+
+    def sum_residual(self, fx: np.ndarray) -> np.ndarray:
+        """|Σφ + base − f(x)| per row (and output): how far from efficiency/completeness."""
+        total = self.values.sum(axis=1) + self.base_values
+        return np.abs(total - np.asarray(fx).reshape(total.shape))
+
+    # -- serialization ---------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "feature_names": list(self.feature_names),
+            "output_names": list(self.output_names),
+            "method": self.method,
+            "params": _jsonable(self.params),
+            "n_model_evals": int(self.n_model_evals),
+            "seconds": float(self.seconds),
+            "input_shape": list(self.input_shape) if self.input_shape else None,
+            "notes": list(self.notes),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (arrays as nested lists)."""
+        out = self._meta()
+        for name in _ARRAYS:
+            arr = getattr(self, name)
+            out[name] = None if arr is None else np.asarray(arr).tolist()
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        try:
+            return cls(
+                values=np.asarray(d["values"], dtype=np.float64),
+                base_values=np.asarray(d["base_values"], dtype=np.float64),
+                data=np.asarray(d["data"], dtype=np.float64),
+                feature_names=tuple(d["feature_names"]),
+                output_names=tuple(d["output_names"]),
+                method=d["method"],
+                params=d.get("params", {}),
+                stderr=None if d.get("stderr") is None else np.asarray(d["stderr"], dtype=np.float64),
+                targets=None if d.get("targets") is None else np.asarray(d["targets"], dtype=np.int64),
+                n_model_evals=int(d.get("n_model_evals", 0)),
+                seconds=float(d.get("seconds", 0.0)),
+                input_shape=tuple(d["input_shape"]) if d.get("input_shape") else None,
+                notes=tuple(d.get("notes", ())),
+            )
+        except KeyError as exc:
+            raise ModelFormatError(f"An explanation dict is missing the key {exc}.") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (JSON metadata, e.g. ``explanation.json``) and its arrays beside it
+        (``explanation.npz``), each atomically."""
+        p = Path(path)
+        if p.suffix != ".json":
+            p = p / "explanation.json"
+        buf = io.BytesIO()
+        arrays = {n: np.asarray(getattr(self, n)) for n in _ARRAYS if getattr(self, n) is not None}
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
+        atomic_write_bytes(p.with_suffix(".npz"), buf.getvalue())
+        meta = self._meta()
+        meta["arrays"] = p.with_suffix(".npz").name
+        meta["shape"] = list(self.values.shape)
+        meta["global_importance"] = dict(zip(self.feature_names, _rounded(self.global_importance()), strict=True))
+        atomic_write_json(p, meta)
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> Explanation:
+        p = Path(path)
+        if p.is_dir():
+            p = p / "explanation.json"
+        if not p.is_file():
+            raise ModelFormatError(f"No explanation at {str(p)!r}.")
+        try:
+            meta = json.loads(p.read_text(encoding="utf-8"))
+            npz = p.with_name(meta.get("arrays", p.with_suffix(".npz").name))
+            with np.load(npz, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, json.JSONDecodeError) as exc:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {exc}") from None
+        return cls.from_dict({**meta, **{k: v for k, v in arrays.items()}})
+
+    def __repr__(self) -> str:
+        return (
+            f"Explanation(method={self.method!r}, values={self.values.shape}, "
+            f"n_model_evals={self.n_model_evals}, seconds={self.seconds:.3f})"
+        )
+
+
+def _rounded(imp: np.ndarray) -> list[Any]:
+    return np.round(imp, 6).tolist()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, str | int | float | bool) or obj is None:
+        return obj
+    return repr(obj)
