@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-
 from ..errors import DataError, InvalidInputError, did_you_mean
 from .dataset import TASKS, Dataset, Standardizer, Task
 
@@ -221,6 +219,8 @@ def from_numpy(
         y_enc = inverse.astype(np.int64)
         counts = np.bincount(y_enc)
         stratify = y_enc if counts.min() >= 3 else None
+    from sklearn.model_selection import train_test_split
+
     idx = np.arange(len(X))
     idx_rest, idx_test = train_test_split(idx, test_size=test_size, random_state=random_state, stratify=stratify)
     strat_rest = stratify[idx_rest] if stratify is not None else None
