@@ -1,0 +1,390 @@
+"""Plots of explanations and global views (matplotlib, object API only — no pyplot state).
+
+Every function returns a ``matplotlib.figure.Figure`` and, given ``path``, also
+writes it (PNG or SVG by the suffix) atomically. The figures are not registered
+with pyplot, so nothing needs closing and nothing leaks between calls.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._io import atomic_write_bytes
+from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .explanation import Explanation
+    from .importance import PartialDependence, PermutationImportance
+    from .surrogate import SurrogateTree
+
+__all__ = [
+    "plot_beeswarm",
+    "plot_decision_boundary",
+    "plot_image_heatmap",
+    "plot_importance",
+    "plot_pdp",
+    "plot_surrogate_tree",
+    "plot_waterfall",
+    "save_figure",
+]
+
+_FORMATS = {".png": "png", ".svg": "svg"}
+_POS, _NEG = "#d62728", "#1f77b4"
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (``.png`` or ``.svg``) through a temporary file and a rename."""
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise InvalidInputError(f"The 'path' parameter must end in .png or .svg. Got {str(p)!r}.")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi)
+    return atomic_write_bytes(p, buf.getvalue())
+
+
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _one_output(expl: Explanation, output: int | str | None) -> Explanation:
+    """An (n, d) explanation: the chosen output, or the first one of a multi-output explanation."""
+    if not expl.multi_output:
+        return expl
+    return expl.output(0 if output is None else output)
+
+
+def _check_max(max_features: int) -> int:
+    if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features < 1:
+        raise InvalidInputError(f"The 'max_features' parameter must be a positive int. Got {max_features!r}.")
+    return max_features
+
+
+def plot_importance(
+    expl: Explanation | PermutationImportance,
+    *,
+    max_features: int = 15,
+    path: str | Path | None = None,
+) -> Figure:
+    """Horizontal bars of global importance: mean |φ| per feature (stacked by output for a
+    multi-output explanation), or the permutation importance with its spread."""
+    from .importance import PermutationImportance
+
+    _check_max(max_features)
+    if isinstance(expl, PermutationImportance):
+        imp = expl.importances_mean[:, None]
+        err: np.ndarray | None = expl.importances_std
+        labels: tuple[str, ...] = (f"score drop ({expl.scoring})",)
+        names, title = expl.feature_names, "permutation importance"
+    else:
+        gi = expl.global_importance()
+        imp = gi if gi.ndim == 2 else gi[:, None]
+        err, labels = None, expl.output_names if gi.ndim == 2 else ("mean |φ|",)
+        names, title = expl.feature_names, f"global importance ({expl.method})"
+    order = np.argsort(-imp.sum(axis=1), kind="stable")[:max_features][::-1]
+    fig = _figure(6.5, 1.2 + 0.3 * len(order))
+    ax = fig.add_subplot()
+    left = np.zeros(len(order))
+    cmap = _cmap("tab10")
+    for j in range(imp.shape[1]):
+        ax.barh(np.arange(len(order)), imp[order, j], left=left, color=cmap(j % 10), label=labels[j],
+                xerr=None if err is None else err[order])
+        left = left + imp[order, j]
+    ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
+    ax.set_xlabel("mean |attribution|" if err is None else "decrease in score when shuffled")
+    ax.set_title(title)
+    if imp.shape[1] > 1:
+        ax.legend(fontsize="small", loc="lower right", title="output")
+    return _finish(fig, path)
+
+
+def _cmap(name: str) -> Any:
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+def plot_beeswarm(
+    expl: Explanation,
+    *,
+    output: int | str | None = None,
+    max_features: int = 15,
+    path: str | Path | None = None,
+    random_state: int = 0,
+) -> Figure:
+    """Summary plot: one dot per row and feature at its attribution, coloured by the
+    feature's value (low blue → high red), features sorted by mean |φ|."""
+    _check_max(max_features)
+    e = _one_output(expl, output)
+    order = np.argsort(-np.abs(e.values).mean(axis=0), kind="stable")[:max_features][::-1]
+    fig = _figure(7, 1.2 + 0.35 * len(order))
+    ax = fig.add_subplot()
+    rng = np.random.default_rng(random_state)
+    cmap = _cmap("coolwarm")
+    for pos, i in enumerate(order):
+        v = e.values[:, i]
+        x = e.data[:, i]
+        span = np.ptp(x)
+        c = (x - x.min()) / span if span > 0 else np.full_like(x, 0.5)
+        jitter = rng.uniform(-0.3, 0.3, size=len(v)) * _density(v)
+        ax.scatter(v, pos + jitter, c=cmap(c), s=10, alpha=0.8, linewidths=0)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(np.arange(len(order)), [e.feature_names[i] for i in order])
+    ax.set_xlabel("attribution (impact on output)")
+    ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: feature value)")
+    return _finish(fig, path)
+
+
+def _density(v: np.ndarray) -> np.ndarray:
+    """Relative local density of each value, so crowded regions spread wider (a cheap beeswarm)."""
+    if len(v) < 3 or np.ptp(v) == 0:
+        return np.ones_like(v)
+    hist, edges = np.histogram(v, bins=min(30, len(v)))
+    idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(hist) - 1)
+    return np.asarray(hist[idx] / hist.max(), dtype=np.float64)
+
+
+def plot_waterfall(
+    expl: Explanation,
+    row: int = 0,
+    *,
+    output: int | str | None = None,
+    max_features: int = 10,
+    path: str | Path | None = None,
+) -> Figure:
+    """Waterfall for one row: from the base value, each feature's attribution in order of
+    |φ| (the rest summed in one bar), to the explained output."""
+    _check_max(max_features)
+    e = _one_output(expl, output)
+    if isinstance(row, bool) or not isinstance(row, int | np.integer) or not -e.n_rows <= row < e.n_rows:
+        raise InvalidInputError(f"The 'row' parameter must be an index in [0, {e.n_rows}). Got {row!r}.")
+    phi = e.values[row]
+    base = float(np.asarray(e.base_values)[row]) if e.base_values.ndim else float(e.base_values)
+    order = np.argsort(-np.abs(phi), kind="stable")
+    shown = order[:max_features]
+    rest = phi[order[max_features:]].sum()
+    labels = [f"{e.feature_names[i]} = {e.data[row, i]:.3g}" for i in shown]
+    steps = list(phi[shown])
+    if len(order) > max_features:
+        labels.append(f"{len(order) - max_features} other features")
+        steps.append(rest)
+    fig = _figure(7, 1.4 + 0.35 * len(steps))
+    ax = fig.add_subplot()
+    start = base
+    for pos, s in enumerate(steps):
+        y = len(steps) - 1 - pos
+        ax.barh(y, s, left=start, color=_POS if s >= 0 else _NEG)
+        ax.text(start + s, y, f" {s:+.3g}", va="center", ha="left" if s >= 0 else "right", fontsize="small")
+        start += s
+    ax.set_yticks(np.arange(len(steps)), labels[::-1])
+    ax.axvline(base, color="grey", ls="--", lw=0.8)
+    ax.axvline(start, color="black", lw=0.8)
+    ax.set_xlabel(f"output (base {base:.3g} → {start:.3g})")
+    ax.set_title(f"{e.method}: row {row}, output {e.output_names[0] if len(e.output_names) == 1 else ''}")
+    return _finish(fig, path)
+
+
+def _image_shape(e: Explanation, image_shape: tuple[int, int] | None) -> tuple[int, int]:
+    if image_shape is not None:
+        shape = tuple(int(s) for s in image_shape)
+    elif e.input_shape is not None and len(e.input_shape) == 3:
+        shape = tuple(e.input_shape[1:])
+    else:
+        side = round(float(np.sqrt(e.n_features)))
+        shape = (side, side)
+    if len(shape) != 2 or shape[0] * shape[1] != e.n_features:
+        raise InvalidInputError(
+            f"The 'image_shape' parameter must be (h, w) with h·w = {e.n_features} features. "
+            f"Got {shape} (input shape {e.input_shape})."
+        )
+    return shape[0], shape[1]
+
+
+def plot_image_heatmap(
+    expl: Explanation,
+    rows: Any = None,
+    *,
+    output: int | str | None = None,
+    image_shape: tuple[int, int] | None = None,
+    path: str | Path | None = None,
+) -> Figure:
+    """Attributions of image rows (e.g. 8×8 digits) as a red/blue heatmap over the grey image.
+
+    ``rows``: indices to show (default: the first 8). The shape comes from
+    ``Explanation.input_shape`` ((c, h, w) inputs), else ``image_shape``, else a square.
+    """
+    e = _one_output(expl, output)
+    h, w = _image_shape(e, image_shape)
+    idx = np.arange(min(8, e.n_rows)) if rows is None else np.arange(e.n_rows)[rows]
+    idx = np.atleast_1d(idx)
+    if len(idx) == 0:
+        raise InvalidInputError("The 'rows' parameter selects no rows.")
+    fig = _figure(1.8 * len(idx) + 0.8, 2.3)
+    axes = fig.subplots(1, len(idx), squeeze=False)[0]
+    lim = float(np.abs(e.values[idx]).max()) or 1.0
+    im = None
+    for ax, r in zip(axes, idx, strict=True):
+        ax.imshow(e.data[r].reshape(h, w), cmap="gray_r", interpolation="nearest")
+        im = ax.imshow(e.values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
+        tgt = f" → {e.output_names[0]}" if len(e.output_names) == 1 else ""
+        if e.targets is not None and len(expl.output_names) > 1:
+            tgt = f" → {expl.output_names[int(e.targets[r])]}"
+        ax.set_title(f"row {r}{tgt}", fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="attribution")  # type: ignore[arg-type]
+    return _finish(fig, path)
+
+
+def plot_surrogate_tree(surrogate: SurrogateTree, *, path: str | Path | None = None) -> Figure:
+    """The surrogate tree (scikit-learn's ``plot_tree``) with its held-out fidelity in the title."""
+    from sklearn.tree import plot_tree
+
+    surrogate._fitted()
+    depth = surrogate.tree_.get_depth()
+    n_classes = len(surrogate.class_names() or [None])
+    # leaves side by side, each wide enough for its class-count vector
+    width = min(40.0, max(6.0, surrogate.tree_.get_n_leaves() * (0.8 + 0.12 * n_classes)))
+    fig = _figure(width, 1.2 + 1.6 * (depth + 1))
+    ax = fig.add_subplot()
+    plot_tree(surrogate.tree_, feature_names=list(surrogate.model_.feature_names), class_names=surrogate.class_names(),
+              filled=True, impurity=False, rounded=True, fontsize=7, ax=ax)
+    metric = "R²" if surrogate.model_.task == "regression" else "accuracy"
+    ax.set_title(f"surrogate tree (depth {depth}): fidelity {surrogate.fidelity_:.3f} ({metric}, held out)")
+    return _finish(fig, path)
+
+
+def plot_decision_boundary(
+    model: Any,
+    X: Any,
+    y: Any = None,
+    *,
+    features: tuple[int | str, int | str] | None = None,
+    resolution: int = 80,
+    path: str | Path | None = None,
+) -> Figure:
+    """The model's decisions on a 2-D plane with the rows on top.
+
+    ``features=(i, j)``: a grid over those two features, the others held at the rows'
+    mean. ``features=None``: the plane of the first two principal components of X
+    (grid points mapped back with the PCA inverse). ``y`` colours the rows (default:
+    the model's own predictions).
+    """
+    from ..models.base import as_model
+
+    m = as_model(model)
+    Xc = m.check_X(X)
+    Xf = Xc.reshape(len(Xc), -1).astype(np.float64)
+    if len(Xf) < 2:
+        raise InvalidInputError(f"plot_decision_boundary needs at least 2 rows in 'X'. Got {len(Xf)}.")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or not 5 <= resolution <= 500:
+        raise InvalidInputError(f"The 'resolution' parameter must be an int in [5, 500]. Got {resolution!r}.")
+    if features is None:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2).fit(Xf)
+        P = pca.transform(Xf)
+        labels = ("PC 1", "PC 2")
+
+        def lift(G: np.ndarray) -> np.ndarray:
+            return np.asarray(pca.inverse_transform(G))
+    else:
+        if len(features) != 2:
+            raise InvalidInputError(f"The 'features' parameter must name two features. Got {features!r}.")
+        ij = [_feature_index(m, f) for f in features]
+        if ij[0] == ij[1]:
+            raise InvalidInputError(f"The 'features' parameter must name two different features. Got {features!r}.")
+        P = Xf[:, ij]
+        labels = (m.feature_names[ij[0]], m.feature_names[ij[1]])
+        center = Xf.mean(axis=0)
+
+        def lift(G: np.ndarray) -> np.ndarray:
+            full = np.repeat(center[None], len(G), axis=0)
+            full[:, ij] = G
+            return full
+
+    pad = 0.05 * np.ptp(P, axis=0) + 1e-9
+    g0 = np.linspace(P[:, 0].min() - pad[0], P[:, 0].max() + pad[0], resolution)
+    g1 = np.linspace(P[:, 1].min() - pad[1], P[:, 1].max() + pad[1], resolution)
+    G0, G1 = np.meshgrid(g0, g1)
+    grid = np.column_stack([G0.ravel(), G1.ravel()])
+    Z = m.predict(lift(grid).reshape((-1, *m.input_shape)).astype(np.float32)).reshape(G0.shape)
+    colours = m.predict(Xc) if y is None else np.asarray(y)
+    fig = _figure(6, 5)
+    ax = fig.add_subplot()
+    if m.task == "regression":
+        cs = ax.contourf(G0, G1, Z, levels=20, cmap="viridis", alpha=0.6)
+        fig.colorbar(cs, ax=ax, label="predicted value")
+        ax.scatter(P[:, 0], P[:, 1], c=colours, cmap="viridis", edgecolors="k", s=14, linewidths=0.3)
+    else:
+        k = m.n_outputs
+        cmap = _cmap("tab10")
+        ax.contourf(G0, G1, Z, levels=np.arange(k + 1) - 0.5, colors=[cmap(i % 10) for i in range(k)], alpha=0.3)
+        ax.scatter(P[:, 0], P[:, 1], c=[cmap(int(c) % 10) for c in colours], edgecolors="k", s=14, linewidths=0.3)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title("decision regions" + (" (PCA plane)" if features is None else " (other features at their mean)"))
+    return _finish(fig, path)
+
+
+def _feature_index(model: Any, f: int | str) -> int:
+    if isinstance(f, str):
+        if f not in model.feature_names:
+            raise InvalidInputError(f"Unknown feature {f!r} in 'features'.")
+        return int(model.feature_names.index(f))
+    if isinstance(f, bool) or not isinstance(f, int | np.integer) or not 0 <= f < model.n_features:
+        raise InvalidInputError(f"The 'features' entries must be names or indices in [0, {model.n_features}). Got {f!r}.")
+    return int(f)
+
+
+def plot_pdp(
+    pd: PartialDependence,
+    *,
+    output: int | str | None = None,
+    max_curves: int = 50,
+    path: str | Path | None = None,
+) -> Figure:
+    """Partial dependence (thick line) over ICE curves (thin lines, at most ``max_curves``)
+    of one output (default: the last one — the positive class of a binary model)."""
+    k = pd.average.shape[0]
+    if output is None:
+        j = k - 1
+    elif isinstance(output, str):
+        if output not in pd.output_names:
+            raise InvalidInputError(f"Unknown output {output!r}. Outputs: {list(pd.output_names)}.")
+        j = pd.output_names.index(output)
+    else:
+        if not 0 <= output < k:
+            raise InvalidInputError(f"The 'output' parameter must be in [0, {k}). Got {output!r}.")
+        j = int(output)
+    fig = _figure(6, 4)
+    ax = fig.add_subplot()
+    if pd.individual is not None:
+        for curve in pd.individual[j][:max_curves]:
+            ax.plot(pd.grid, curve, color="#999999", lw=0.6, alpha=0.5)
+    ax.plot(pd.grid, pd.average[j], color=_POS, lw=2.5, label="partial dependence")
+    lo, hi = pd.grid.min(), pd.grid.max()
+    rug = pd.data[(pd.data >= lo) & (pd.data <= hi)]
+    ax.plot(rug, np.full_like(rug, ax.get_ylim()[0]), "|", color="k", alpha=0.3)
+    ax.set_xlabel(pd.feature_name)
+    ax.set_ylabel(f"output {pd.output_names[j]}" if j < len(pd.output_names) else "output")
+    ax.set_title("PDP and ICE" if pd.individual is not None else "partial dependence")
+    ax.legend(fontsize="small")
+    return _finish(fig, path)
