@@ -1,0 +1,348 @@
+"""The pipeline file: pydantic models (``extra="forbid"``) for ``leanlens run`` / ``sweep``.
+
+A bad key or value raises :class:`~leanlens.errors.ConfigError` whose message holds the
+dotted path of the bad key (``plans[0].stepz``) and, for an unknown key, the closest
+valid name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..config import load_yaml
+from ..errors import ConfigError, did_you_mean
+
+__all__ = [
+    "STEP_NAMES",
+    "CompareSpec",
+    "DataSpec",
+    "ExecutorSpec",
+    "ExplainSpec",
+    "ExplainerSpec",
+    "MetricsSpec",
+    "ModelSpec",
+    "ParamSpec",
+    "PipelineConfig",
+    "PlanSpec",
+    "ReportSpec",
+    "SweepSpec",
+    "TrainSpec",
+    "json_schema",
+    "load_pipeline_config",
+    "parse_pipeline_config",
+]
+
+# The step names of the YAML plan form (``[{prune: {...}}, {finetune: {...}}, ...]``).
+STEP_NAMES = ("prune", "finetune", "quantize", "distill", "lowrank")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DataSpec(_Spec):
+    """Where the rows come from: a bundled data set by ``name`` or a CSV/Parquet ``path``."""
+
+    name: str = Field("digits", description="Bundled data set (see `leanlens datasets`); ignored when 'path' is set.")
+    path: Path | None = Field(None, description="A .csv or .parquet file (relative to the pipeline file).")
+    target: str | None = Field(None, description="Label column of the file given by 'path'.")
+
+    @model_validator(mode="after")
+    def _target_with_path(self) -> DataSpec:
+        if self.path is not None and not self.target:
+            raise ValueError("'target' (the label column) is required when 'path' is set")
+        return self
+
+
+class TrainSpec(_Spec):
+    """The fields of :class:`leanlens.TrainConfig` (the seed comes from the pipeline's ``seed``)."""
+
+    arch: Literal["mlp", "cnn"] = "mlp"
+    hidden: tuple[int, ...] = (512, 512)
+    channels: tuple[int, ...] = (32, 64)
+    activation: str = "relu"
+    dropout: float = 0.2
+    loss: str = "auto"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    gamma: float = 0.95
+    step_size: int = 10
+    batch_size: int = 64
+    epochs: int = Field(30, ge=1)
+    patience: int | None = None
+
+
+class ModelSpec(_Spec):
+    """Train a model (``train``) or load a saved one (``path``: a model folder or an .onnx file)."""
+
+    path: Path | None = Field(None, description="A saved model folder or .onnx file; training is skipped.")
+    train: TrainSpec = Field(default_factory=lambda: TrainSpec.model_validate({}))
+
+
+class PlanSpec(_Spec):
+    """One compression plan: a name and the steps in the YAML plan form."""
+
+    name: str = Field(..., min_length=1)
+    steps: list[dict[str, dict[str, Any]]] = Field(..., min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _one_known_step_each(cls, steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+        for i, step in enumerate(steps):
+            if len(step) != 1:
+                raise ValueError(f"step {i} must be a mapping with one key (the step name); got keys {list(step)}")
+            (name,) = step
+            if name not in STEP_NAMES:
+                raise ValueError(
+                    f"step {i}: unknown step {name!r}.{did_you_mean(name, STEP_NAMES)} Valid steps: {', '.join(STEP_NAMES)}"
+                )
+        return _checked_by_compress(steps)
+
+
+def _checked_by_compress(steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+    """Validate each step's fields with the compress package's own parser (its messages)."""
+    try:
+        from ..compress.plan import parse_plan
+    except ImportError:  # compression not installed in this checkout: checked when the plan runs
+        return steps
+    parse_plan(steps)
+    return steps
+
+
+class ExplainerSpec(_Spec):
+    """One explanation method with its budget and extra parameters."""
+
+    method: str
+    budget: int | None = Field(None, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExplainSpec(_Spec):
+    """Which methods explain which rows."""
+
+    methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
+    n_rows: int = Field(40, ge=1, description="Test rows explained per model.")
+    background: int = Field(50, ge=1, description="Training rows used as background.")
+    target: Literal["predicted"] | int | None = "predicted"
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _names_to_specs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"method": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class MetricsSpec(_Spec):
+    """Explanation metrics computed for every model (empty: the metrics package's defaults)."""
+
+    names: list[str] = Field(default_factory=list)
+    n_rows: int = Field(20, ge=1)
+
+
+class CompareSpec(_Spec):
+    """Original-vs-compressed comparison (decision drift, explanation drift, verdict)."""
+
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=dict, description="Extra keyword arguments of leanlens.compare().")
+
+
+class ReportSpec(_Spec):
+    """What the HTML report shows."""
+
+    title: str | None = None
+    sample_rows: int = Field(3, ge=0, le=20, description="Rows shown as waterfalls / digit heatmaps.")
+    top_features: int = Field(10, ge=1, le=64)
+
+
+class ExecutorSpec(_Spec):
+    """Where trials and explanation chunks run."""
+
+    backend: Literal["local", "ray"] = "local"
+    address: str | None = Field(None, description="Ray cluster address (host:port or ray://host:port); None starts a local instance.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray instance.")
+    chunk_rows: int = Field(100, ge=1, description="Rows per Ray explanation task.")
+
+
+class ParamSpec(_Spec):
+    """One dimension of the search space: ``choices``, or a ``low``/``high`` range."""
+
+    choices: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    int: bool = False
+
+    @model_validator(mode="after")
+    def _choices_or_range(self) -> ParamSpec:
+        if self.choices is not None:
+            if not self.choices:
+                raise ValueError("'choices' is empty; give at least one value")
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either 'choices' or 'low'/'high', not both")
+        elif self.low is None or self.high is None:
+            raise ValueError("give 'choices' or both 'low' and 'high'")
+        elif self.low > self.high:
+            raise ValueError(f"'low' ({self.low}) must be ≤ 'high' ({self.high})")
+        return self
+
+
+class SweepSpec(_Spec):
+    """The search space of ``leanlens sweep``: a plan template and the values to try.
+
+    Keys of ``space`` are dotted paths into the plan template: ``prune.amount``,
+    ``prune.kind``, ``distill.hidden``; ``<step>.enabled`` (choices ``[true, false]``)
+    switches a step on or off.
+    """
+
+    trials: int = Field(20, ge=1)
+    plan: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+    space: dict[str, ParamSpec] = Field(default_factory=dict)
+    storage: str | None = Field(None, description="Optuna storage URL; default sqlite:///<out>/study.db.")
+    study_name: str = "leanlens-sweep"
+    agreement_method: str | None = Field(None, description="Explainer whose agreement is an objective (default: the first).")
+
+    @field_validator("plan")
+    @classmethod
+    def _plan_steps(cls, steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+        return PlanSpec._one_known_step_each(steps) if steps else steps
+
+
+class PipelineConfig(_Spec):
+    """A whole run: data → model → compression plans → explain → metrics → compare → report."""
+
+    version: Literal[1] = 1
+    name: str = "run"
+    seed: int = 0
+    data: DataSpec = Field(default_factory=lambda: DataSpec.model_validate({}))
+    model: ModelSpec = Field(default_factory=lambda: ModelSpec.model_validate({}))
+    plans: list[PlanSpec] = Field(default_factory=list)
+    explain: ExplainSpec = Field(default_factory=lambda: ExplainSpec.model_validate({}))
+    metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
+    compare: CompareSpec = Field(default_factory=lambda: CompareSpec.model_validate({}))
+    report: ReportSpec = Field(default_factory=lambda: ReportSpec.model_validate({}))
+    executor: ExecutorSpec = Field(default_factory=lambda: ExecutorSpec.model_validate({}))
+    sweep: SweepSpec | None = None
+
+    @field_validator("plans")
+    @classmethod
+    def _unique_plan_names(cls, plans: list[PlanSpec]) -> list[PlanSpec]:
+        names = [p.name for p in plans]
+        dupes = sorted({n for n in names if names.count(n) > 1} | ({"original"} & set(names)))
+        if dupes:
+            raise ValueError(f"plan names must be unique and not 'original'; got {dupes}")
+        return plans
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (paths as strings) that :func:`parse_pipeline_config` reads back."""
+        return json.loads(self.model_dump_json())
+
+
+# -- loading and error messages ----------------------------------------------------------
+
+def parse_pipeline_config(data: Any, *, source: str = "pipeline") -> PipelineConfig:
+    """Validate a dict (parsed YAML) into a :class:`PipelineConfig`; ConfigError on any problem."""
+    if isinstance(data, PipelineConfig):
+        return data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"The {source!r} config must be a mapping at the top level. Got {type(data).__name__}.")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline YAML file.
+
+    Relative ``data.path`` and ``model.path`` are resolved against the file's folder.
+    YAML syntax errors name the line and column.
+    """
+    p = Path(path)
+    cfg = parse_pipeline_config(load_yaml(p, param="pipeline"), source=str(p))
+    base = p.resolve().parent
+    data = cfg.data
+    model = cfg.model
+    if data.path is not None and not data.path.is_absolute():
+        data = data.model_copy(update={"path": base / data.path})
+    if model.path is not None and not model.path.is_absolute():
+        model = model.model_copy(update={"path": base / model.path})
+    return cfg.model_copy(update={"data": data, "model": model})
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the pipeline file (what ``leanlens schema`` prints)."""
+    schema = PipelineConfig.model_json_schema()
+    schema["title"] = "leanlens pipeline"
+    return schema
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<top level>"
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
+        where = _loc_text(loc)
+        if err["type"] == "extra_forbidden":
+            valid = _field_names_at(PipelineConfig, loc[:-1])
+            hint = did_you_mean(str(loc[-1]), valid) if valid else ""
+            valid_txt = f" Valid keys: {', '.join(valid)}." if valid else ""
+            lines.append(f"{where}: unknown key {loc[-1]!r}.{hint}{valid_txt}")
+        elif err["type"] == "literal_error":
+            options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            lines.append(f"{where}: {err['msg']}; got {err['input']!r}.{did_you_mean(str(err['input']), options)}")
+        elif err["type"] == "missing":
+            lines.append(f"{where}: required key is missing.")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
+            lines.append(f"{where}: {msg}; got {err['input']!r}.")
+    head = f"The {source!r} config is invalid ({len(lines)} problem{'s' if len(lines) != 1 else ''}): "
+    return head + " | ".join(lines)
+
+
+def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the mapping at ``loc`` (walking nested models, lists and dicts)."""
+    ann: Any = model
+    for part in loc:
+        ann = _unwrap(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if not isinstance(part, str) or part not in ann.model_fields:
+                return []
+            ann = ann.model_fields[part].annotation
+        elif get_origin(ann) in (list, tuple) and isinstance(part, int):
+            ann = get_args(ann)[0]
+        elif get_origin(ann) is dict:
+            ann = get_args(ann)[1]
+        else:
+            return []
+    ann = _unwrap(ann)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return list(ann.model_fields)
+    return []
+
+
+def _unwrap(ann: Any) -> Any:
+    """``X | None`` → ``X``."""
+    args = [a for a in get_args(ann) if a is not type(None)]
+    if get_origin(ann) is not None and get_origin(ann) not in (list, tuple, dict) and len(args) == 1:
+        return args[0]
+    return ann

@@ -1,0 +1,306 @@
+"""``leanlens.run(config)``: data → model → compression plans → explain → metrics → compare → report.
+
+The run folder::
+
+    result.json              every figure, the config, seed, versions, timing per stage
+    config.yaml              the validated pipeline
+    models/<name>/           the original and one folder per plan (safetensors + JSON, or ONNX)
+    explanations/<name>/<method>.json (+ .npz)
+    report.html              written last, atomically
+    INTERRUPTED              only after Ctrl-C (result.json then says status "interrupted")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_text, prepare_out_dir
+from ..errors import OutputExistsError
+from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
+from .events import Events, Log
+from .executors import Executor, LocalExecutor, make_executor
+from .result import ModelEntry, RunResult, pareto_front
+
+__all__ = ["STAGES", "coerce_config", "library_versions", "run"]
+
+STAGES = ("data", "model", "compress", "measure", "explain", "metrics", "compare", "report")
+LATENCY_BATCH = 256
+
+
+def coerce_config(config: Any) -> PipelineConfig:
+    """A PipelineConfig from a PipelineConfig, a dict, or a YAML path."""
+    if isinstance(config, PipelineConfig):
+        return config
+    if isinstance(config, str | os.PathLike):
+        return load_pipeline_config(Path(config))
+    return parse_pipeline_config(config)
+
+
+def library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("leanlens", "torch", "numpy", "scikit-learn", "onnxruntime", "captum", "shap", "torch-pruning",
+                 "optuna", "ray", "matplotlib", "jinja2", "pydantic"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _machine() -> dict[str, Any]:
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cores": os.cpu_count()}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def open_run_folder(out: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Create the run folder; refuse an existing one unless ``overwrite`` (and then only a run folder)."""
+    path = prepare_out_dir(out, overwrite=overwrite)
+    if path.exists() and any(path.iterdir()):
+        if not (path / "result.json").exists():
+            raise OutputExistsError(
+                f"The 'out' folder {str(path)!r} exists and is not a leanlens run folder (no result.json); "
+                "refusing to replace it even with --overwrite. Choose another folder."
+            )
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run(
+    config: Any,
+    *,
+    out: str | os.PathLike[str],
+    overwrite: bool = False,
+    progress: bool = False,
+    log: Log | None = None,
+    executor: Executor | None = None,
+) -> RunResult:
+    """Run a pipeline end to end and write its run folder.
+
+    Parameters
+    ----------
+    config : :class:`~leanlens.pipeline.PipelineConfig`, a dict of the same shape, or the path
+        of a pipeline YAML file.
+    out : the run folder; must not exist (or be empty) unless ``overwrite``.
+    overwrite : replace an earlier run folder.
+    progress : rich progress over the stages on stderr.
+    log : callback receiving one dict per event (stage start/end, info).
+    executor : where explanations run (default: from ``config.executor``).
+
+    Returns
+    -------
+    RunResult (also written as ``out/result.json``); ``out/report.html`` is the report.
+
+    Notes
+    -----
+    Ctrl-C stops the run, writes ``result.json`` with ``status: interrupted`` and an
+    ``INTERRUPTED`` file, and leaves no report (the report is written last, atomically).
+
+    Examples
+    --------
+    >>> import leanlens, tempfile
+    >>> cfg = {"data": {"name": "iris"}, "model": {"train": {"hidden": [8], "epochs": 2}},
+    ...        "explain": {"methods": ["kernel"], "n_rows": 3, "background": 5}}
+    >>> res = leanlens.run(cfg, out=tempfile.mkdtemp() + "/run")  # doctest: +SKIP
+    >>> res.status  # doctest: +SKIP
+    'complete'
+    """
+    cfg = coerce_config(config)
+    folder = open_run_folder(out, overwrite=overwrite)
+    result = RunResult(out_dir=folder, name=cfg.name, config=cfg.to_dict(), seed=cfg.seed,
+                       versions=library_versions(), machine=_machine(), started=_now())
+    atomic_write_text(folder / "config.yaml", _yaml(cfg))
+    own_executor = executor is None
+    executor = executor or make_executor(cfg.executor.backend, address=cfg.executor.address,
+                                         num_cpus=cfg.executor.num_cpus)
+    events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
+    result.save()
+    try:
+        with events:
+            _run_stages(cfg, result, events, executor, progress=progress)
+        result.status = "complete"
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        result.error = "interrupted by the user (Ctrl-C)"
+        atomic_write_text(folder / "INTERRUPTED", f"interrupted at {_now()}; completed stages: "
+                          f"{', '.join(events.timings) or 'none'}\n")
+        raise
+    except BaseException as exc:
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result.timings = dict(events.timings)
+        result.finished = _now()
+        result.save()
+        if own_executor:
+            executor.close()
+    events.emit("run_end", status=result.status, out=str(folder), report=result.report)
+    return result
+
+
+def _yaml(cfg: PipelineConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
+    from ..evaluation import score
+    from .stages import apply_plan, load_dataset, obtain_model
+
+    folder = result.out_dir
+    with events.stage("data", source=str(cfg.data.path or cfg.data.name)):
+        ds = load_dataset(cfg.data, seed=cfg.seed)
+        result.dataset = ds.summary()
+
+    with events.stage("model"):
+        original = obtain_model(cfg.model, ds, seed=cfg.seed, progress=progress and events.log is None)
+        models: dict[str, Any] = {"original": original}
+        result.models.append(ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_")))
+    result.save()
+
+    with events.stage("compress", plans=len(cfg.plans)):
+        for plan in cfg.plans:
+            events.info(f"compressing with plan {plan.name!r}", plan=plan.name)
+            compressed, record = apply_plan(original, plan.steps, ds, seed=cfg.seed)
+            models[plan.name] = compressed
+            result.models.append(ModelEntry(name=plan.name, plan=plan.steps, record=record,
+                                            scores=score(compressed, ds.X_test, ds.y_test, prefix="test_")))
+    result.save()
+
+    with events.stage("measure"):
+        _measure_models(models, result, ds, folder)
+        _update_pareto(result)
+    result.save()
+
+    with events.stage("explain", methods=[m.method for m in cfg.explain.methods]):
+        explanations = _explain_models(cfg, models, result, ds, executor, events)
+    result.save()
+
+    with events.stage("metrics"):
+        _metrics(cfg, models, explanations, result, ds)
+    result.save()
+
+    with events.stage("compare", plans=len(cfg.plans)):
+        if cfg.compare.enabled and cfg.plans:
+            _compare(cfg, models, explanations, result, ds, events)
+    result.save()
+
+    with events.stage("report"):
+        from ..report import render_report
+
+        result.status = "complete"
+        result.timings = dict(events.timings)
+        path = render_report(result, folder / "report.html", models=models, dataset=ds)
+        result.report = path.name
+
+
+def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
+    from .measure import folder_size, inference_latency
+
+    X = np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:]))
+    for entry in result.models:
+        model = models[entry.name]
+        rel = f"models/{entry.name}"
+        model.save(folder / rel, overwrite=True)
+        entry.path = rel
+        entry.size_bytes = folder_size(folder / rel)
+        n_params = getattr(model, "n_parameters", None)
+        entry.n_parameters = int(n_params()) if callable(n_params) else None
+        lat = inference_latency(model, X)
+        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat["median_ms"], lat["p95_ms"], LATENCY_BATCH
+
+
+def _update_pareto(result: RunResult) -> None:
+    pts = [(m.accuracy if m.accuracy is not None else np.nan, m.latency_ms if m.latency_ms is not None else np.nan)
+           for m in result.models]
+    result.pareto = [result.models[i].name for i in pareto_front(pts, ["maximize", "minimize"])]
+
+
+def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResult, ds: Any,
+                    executor: Executor, events: Events) -> dict[tuple[str, str], Any]:
+    from .distributed import explain_rows
+    from .stages import explain_unsupported, explanation_rows
+
+    X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    out: dict[tuple[str, str], Any] = {}
+    for entry in result.models:
+        for spec in cfg.explain.methods:
+            t0 = time.perf_counter()
+            try:
+                expl = explain_rows(models[entry.name], X, spec.method, background=bg, target=None,
+                                    budget=spec.budget, random_state=cfg.seed, params=spec.params,
+                                    executor=executor, chunk_rows=cfg.executor.chunk_rows)
+            except Exception as exc:
+                reason = explain_unsupported(exc)
+                if reason is None:
+                    raise
+                events.info(f"{spec.method} does not apply to {entry.name}: {reason}", model=entry.name)
+                entry.explanation_metrics.setdefault(spec.method, []).append(
+                    {"name": "explain", "skipped": reason, "value": None})
+                continue
+            rel = f"explanations/{entry.name}/{spec.method}.json"
+            expl.save(result.out_dir / rel)
+            entry.explanations[spec.method] = rel
+            out[(entry.name, spec.method)] = expl
+            events.info(f"explained {len(X)} rows of {entry.name} with {spec.method}", model=entry.name,
+                        method=spec.method, seconds=round(time.perf_counter() - t0, 4))
+    return out
+
+
+def _metrics(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
+             result: RunResult, ds: Any) -> None:
+    from ..metrics import evaluate
+    from .stages import explanation_rows
+
+    X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    n = min(cfg.metrics.n_rows, len(X))
+    names: Any = cfg.metrics.names or DEFAULT_METRICS
+    for entry in result.models:
+        for spec in cfg.explain.methods:
+            expl = explanations.get((entry.name, spec.method))
+            if expl is None:
+                continue
+            res = evaluate(models[entry.name], X[:n], expl.rows(slice(0, n)), names, background=bg,
+                           random_state=cfg.seed)
+            entry.explanation_metrics[spec.method] = [r.to_dict() for r in res]
+
+
+DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
+
+
+def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
+             result: RunResult, ds: Any, events: Events) -> None:
+    from ..compare import compare
+
+    methods = [m.method for m in cfg.explain.methods]
+    for entry in result.compressed:
+        events.info(f"comparing {entry.name} with the original", plan=entry.name)
+        report = compare(models["original"], models[entry.name], ds, explainers=methods, **cfg.compare.params)
+        drift = report.to_dict()
+        entry.drift = drift
+        entry.verdict = str(report.verdict)
+        entry.agreement = _agreement_of(drift)
+
+
+def _agreement_of(drift: dict[str, Any]) -> float | None:
+    value = drift.get("agreement")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def local_executor() -> Executor:
+    return LocalExecutor()

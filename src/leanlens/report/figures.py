@@ -1,0 +1,184 @@
+"""The report's figures, drawn with matplotlib's object API (no pyplot state) and inlined as PNG.
+
+Every function returns a ``data:image/png;base64,...`` URI, so the report is one file
+that fetches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "accuracy_latency_chart",
+    "digit_heatmaps",
+    "drift_chart",
+    "figure_to_uri",
+    "importance_chart",
+    "new_figure",
+    "trials_chart",
+    "waterfall_chart",
+]
+
+ORIGINAL = "#4c72b0"
+COMPRESSED = "#dd8452"
+FRONT = "#c44e52"
+PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+
+
+def new_figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return fig
+
+
+def figure_to_uri(fig: Figure, *, dpi: int = 100) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def accuracy_latency_chart(names: Sequence[str], accuracy: Sequence[float], latency_ms: Sequence[float],
+                           front: Sequence[str], *, metric: str = "test accuracy") -> str:
+    """Scatter of accuracy against latency, one labelled point per model, the Pareto front as a step line."""
+    fig = new_figure(6.4, 3.8)
+    ax = fig.subplots()
+    for i, (n, a, t) in enumerate(zip(names, accuracy, latency_ms, strict=True)):
+        on_front = n in front
+        ax.scatter([t], [a], s=70 if on_front else 40, color=PALETTE[i % len(PALETTE)],
+                   edgecolor="black" if on_front else "none", zorder=3, label=n)
+        ax.annotate(n, (t, a), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    pts = sorted((t, a) for n, a, t in zip(names, accuracy, latency_ms, strict=True) if n in front)
+    if len(pts) > 1:
+        xs, ys = zip(*pts, strict=True)
+        ax.step(xs, ys, where="post", color=FRONT, linestyle="--", linewidth=1.2, label="Pareto front", zorder=2)
+    ax.set_xlabel("latency (ms per batch, lower is better)")
+    ax.set_ylabel(f"{metric} (higher is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return figure_to_uri(fig)
+
+
+def trials_chart(accuracy: Sequence[float], latency_ms: Sequence[float], agreement: Sequence[float | None],
+                 on_front: Sequence[bool]) -> str:
+    """Every sweep trial: accuracy against latency, coloured by explanation agreement."""
+    fig = new_figure(6.4, 3.8)
+    ax = fig.subplots()
+    agr = np.array([np.nan if a is None else a for a in agreement], dtype=float)
+    acc, lat, front = np.asarray(accuracy, float), np.asarray(latency_ms, float), np.asarray(on_front, bool)
+    sc = ax.scatter(lat, acc, c=np.nan_to_num(agr, nan=0.0), cmap="viridis", vmin=-1 if np.nanmin(np.r_[agr, 0]) < 0 else 0,
+                    vmax=1, s=np.where(front, 70, 30), edgecolors=["black" if f else "none" for f in front], zorder=3)
+    fig.colorbar(sc, ax=ax, label="explanation agreement")
+    ax.set_xlabel("latency (ms per batch, lower is better)")
+    ax.set_ylabel("test accuracy (higher is better)")
+    ax.set_title("sweep trials (outlined: Pareto front)", fontsize=9)
+    ax.grid(alpha=0.3)
+    return figure_to_uri(fig)
+
+
+def importance_chart(feature_names: Sequence[str], importances: dict[str, np.ndarray], *, top: int = 10,
+                     title: str = "") -> str:
+    """Side-by-side horizontal bars of global importance (mean |φ|) per model, top features of the first."""
+    names = list(importances)
+    ref = np.asarray(importances[names[0]], float)
+    order = np.argsort(-ref, kind="stable")[:top][::-1]
+    fig = new_figure(4.6, 0.32 * len(order) + 1.2)
+    ax = fig.subplots()
+    h = 0.8 / len(names)
+    y = np.arange(len(order))
+    for j, n in enumerate(names):
+        vals = np.asarray(importances[n], float)[order]
+        ax.barh(y + (j - (len(names) - 1) / 2) * h, vals, height=h, color=PALETTE[j % len(PALETTE)], label=n)
+    ax.set_yticks(y, [feature_names[i] for i in order], fontsize=8)
+    ax.set_xlabel("mean |attribution|")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return figure_to_uri(fig)
+
+
+def drift_chart(labels: Sequence[str], values: Sequence[float], floors: Sequence[float | None], *,
+                xlabel: str = "explanation distance (original vs compressed)", title: str = "") -> str:
+    """Bars of a drift measure per explainer with the noise floor (the distance between two runs of
+    the same explainer on the same model) as a tick: bars past the floor are real change."""
+    fig = new_figure(5.0, 0.5 * len(labels) + 1.3)
+    ax = fig.subplots()
+    y = np.arange(len(labels))
+    ax.barh(y, values, color=COMPRESSED, height=0.5, label="drift")
+    for i, f in enumerate(floors):
+        if f is not None and np.isfinite(f):
+            ax.plot([f, f], [i - 0.35, i + 0.35], color="black", linewidth=2.5,
+                    label="noise floor" if i == 0 or "noise floor" not in ax.get_legend_handles_labels()[1] else None)
+    ax.set_yticks(y, list(labels), fontsize=8)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return figure_to_uri(fig)
+
+
+def waterfall_chart(feature_names: Sequence[str], phi: np.ndarray, base: float, *, top: int = 8,
+                    title: str = "") -> str:
+    """A waterfall of one row: base value, then the largest contributions, then the rest."""
+    phi = np.asarray(phi, float)
+    order = np.argsort(-np.abs(phi), kind="stable")
+    keep = order[:top]
+    rest = float(phi[order[top:]].sum()) if len(order) > top else 0.0
+    labels = [feature_names[i] for i in keep] + ([f"{len(order) - top} others"] if len(order) > top else [])
+    contrib = [float(phi[i]) for i in keep] + ([rest] if len(order) > top else [])
+    fig = new_figure(4.6, 0.3 * len(labels) + 1.3)
+    ax = fig.subplots()
+    start = base
+    for k, (_lab, c) in enumerate(zip(labels, contrib, strict=True)):
+        ax.barh(len(labels) - 1 - k, c, left=start, color="#c44e52" if c > 0 else "#4c72b0", height=0.6)
+        start += c
+    ax.axvline(base, color="grey", linewidth=0.8, linestyle=":")
+    ax.axvline(start, color="black", linewidth=0.8)
+    ax.set_yticks(np.arange(len(labels))[::-1], labels, fontsize=8)
+    ax.set_xlabel(f"output: base {base:.3f} → {start:.3f}")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return figure_to_uri(fig)
+
+
+def digit_heatmaps(images: np.ndarray, phis: dict[str, np.ndarray], shape: tuple[int, int], *, titles: Sequence[str]) -> str:
+    """Rows of (input image, attribution map per model) for image-like inputs (e.g. 8×8 digits).
+
+    ``images`` (r, h·w); ``phis`` model name → (r, h·w). Attribution maps share one symmetric
+    colour scale per row so original and compressed are comparable.
+    """
+    r = len(images)
+    cols = 1 + len(phis)
+    fig = new_figure(1.9 * cols, 1.9 * r + 0.3)
+    axes = np.atleast_2d(fig.subplots(r, cols, squeeze=False))
+    for i in range(r):
+        axes[i, 0].imshow(np.asarray(images[i]).reshape(shape), cmap="gray_r")
+        axes[i, 0].set_title(titles[i], fontsize=8)
+        lim = max(float(np.max(np.abs(p[i]))) for p in phis.values()) or 1.0
+        for j, (name, p) in enumerate(phis.items(), start=1):
+            im = axes[i, j].imshow(np.asarray(p[i]).reshape(shape), cmap="RdBu_r", vmin=-lim, vmax=lim)
+            axes[i, j].set_title(name, fontsize=8)
+        fig.colorbar(im, ax=axes[i, -1], shrink=0.8)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return figure_to_uri(fig)
+
+
+def uri_from_any(obj: Any) -> str | None:
+    """A data URI from a matplotlib Figure / Axes returned by another package's plot function."""
+    fig = getattr(obj, "figure", None) if not hasattr(obj, "savefig") else obj
+    if fig is None:
+        return None
+    return figure_to_uri(fig)

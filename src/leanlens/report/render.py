@@ -1,0 +1,343 @@
+"""RunResult → ``report.html``: one self-contained file (Jinja2, figures inlined as PNG)."""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._io import atomic_write_text
+from . import figures
+
+if TYPE_CHECKING:
+    from ..pipeline.result import ModelEntry, RunResult
+
+__all__ = ["build_context", "render_report", "verdict_sentences"]
+
+VERDICT_WORDS = {
+    "same-reasons": "still decides for the same reasons",
+    "changed": "decides for different reasons",
+    "inconclusive": "cannot be told apart from noise with this many rows (inconclusive)",
+}
+
+
+def render_report(result: RunResult, path: str | Path | None = None, *, models: dict[str, Any] | None = None,
+                  dataset: Any = None) -> Path:
+    """Write the HTML report of ``result`` (atomically) and return its path.
+
+    Parameters
+    ----------
+    result : a :class:`~leanlens.pipeline.RunResult` (its run folder holds the explanations).
+    path : output file; default ``<run folder>/report.html``.
+    models : the run's models by name (for surrogate trees); loaded from the run folder if None.
+    dataset : the run's Dataset (for surrogate trees); optional.
+    """
+    import jinja2
+
+    out = Path(path) if path is not None else result.out_dir / "report.html"
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("leanlens.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["num"] = _num
+    env.filters["bytes"] = _bytes
+    text = env.get_template("report.html").render(**build_context(result, models=models, dataset=dataset))
+    return atomic_write_text(out, text)
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.{digits}f}" if abs(v) >= 10 ** (-digits) or v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def _bytes(n: Any) -> str:
+    if n is None:
+        return "–"
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def verdict_sentences(result: RunResult) -> list[str]:
+    """The verdict in words, one sentence per compressed model (plain text)."""
+    orig = result.original if any(m.name == "original" for m in result.models) else None
+    out = []
+    for m in result.compressed:
+        facts = []
+        if orig is not None and orig.accuracy is not None and m.accuracy is not None:
+            facts.append(f"accuracy {orig.accuracy:.3f} → {m.accuracy:.3f}")
+        if orig is not None and orig.latency_ms and m.latency_ms:
+            facts.append(f"{orig.latency_ms / m.latency_ms:.2f}× the speed")
+        if orig is not None and orig.size_bytes and m.size_bytes:
+            facts.append(f"{orig.size_bytes / m.size_bytes:.1f}× smaller on disk")
+        if m.agreement is not None:
+            facts.append(f"explanation agreement {m.agreement:.2f}")
+        detail = f" ({', '.join(facts)})" if facts else ""
+        if m.verdict:
+            out.append(f"The model compressed by plan “{m.name}” {VERDICT_WORDS.get(m.verdict, m.verdict)}{detail}.")
+        else:
+            out.append(f"Plan “{m.name}” was not compared with the original, so there is no verdict{detail}.")
+    if not out:
+        out.append("This run has no compression plan: the report describes the original model only.")
+    return out
+
+
+def build_context(result: RunResult, *, models: dict[str, Any] | None = None, dataset: Any = None) -> dict[str, Any]:
+    """Everything the template shows, as plain values and data URIs."""
+    cfg = result.config or {}
+    expl = _load_explanations(result)
+    methods = list(dict.fromkeys(m for (_, m) in expl))
+    ctx: dict[str, Any] = {
+        "title": (cfg.get("report") or {}).get("title") or f"leanlens report — {result.name}",
+        "result": result,
+        "overall": result.verdict,
+        "overall_words": VERDICT_WORDS.get(result.verdict or "", "no verdict"),
+        "verdicts": verdict_sentences(result),
+        "model_rows": _model_rows(result),
+        "methods": methods,
+        "sections": {},
+        "notes": list(getattr(result, "notes", []) or []),
+    }
+    top = int((cfg.get("report") or {}).get("top_features", 10))
+    n_samples = int((cfg.get("report") or {}).get("sample_rows", 3))
+    if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
+        ctx["accuracy_latency"] = figures.accuracy_latency_chart(
+            [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
+            [float(m.latency_ms or 0) for m in result.models], result.pareto)
+    else:
+        ctx["accuracy_latency"] = None
+    ctx["importance"] = _importance_figures(result, expl, methods, top)
+    ctx["drift"] = _drift_figures(result)
+    targets = _targets(result, expl)
+    ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
+    ctx["heatmaps"] = _heatmaps(result, expl, methods, targets, n_samples)
+    ctx["surrogates"] = _surrogates(result, models, dataset)
+    ctx["metric_rows"] = _metric_rows(result)
+    ctx["trials"] = _trials(result)
+    ctx["timings"] = result.timings
+    ctx["versions"] = result.versions
+    ctx["config_yaml"] = _yaml(cfg)
+    ctx["explain_params"] = [{"method": m, **_method_params(expl, m)} for m in methods]
+    return ctx
+
+
+def _yaml(cfg: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg, sort_keys=False)
+
+
+def _load_explanations(result: RunResult) -> dict[tuple[str, str], Any]:
+    out = {}
+    for m in result.models:
+        for method in m.explanations:
+            out[(m.name, method)] = result.explanation(m.name, method)
+    return out
+
+
+def _model_rows(result: RunResult) -> list[dict[str, Any]]:
+    orig = next((m for m in result.models if m.name == "original"), None)
+    rows = []
+    for m in result.models:
+        speed = (orig.latency_ms / m.latency_ms) if (orig and orig.latency_ms and m.latency_ms) else None
+        shrink = (orig.size_bytes / m.size_bytes) if (orig and orig.size_bytes and m.size_bytes) else None
+        rows.append({
+            "name": m.name, "plan": _plan_text(m), "accuracy": m.accuracy, "size": m.size_bytes, "shrink": shrink,
+            "params": m.n_parameters, "latency": m.latency_ms, "speedup": speed, "agreement": m.agreement,
+            "verdict": m.verdict or ("reference" if m.name == "original" else "not compared"),
+            "pareto": m.name in result.pareto,
+        })
+    return rows
+
+
+def _plan_text(m: ModelEntry) -> str:
+    parts = []
+    for step in m.plan:
+        for name, fields in step.items():
+            inner = ", ".join(f"{k}={v}" for k, v in (fields or {}).items())
+            parts.append(f"{name}({inner})")
+    return " → ".join(parts) or "—"
+
+
+def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int) -> list[dict[str, str]]:
+    out = []
+    for method in methods:
+        imps = {}
+        names: tuple[str, ...] = ()
+        for m in result.models:
+            e = expl.get((m.name, method))
+            if e is None:
+                continue
+            gi = e.global_importance()
+            imps[m.name] = gi.sum(axis=1) if gi.ndim == 2 else gi
+            names = e.feature_names
+        if imps:
+            out.append({"method": method, "uri": figures.importance_chart(
+                names, imps, top=top, title=f"{method}: global importance, top {top} of the original")})
+    return out
+
+
+def _targets(result: RunResult, expl: dict[tuple[str, str], Any]) -> np.ndarray | None:
+    """Each explained row's output: the original model's predicted class (from its output)."""
+    for (name, _), e in expl.items():
+        if name == "original" and e.values.ndim == 3:
+            total = e.values.sum(axis=1) + (e.base_values if e.base_values.ndim == 2 else e.base_values[:, None])
+            return np.asarray(total.argmax(axis=1), dtype=np.int64)
+    return None
+
+
+def _phi(e: Any, targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    v = np.asarray(e.values)
+    b = np.asarray(e.base_values)
+    if v.ndim == 2:
+        return v, (b if b.ndim == 1 else b[:, 0])
+    t = targets if targets is not None else np.zeros(len(v), dtype=np.int64)
+    rows = np.arange(len(v))
+    return v[rows, :, t], (b[rows, t] if b.ndim == 2 else b)
+
+
+def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
+                n_samples: int) -> list[dict[str, Any]]:
+    out = []
+    for method in methods:
+        for row in range(n_samples):
+            cells = []
+            for m in result.models:
+                e = expl.get((m.name, method))
+                if e is None or row >= e.n_rows:
+                    continue
+                phi, base = _phi(e, targets)
+                cls = (e.output_names[targets[row]] if targets is not None and e.values.ndim == 3 else "")
+                cells.append({"model": m.name, "uri": figures.waterfall_chart(
+                    e.feature_names, phi[row], float(base[row]), title=f"{m.name} · row {row} · class {cls}")})
+            if cells:
+                out.append({"method": method, "row": row, "cells": cells})
+    return out
+
+
+def _image_shape(e: Any) -> tuple[int, int] | None:
+    shape = tuple(e.input_shape or ())
+    d = e.n_features
+    if len(shape) == 3 and shape[0] == 1:
+        return int(shape[1]), int(shape[2])
+    side = round(math.sqrt(d))
+    if side * side == d and d >= 16 and all(n.startswith("pixel") or n.startswith("p") for n in e.feature_names[:2]):
+        return side, side
+    return None
+
+
+def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
+              n_samples: int) -> list[dict[str, str]]:
+    out = []
+    for method in methods:
+        per_model = {m.name: expl[(m.name, method)] for m in result.models if (m.name, method) in expl}
+        if not per_model or n_samples == 0:
+            continue
+        first = next(iter(per_model.values()))
+        shape = _image_shape(first)
+        if shape is None:
+            continue
+        r = min(n_samples, first.n_rows)
+        phis = {name: _phi(e, targets)[0][:r] for name, e in per_model.items()}
+        titles = [f"row {i}" + (f" · class {first.output_names[targets[i]]}" if targets is not None and first.values.ndim == 3 else "")
+                  for i in range(r)]
+        out.append({"method": method, "uri": figures.digit_heatmaps(first.data[:r], phis, shape, titles=titles)})
+    return out
+
+
+def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
+    """Drift per compressed model from its DriftReport dict: one bar per explainer, with the noise floor."""
+    out = []
+    for m in result.compressed:
+        if not m.drift:
+            continue
+        rows = _drift_rows(m.drift)
+        if not rows:
+            continue
+        labels = [r["label"] for r in rows]
+        uri = figures.drift_chart(labels, [r["value"] for r in rows], [r["floor"] for r in rows],
+                                  title=f"{m.name}: explanation drift vs noise floor")
+        out.append({"model": m.name, "uri": uri, "rows": rows})
+    return out
+
+
+def _drift_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows ``{label, value, floor}`` from a DriftReport dict (``explanation_drift``: per explainer)."""
+    rows = []
+    per = drift.get("explanation_drift") or drift.get("explainers") or {}
+    items = per.items() if isinstance(per, dict) else ((d.get("method", str(i)), d) for i, d in enumerate(per))
+    for method, d in items:
+        if not isinstance(d, dict):
+            continue
+        value = d.get("distance", d.get("drift", d.get("value")))
+        floor = d.get("noise_floor", d.get("floor"))
+        if isinstance(value, int | float):
+            rows.append({"label": str(method), "value": float(value),
+                         "floor": float(floor) if isinstance(floor, int | float) else None})
+    return rows
+
+
+def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) -> list[dict[str, Any]]:
+    """Surrogate decision trees of each model (from ``leanlens.explain.surrogate`` when installed)."""
+    if models is None or dataset is None:
+        return []
+    try:
+        from ..explain import surrogate as sur
+    except ImportError:
+        return []
+    fit = getattr(sur, "fit_surrogate", None) or getattr(sur, "surrogate_tree", None)
+    if fit is None:
+        return []
+    out = []
+    for m in result.models:
+        tree = fit(models[m.name], dataset.X_train, max_depth=3)
+        text = tree.to_text() if hasattr(tree, "to_text") else str(tree)
+        fid = getattr(tree, "fidelity_", None)
+        out.append({"model": m.name, "text": text, "fidelity": fid})
+    return out
+
+
+def _metric_rows(result: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    for m in result.models:
+        for method, items in m.explanation_metrics.items():
+            for r in items:
+                hib = r.get("higher_is_better")
+                rows.append({
+                    "model": m.name, "method": method, "name": r.get("name"), "category": r.get("category", ""),
+                    "value": r.get("value"), "direction": "—" if hib is None else ("↑ higher is better" if hib else "↓ lower is better"),
+                    "skipped": r.get("skipped"),
+                })
+    return rows
+
+
+def _trials(result: RunResult) -> dict[str, Any] | None:
+    if not result.trials:
+        return None
+    done = [t for t in result.trials if t.get("state") == "COMPLETE"]
+    uri = None
+    if done:
+        uri = figures.trials_chart([t["accuracy"] for t in done], [t["latency_ms"] for t in done],
+                                   [t.get("agreement") for t in done], [bool(t.get("pareto")) for t in done])
+    return {"uri": uri, "rows": result.trials}
+
+
+def _method_params(expl: dict[tuple[str, str], Any], method: str) -> dict[str, Any]:
+    for (_, m), e in expl.items():
+        if m == method:
+            return {"params": html.unescape(str(e.params)), "n_rows": e.n_rows, "n_model_evals": e.n_model_evals}
+    return {}

@@ -1,0 +1,36 @@
+"""Tiny pipelines shared by the pipeline tests (iris, a 2-epoch MLP, a few rows)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+
+def tiny_config(**overrides):
+    cfg = {
+        "name": "tiny",
+        "seed": 0,
+        "data": {"name": "iris"},
+        "model": {"train": {"hidden": [8], "epochs": 2, "lr": 0.01}},
+        "explain": {"methods": ["exact"], "n_rows": 4, "background": 8},
+        "metrics": {"names": ["completeness"], "n_rows": 4},
+        "report": {"sample_rows": 1},
+    }
+    for key, value in overrides.items():
+        cfg[key] = value
+    return copy.deepcopy(cfg)
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    """A factory of tiny pipeline dicts: ``make_config(seed=1, ...)`` replaces top-level keys."""
+    return tiny_config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    from leanlens.pipeline import run
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    return run(tiny_config(), out=out)
