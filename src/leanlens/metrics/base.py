@@ -1,0 +1,419 @@
+"""Metric base class, the registry, the result object and ``leanlens.evaluate()``.
+
+A metric is a small class whose metadata lives on the class (as in Quantus, Hedström et
+al. 2023): ``category``, ``higher_is_better``, ``applies_to`` (a sentence) and
+``requires`` (what the call needs: a background, an explainer to re-run, ground truth,
+a torch model, an explanation method that satisfies efficiency). The constructor only
+stores parameters; ``__call__`` computes and keeps nothing on the instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..errors import InvalidInputError, LeanlensError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..explain.explanation import Explanation
+    from ..models.base import BaseModel
+
+__all__ = [
+    "CATEGORIES",
+    "METRICS",
+    "ExplainFn",
+    "Metric",
+    "MetricContext",
+    "MetricResult",
+    "evaluate",
+    "get_metric",
+    "register_metric",
+    "resolve_metrics",
+]
+
+CATEGORIES = ("faithfulness", "robustness", "complexity", "axioms", "efficiency", "sanity", "ground_truth")
+METRICS: dict[str, type[Metric]] = {}
+
+#: ``explain_fn(model, X) -> Explanation`` re-runs the explainer (all outputs) on new rows or a new model.
+ExplainFn = Callable[["BaseModel", np.ndarray], "Explanation"]
+
+
+@dataclasses.dataclass
+class MetricResult:
+    """The outcome of one metric on one explanation.
+
+    Attributes
+    ----------
+    name, category : which metric. value : the headline number (None when skipped).
+    higher_is_better : how to read ``value``. per_row : (n,) values per explained row, where
+    the metric has them. details : secondary figures (curves, parameters used).
+    notes : what the user should know (fewer samples, rows subsampled, …).
+    skipped : why the metric did not apply (None when it ran). seconds : wall time.
+    """
+
+    name: str
+    category: str
+    value: float | None
+    higher_is_better: bool
+    per_row: np.ndarray | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    skipped: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None
+
+    def to_dict(self) -> dict[str, Any]:
+        from .._io import _json_default
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            if isinstance(v, np.ndarray | np.generic):
+                return _json_default(v)
+            if isinstance(v, float) and not np.isfinite(v):
+                return None
+            return v
+
+        return {
+            "name": self.name,
+            "category": self.category,
+            "value": clean(self.value),
+            "higher_is_better": self.higher_is_better,
+            "per_row": None if self.per_row is None else clean(np.asarray(self.per_row).tolist()),
+            "details": clean(self.details),
+            "notes": list(self.notes),
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 6),
+        }
+
+    def __repr__(self) -> str:
+        if self.skipped:
+            return f"MetricResult({self.name!r}, skipped={self.skipped!r})"
+        return f"MetricResult({self.name!r}, value={self.value:.4g}, higher_is_better={self.higher_is_better})"
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricContext:
+    """Everything a metric may use besides the model, the rows and the explanation.
+
+    ``phi`` (n, d) are the attributions of the explained output of each row, ``targets``
+    (n,) that output's index; ``baseline`` (d,) is the background mean (the value a
+    removed feature takes), ``scale`` (d,) each feature's spread in the background.
+    """
+
+    phi: np.ndarray
+    targets: np.ndarray
+    background: np.ndarray | None
+    baseline: np.ndarray | None
+    scale: np.ndarray | None
+    explain_fn: ExplainFn | None
+    model_agnostic: bool
+    ground_truth: np.ndarray | None
+    relevant: tuple[int, ...] | None
+    seed: int
+
+
+class Metric:
+    """Base of every metric. Subclasses set the metadata and implement ``_compute``.
+
+    ``_compute(model, X, explanation, ctx)`` returns ``(value, per_row, details, notes)``.
+    """
+
+    name: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+    applies_to: ClassVar[str] = "any model and explanation"
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: short formula shown in reports
+    formula: ClassVar[str] = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def skip_reason(self, model: BaseModel, explanation: Explanation, ctx: MetricContext) -> str | None:
+        """Why this metric does not apply here, or None."""
+        for need in self.requires:
+            if need == "background" and ctx.background is None:
+                return "needs a background (rows standing for 'feature absent'); pass background=..."
+            if need == "explainer" and ctx.explain_fn is None:
+                return (f"needs to re-run the explainer, and method {explanation.method!r} is not available; "
+                        "pass explainer=...")
+            if need == "ground_truth" and ctx.ground_truth is None:
+                return "needs ground-truth attributions (synthetic data); pass ground_truth=..."
+            if need == "torch" and getattr(model, "kind", None) != "torch":
+                return f"needs a torch model to re-initialize layers; this model is {getattr(model, 'kind', '?')!r}"
+        return None
+
+    def _compute(
+        self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext
+    ) -> tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext) -> MetricResult:
+        start = time.perf_counter()
+        reason = self.skip_reason(model, explanation, ctx)
+        if reason is not None:
+            return MetricResult(self.name, self.category, None, self.higher_is_better, skipped=reason)
+        value, per_row, details, notes = self._compute(model, X, explanation, ctx)
+        return MetricResult(
+            self.name, self.category, float(value), self.higher_is_better,
+            per_row=None if per_row is None else np.asarray(per_row, dtype=np.float64),
+            details={"params": dict(self.params), **details}, notes=tuple(notes),
+            seconds=time.perf_counter() - start,
+        )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator: make ``cls`` available by ``cls.name`` in ``evaluate(metrics=[...])``."""
+    if not cls.name or cls.category not in CATEGORIES:
+        raise TypeError(f"{cls.__name__} needs a 'name' and a 'category' in {CATEGORIES}.")
+    METRICS[cls.name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    from . import axioms, complexity, efficiency, faithfulness, ground_truth, robustness, sanity  # noqa: F401
+
+
+def get_metric(name: str) -> type[Metric]:
+    _load_builtin()
+    if name not in METRICS:
+        raise InvalidInputError(
+            f"Unknown metric {name!r}.{did_you_mean(name, [*METRICS, *CATEGORIES])} "
+            f"Valid: 'all', a category ({', '.join(CATEGORIES)}) or one of {', '.join(sorted(METRICS))}."
+        )
+    return METRICS[name]
+
+
+def resolve_metrics(metrics: str | Metric | Sequence[str | Metric]) -> list[Metric]:
+    """``"all"``, a category name, metric names or Metric instances → Metric instances."""
+    _load_builtin()
+    items: Sequence[str | Metric] = [metrics] if isinstance(metrics, str | Metric) else list(metrics)
+    out: list[Metric] = []
+    for item in items:
+        if isinstance(item, Metric):
+            out.append(item)
+        elif item == "all":
+            out += [cls() for cls in METRICS.values()]
+        elif item in CATEGORIES:
+            out += [cls() for cls in METRICS.values() if cls.category == item]
+        elif isinstance(item, str):
+            out.append(get_metric(item)())
+        else:
+            raise InvalidInputError(
+                f"The 'metrics' parameter must hold metric names or Metric instances. Got {type(item).__name__}."
+            )
+    if not out:
+        raise InvalidInputError("The 'metrics' parameter is empty; give 'all' or at least one metric name.")
+    return out
+
+
+def select_output(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """(n, d) attributions of output ``targets[i]`` of each row from (n, d) or (n, d, k) values."""
+    if values.ndim == 2:
+        return values
+    return values[np.arange(values.shape[0]), :, targets]
+
+
+def resolve_explained_output(
+    model: BaseModel, X: np.ndarray, explanation: Explanation, target: int | str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, d) attributions and the (n,) output index each row's metrics judge.
+
+    A single-output explanation judges the output it explains. A multi-output one judges
+    ``target`` (an index or output name) or, by default, each row's predicted class.
+    """
+    n = explanation.n_rows
+    values = explanation.values
+    k = model.n_outputs
+    if values.ndim == 2:
+        if explanation.targets is not None:
+            return values, np.asarray(explanation.targets, dtype=np.int64)
+        if len(explanation.output_names) == 1 and explanation.output_names[0] in model.output_names:
+            return values, np.full(n, model.output_names.index(explanation.output_names[0]), dtype=np.int64)
+        return values, np.zeros(n, dtype=np.int64)
+    if target is None or target == "predicted":
+        t = model.output(X).argmax(axis=1) if model.task != "regression" else np.zeros(n, dtype=np.int64)
+    elif isinstance(target, str):
+        if target not in explanation.output_names:
+            raise InvalidInputError(
+                f"The 'target' parameter must be an output index, 'predicted' or one of "
+                f"{list(explanation.output_names)}. Got {target!r}."
+            )
+        t = np.full(n, explanation.output_names.index(target))
+    else:
+        if not 0 <= int(target) < values.shape[2]:
+            raise InvalidInputError(f"The 'target' index must be in [0, {values.shape[2]}). Got {target!r}.")
+        t = np.full(n, int(target))
+    if values.shape[2] != k:
+        raise InvalidInputError(
+            f"The explanation has {values.shape[2]} outputs but the model has {k} ({list(model.output_names)})."
+        )
+    t = np.asarray(t, dtype=np.int64)
+    return select_output(values, t), t
+
+
+def check_explanation_matches(X: np.ndarray, explanation: Explanation, *, param: str = "X") -> None:
+    """The explanation must explain exactly the rows of X (same count, same values)."""
+    Xf = X.reshape(len(X), -1)
+    if explanation.n_rows != len(Xf):
+        raise InvalidInputError(
+            f"The explanation explains {explanation.n_rows} rows but the {param!r} parameter has {len(Xf)}; "
+            "pass the rows that were explained."
+        )
+    if explanation.n_features != Xf.shape[1]:
+        raise InvalidInputError(
+            f"The explanation has {explanation.n_features} features but the {param!r} parameter has {Xf.shape[1]}."
+        )
+    if explanation.data.size and not np.allclose(explanation.data, Xf, rtol=1e-4, atol=1e-5):
+        bad = int(np.nonzero(~np.all(np.isclose(explanation.data, Xf, rtol=1e-4, atol=1e-5), axis=1))[0][0])
+        raise InvalidInputError(
+            f"The rows of {param!r} do not match the rows the explanation explains (first difference in row {bad}); "
+            "pass the same rows, in the same order."
+        )
+
+
+def make_explain_fn(
+    explainer: Any, explanation: Explanation, *, background: np.ndarray | None, seed: int
+) -> tuple[ExplainFn | None, bool]:
+    """Turn ``explainer`` (None, a method name, an Explainer class or a callable) into an ExplainFn.
+
+    Returns the function (None when the method is not available) and whether the method
+    is model-agnostic (those get fewer re-explanations in the robustness metrics).
+    """
+    from ..explain.base import Explainer, get_explainer
+
+    if explainer is not None and not isinstance(explainer, str | type):
+        if not callable(explainer):
+            raise InvalidInputError(
+                "The 'explainer' parameter must be a method name, an Explainer class or a callable "
+                f"(model, X) -> Explanation. Got {type(explainer).__name__}."
+            )
+        return explainer, True
+    cls: type[Explainer]
+    if isinstance(explainer, type):
+        if not issubclass(explainer, Explainer):
+            raise InvalidInputError(f"The 'explainer' class must derive from Explainer. Got {explainer.__name__}.")
+        cls = explainer
+    else:
+        try:
+            cls = get_explainer(explainer or explanation.method)
+        except LeanlensError:
+            return None, True
+    budget = explanation.params.get("budget") if isinstance(explanation.params, dict) else None
+    bg = background
+
+    def explain_fn(model: BaseModel, X: np.ndarray) -> Explanation:
+        return cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
+
+    return explain_fn, bool(cls.model_agnostic)
+
+
+def evaluate(
+    model: Any,
+    X: Any,
+    explanation: Explanation,
+    metrics: str | Metric | Sequence[str | Metric] = "all",
+    *,
+    background: Any = None,
+    target: int | str | None = None,
+    explainer: Any = None,
+    ground_truth: Any = None,
+    random_state: int | None = 0,
+) -> list[MetricResult]:
+    """Score an explanation of ``model`` on the rows ``X`` with explanation-quality metrics.
+
+    Parameters
+    ----------
+    model : a leanlens Model (or anything :func:`leanlens.as_model` accepts).
+    X : array of shape (n_samples, n_features) — the rows ``explanation`` explains.
+    explanation : :class:`~leanlens.explain.Explanation` of those rows.
+    metrics : ``"all"`` (default), a category (``"faithfulness"``, ``"robustness"``,
+        ``"complexity"``, ``"axioms"``, ``"efficiency"``, ``"sanity"``, ``"ground_truth"``),
+        metric names, or configured Metric instances (e.g. ``DeletionAUC(steps=20)``).
+    background : rows standing for "feature absent"; their mean replaces removed features.
+        Needed by faithfulness and robustness metrics (skipped without it).
+    target : which output a multi-output explanation is judged on: an index, an output
+        name, or None (each row's predicted class).
+    explainer : how to re-run the explanation (robustness, sanity): a method name, an
+        Explainer class, or a callable ``(model, X) -> Explanation``. Default: the
+        explanation's own method, with the same background and budget.
+    ground_truth : (n, d) true attributions of the explained output, or a
+        :class:`~leanlens.data.GroundTruth` (its ``shapley(X)`` is used, ``relevant`` too).
+    random_state : seed of every random draw (perturbations, subsets, re-explanations).
+
+    Returns
+    -------
+    list of :class:`MetricResult`, one per metric, in order; metrics that do not apply are
+    returned with ``skipped`` set to the reason (never an exception).
+
+    Examples
+    --------
+    >>> import numpy as np, leanlens
+    >>> from leanlens.explain import Explanation
+    >>> w = np.array([3.0, 2.0, 1.0])
+    >>> m = leanlens.as_model(lambda X: X @ w, n_features=3)
+    >>> X = np.ones((1, 3))
+    >>> e = Explanation(w[None] * X, np.zeros(1), X, ("a", "b", "c"), ("value",), "exact")
+    >>> r = leanlens.evaluate(m, X, e, ["deletion_auc", "completeness"], background=np.zeros((4, 3)))
+    >>> [round(x.value, 4) for x in r]
+    [2.3333, 0.0]
+    """
+    from ..data.dataset import GroundTruth
+    from ..explain.explanation import Explanation as _Explanation
+    from ..models.base import as_model
+
+    m = as_model(model)
+    if not isinstance(explanation, _Explanation):
+        raise InvalidInputError(
+            f"The 'explanation' parameter must be a leanlens Explanation. Got {type(explanation).__name__}."
+        )
+    Xc = m.check_X(X)
+    if len(Xc) == 0:
+        raise InvalidInputError("The 'X' parameter has no rows.")
+    check_explanation_matches(Xc, explanation)
+    chosen = resolve_metrics(metrics)
+    phi, targets = resolve_explained_output(m, Xc, explanation, target)
+    bg = None if background is None else m.check_X(background, param="background").reshape(-1, m.n_features)
+    if bg is not None and len(bg) == 0:
+        raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
+    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    explain_fn, agnostic = make_explain_fn(explainer, explanation, background=bg, seed=seed)
+    gt: np.ndarray | None = None
+    relevant: tuple[int, ...] | None = None
+    if isinstance(ground_truth, GroundTruth):
+        gt = np.asarray(ground_truth.shapley(Xc.reshape(len(Xc), -1)), dtype=np.float64)
+        relevant = tuple(ground_truth.relevant)
+    elif ground_truth is not None:
+        gt = np.asarray(ground_truth, dtype=np.float64)
+        if gt.shape != phi.shape:
+            raise InvalidInputError(
+                f"The 'ground_truth' parameter must have the explanation's shape {phi.shape}. Got {gt.shape}."
+            )
+    ctx = MetricContext(
+        phi=phi, targets=targets, background=bg,
+        baseline=None if bg is None else bg.mean(axis=0),
+        scale=None if bg is None else np.where(bg.std(axis=0) > 1e-12, bg.std(axis=0), 1.0),
+        explain_fn=explain_fn, model_agnostic=agnostic, ground_truth=gt, relevant=relevant, seed=seed,
+    )
+    return [metric(m, Xc, explanation, ctx) for metric in chosen]
+
+
+def model_output(model: BaseModel, X: np.ndarray, targets: np.ndarray, repeats: int = 1) -> np.ndarray:
+    """Output ``targets`` of the rows ``X`` (flattened (n·repeats, d)); rows i·repeats… belong to row i."""
+    out = model.output(X.reshape((len(X), *model.input_shape)))
+    t = np.repeat(targets, repeats)
+    return np.asarray(out[np.arange(len(out)), t], dtype=np.float64)
