@@ -9,6 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import data as datasets
+from .compare import CompareConfig, DriftReport, compare
 from .data import Dataset
 from .errors import (
     ConfigError,
@@ -20,15 +21,19 @@ from .errors import (
     UnsupportedModelError,
 )
 from .evaluation import score
+from .metrics import MetricResult, evaluate
 from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
 
 __all__ = [
     "BaseModel",
+    "CompareConfig",
     "ConfigError",
     "DataError",
     "Dataset",
+    "DriftReport",
     "InvalidInputError",
     "LeanlensError",
+    "MetricResult",
     "Model",
     "ModelFormatError",
     "OutputExistsError",
@@ -36,7 +41,9 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "as_model",
+    "compare",
     "datasets",
+    "evaluate",
     "load_model",
     "score",
     "train",
