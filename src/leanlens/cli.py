@@ -160,6 +160,96 @@ def demo(
     typer.echo(f"model saved to {path}")
 
 
+@app.command()
+def explainers() -> None:
+    """List every registered explanation method, one line each."""
+    from .explain.base import EXPLAINERS, _load_builtin_explainers
+
+    _load_builtin_explainers()
+    for name in sorted(EXPLAINERS):
+        cls = EXPLAINERS[name]
+        scope = "any model" if cls.model_agnostic else "specific"
+        typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
+
+
+def _parse_rows(text: str, n: int, split: str) -> Any:
+    """'a:b', 'a:', ':b', 'i' or 'i,j,k' → row indices into a split of n rows (a slice's
+    stop is clipped to n, as in Python; a start or an index past the end is an error)."""
+    import numpy as np
+
+    try:
+        if ":" in text:
+            a, _, b = text.partition(":")
+            start, stop = int(a) if a.strip() else 0, int(b) if b.strip() else n
+            idx = np.arange(start, min(stop, n)) if start >= 0 else np.array([-1])
+        else:
+            idx = np.array([int(t) for t in text.split(",") if t.strip()], dtype=np.int64)
+    except ValueError:
+        raise InvalidInputError(f"--rows must look like 0:100, 5 or 0,3,7. Got {text!r}.") from None
+    if len(idx) == 0 or idx.min() < 0 or idx.max() >= n:
+        raise InvalidInputError(f"--rows {text} is out of range for the {split} split, which has {n} rows (0:{n}).")
+    return idx
+
+
+def _parse_target(text: str) -> int | str | None:
+    if text.lower() in ("all", "none"):
+        return None
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+@app.command("explain")
+def explain_command(
+    model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
+    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
+    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "kernel",
+    split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
+    rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
+    budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
+    background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 100,
+    target: Annotated[str, typer.Option(help="Output explained: predicted, all, an index or an output name.")] = "predicted",
+    seed: Annotated[int, typer.Option(help="Seed of the data split, background draw and the method.")] = 0,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the PNG plots.")] = True,
+    out: Annotated[Path, typer.Option(help="Output folder (explanation.json, .npz and plots).")] = Path("runs/explanation"),
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Explain rows of a saved model; write explanation.json (+ .npz) and plots into --out."""
+    import numpy as np
+
+    from ._io import atomic_dir, prepare_out_dir
+    from .explain.base import get_explainer
+    from .explain.plots import save_explanation_plots
+    from .models import load_model
+
+    prepare_out_dir(out, overwrite=overwrite)
+    cls = get_explainer(method)
+    if background < 1:
+        raise InvalidInputError(f"--background must be a positive number of rows. Got {background}.")
+    model = load_model(model_dir)
+    ds = load_data(data, label, random_state=seed)
+    X, _ = ds.split(split)
+    idx = _parse_rows(rows, len(X), split)
+    rng = np.random.default_rng(seed)
+    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X[idx], target=_parse_target(target))
+    expl.params = {**expl.params, "data": data, "split": split, "rows": rows, "n_background": len(bg)}
+    image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        expl.save(tmp / "explanation.json")
+        if plots:
+            save_explanation_plots(expl, tmp, image_shape=image_shape)
+    if not quiet:
+        _print_table(f"{method} on {len(idx)} rows of {ds.name} ({split})", {
+            "values shape": tuple(expl.values.shape),
+            "model evaluations": expl.n_model_evals,
+            "seconds": float(expl.seconds),
+            "top features": ", ".join(expl.top_k(5)),
+            **{f"note {i + 1}": n for i, n in enumerate(expl.notes)},
+        })
+    typer.echo(f"explanation written to {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors → one line on stderr and exit code 2."""
     try:

@@ -31,6 +31,7 @@ __all__ = [
     "plot_pdp",
     "plot_surrogate_tree",
     "plot_waterfall",
+    "save_explanation_plots",
     "save_figure",
 ]
 
@@ -388,3 +389,26 @@ def plot_pdp(
     ax.set_title("PDP and ICE" if pd.individual is not None else "partial dependence")
     ax.legend(fontsize="small")
     return _finish(fig, path)
+
+
+def save_explanation_plots(
+    expl: Explanation,
+    folder: str | Path,
+    *,
+    image_shape: tuple[int, int] | None = None,
+    fmt: str = "png",
+) -> list[Path]:
+    """Write the standard plots of an explanation into ``folder``: ``importance``,
+    ``beeswarm``, ``waterfall_row0`` and, for image inputs ((c, h, w) or ``image_shape``
+    given), ``heatmap``. Returns the paths written."""
+    if fmt not in ("png", "svg"):
+        raise InvalidInputError(f"The 'fmt' parameter must be 'png' or 'svg'. Got {fmt!r}.")
+    folder = Path(folder)
+    written = [
+        save_figure(plot_importance(expl), folder / f"importance.{fmt}"),
+        save_figure(plot_beeswarm(expl), folder / f"beeswarm.{fmt}"),
+        save_figure(plot_waterfall(expl, 0), folder / f"waterfall_row0.{fmt}"),
+    ]
+    if image_shape is not None or (expl.input_shape is not None and len(expl.input_shape) == 3):
+        written.append(save_figure(plot_image_heatmap(expl, image_shape=image_shape), folder / f"heatmap.{fmt}"))
+    return written
