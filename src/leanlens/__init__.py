@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from . import data as datasets
 from .compare import CompareConfig, DriftReport, compare
+from .compress import CompressionRecord, CompressionResult, Distill, Finetune, LowRank, Prune, Quantize, compress
 from .data import Dataset
 from .errors import (
     ConfigError,
@@ -27,21 +28,29 @@ from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
 __all__ = [
     "BaseModel",
     "CompareConfig",
+    "CompressionRecord",
+    "CompressionResult",
     "ConfigError",
     "DataError",
     "Dataset",
+    "Distill",
     "DriftReport",
+    "Finetune",
     "InvalidInputError",
     "LeanlensError",
+    "LowRank",
     "MetricResult",
     "Model",
     "ModelFormatError",
     "OutputExistsError",
+    "Prune",
+    "Quantize",
     "TrainConfig",
     "UnsupportedModelError",
     "__version__",
     "as_model",
     "compare",
+    "compress",
     "datasets",
     "evaluate",
     "load_model",

@@ -1,0 +1,173 @@
+"""``compress(model, plan, *, data)``: apply the plan's steps in order and measure each."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from .plan import StepConfig, handler_for, parse_plan
+from .record import CompressionRecord, Measurement, StepRecord, measure
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..models.base import BaseModel
+
+__all__ = ["CompressionResult", "StepContext", "compress"]
+
+
+@dataclasses.dataclass
+class StepContext:
+    """What a step handler may use besides the model and its config.
+
+    ``notes``/``warnings`` collect what the handler wants in the record; ``warn()`` also
+    emits a Python warning. ``seed()`` draws a fresh seed from the run's generator.
+    """
+
+    data: Dataset
+    original: BaseModel
+    rng: np.random.Generator
+    work_dir: Path
+    threads: int = 2
+    progress: bool = False
+    notes: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def seed(self) -> int:
+        return int(self.rng.integers(0, 2**31 - 1))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        warnings.warn(text, UserWarning, stacklevel=3)
+
+
+@dataclasses.dataclass
+class CompressionResult:
+    """The compressed model and the :class:`CompressionRecord` of how it got there."""
+
+    model: BaseModel
+    record: CompressionRecord
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``folder/model/`` (the model's own format) and ``folder/record.json``."""
+        from .._io import prepare_out_dir
+
+        out = prepare_out_dir(folder, overwrite=overwrite)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save(out / "model", overwrite=overwrite)
+        self.record.save(out / "record.json")
+        return out
+
+
+def compress(
+    model: Any,
+    plan: Any,
+    *,
+    data: Dataset,
+    random_state: int | None = None,
+    progress: bool = False,
+    latency_reps: int = 200,
+    threads: int = 2,
+    work_dir: str | Path | None = None,
+) -> CompressionResult:
+    """Compress ``model`` by applying ``plan``'s steps in order, measuring after each.
+
+    Parameters
+    ----------
+    model : any leanlens Model (or anything :func:`leanlens.as_model` wraps). It is not modified.
+    plan : list of step configs (:class:`Prune`, :class:`Finetune`, :class:`Quantize`,
+        :class:`Distill`, :class:`LowRank`), of one-key dicts (``[{"prune": {"amount": 0.5}}]``)
+        or a YAML file path holding such a list.
+    data : the Dataset: training split for fine-tuning/distillation, test split for the record.
+    random_state : seed of every random choice (pruning baseline, fine-tuning, students).
+    progress : show progress bars.
+    latency_reps : timed calls per batch size (1 and 256) after 5 warm-up calls, interleaved
+        with the original model; 0 skips latency.
+    threads : torch and ONNX Runtime intra-op threads while measuring and for ONNX models made here.
+    work_dir : where ONNX files of quantized models live (default: a new temporary folder).
+
+    Returns
+    -------
+    CompressionResult with ``.model`` and ``.record``.
+
+    Examples
+    --------
+    >>> import leanlens
+    >>> ds = leanlens.datasets.load("iris")
+    >>> m = leanlens.train(ds, leanlens.TrainConfig(hidden=(32,), epochs=3))
+    >>> res = leanlens.compress(m, [leanlens.Prune(amount=0.5)], data=ds, latency_reps=0)
+    >>> res.model.module.body[1].out_features
+    16
+    """
+    from ..data.dataset import Dataset
+    from ..models.base import as_model
+
+    if not isinstance(data, Dataset):
+        raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")
+    if not isinstance(latency_reps, int) or latency_reps < 0:
+        raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
+    if not isinstance(threads, int) or threads < 1:
+        raise InvalidInputError(f"The 'threads' parameter must be an int ≥ 1. Got {threads!r} instead.")
+    original = as_model(model)
+    steps: list[StepConfig] = parse_plan(plan)
+    if original.n_features != data.n_features:
+        raise InvalidInputError(
+            f"The model takes {original.n_features} features but the dataset {data.name!r} has {data.n_features}."
+        )
+    handlers = [handler_for(s) for s in steps]  # fail on an unregistered step before any work
+    wd = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="leanlens-compress-"))
+    wd.mkdir(parents=True, exist_ok=True)
+    ctx = StepContext(data=data, original=original, rng=np.random.default_rng(random_state), work_dir=wd,
+                      threads=threads, progress=progress)
+    start = time.perf_counter()
+    before = measure(original, original, data, reps=latency_reps, threads=threads)
+    record = CompressionRecord(original=before, steps=[], threads=threads, latency_reps=latency_reps)
+    current = original
+    prev: Measurement = before
+    for i, (step, handler) in enumerate(zip(steps, handlers, strict=True)):
+        ctx.notes, ctx.warnings = [], []
+        t0 = time.perf_counter()
+        new = handler(current, step, ctx)
+        seconds = time.perf_counter() - t0
+        new.metadata = {**new.metadata, "compression": [*current.metadata.get("compression", []), {step.step: step.to_dict()}]}
+        # Quantization keeps the MAC count; ONNX graphs are not walked for it.
+        after = measure(new, original, data, reps=latency_reps, threads=threads,
+                        macs=prev.macs if new.kind == "onnx" else None)
+        slower = _slower(prev, after)
+        if slower and step.step != "finetune":
+            ctx.warn(f"step {i} ({step.step}) made the model slower: {slower}.")
+        record.steps.append(StepRecord(step=step.step, config=step.to_dict(), seconds=seconds, after=after,
+                                       notes=list(ctx.notes), warnings=list(ctx.warnings)))
+        record.warnings.extend(f"{step.step}: {w}" for w in ctx.warnings)
+        current, prev = new, after
+    record.seconds = time.perf_counter() - start
+    slower = _slower(before, record.final)
+    if slower and record.steps:
+        msg = f"The compressed model is slower than the original: {slower}."
+        record.warnings.append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    return CompressionResult(model=current, record=record)
+
+
+def _slower(a: Measurement, b: Measurement, *, margin: float = 1.10) -> str:
+    """Where ``b`` is slower than ``a`` by more than ``margin``, as text ('' if nowhere).
+
+    Both speed-ups were measured interleaved with the original model, so their ratio is
+    robust to the machine's load changing between the two measurements.
+    """
+    parts = [
+        f"batch {k}: {a.latency_ms[k]['median']:.3f} → {b.latency_ms[k]['median']:.3f} ms "
+        f"(speed-up vs original {a.speedup[k]:.2f}× → {b.speedup[k]:.2f}×)"
+        for k in b.speedup
+        if k in a.speedup and b.speedup[k] * margin < a.speedup[k]
+    ]
+    return "; ".join(parts)

@@ -1,0 +1,387 @@
+"""Compression step configs, the handler registry, and plan parsing (dicts / YAML).
+
+A plan is a list of step configs, applied in order. Each config type has exactly one
+registered handler ``handler(model, config, context) -> Model`` (the torchao
+``quantize_(model, config)`` pattern). The same plan is writable in YAML::
+
+    - prune: {kind: structured, amount: 0.5}
+    - finetune: {epochs: 5}
+    - quantize: {dtype: int8}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+from ..config import Config, load_yaml
+from ..errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..models.base import BaseModel
+    from .api import StepContext
+
+__all__ = [
+    "STEP_TYPES",
+    "Distill",
+    "Finetune",
+    "LowRank",
+    "Prune",
+    "Quantize",
+    "StepConfig",
+    "handler_for",
+    "parse_plan",
+    "plan_to_list",
+    "register_step",
+]
+
+UNSTRUCTURED_CRITERIA = ("l1", "magnitude", "random")
+STRUCTURED_CRITERIA = ("magnitude", "l1", "taylor", "lamp", "fpgm", "random")
+
+
+def _choice(cls: str, name: str, value: Any, options: Sequence[str]) -> None:
+    if value not in options:
+        raise ConfigError(
+            f"The {name!r} parameter of {cls} must be one of {', '.join(map(repr, options))}. "
+            f"Got {value!r} instead.{did_you_mean(str(value), options)}"
+        )
+
+
+def _int_at_least(cls: str, name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"The {name!r} parameter of {cls} must be an int ≥ {low}. Got {value!r} instead.")
+
+
+def _positive(cls: str, name: str, value: Any) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"The {name!r} parameter of {cls} must be a positive number. Got {value!r} instead.")
+
+
+def _fraction(cls: str, name: str, value: Any, *, low_open: bool = False, high_closed: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > 0 if low_open else value >= 0) and (value <= 1 if high_closed else value < 1)
+    if not ok:
+        interval = f"{'(' if low_open else '['}0, 1{']' if high_closed else ')'}"
+        raise ConfigError(f"The {name!r} parameter of {cls} must be a number in {interval}. Got {value!r} instead.")
+
+
+@dataclasses.dataclass(frozen=True)
+class StepConfig(Config):
+    """Base of the compression step configs; ``step`` is the step's name in a plan."""
+
+    step: ClassVar[str] = "step"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finetune(StepConfig):
+    """Train a torch model a few more epochs on the training split (the trainer's loop).
+
+    Parameters
+    ----------
+    epochs : training epochs (≥ 1).
+    lr : learning rate (Adam by default; smaller than for training from scratch).
+    batch_size, optimizer, schedule, weight_decay : as in :class:`~leanlens.TrainConfig`.
+    """
+
+    step: ClassVar[str] = "finetune"
+    kind: ClassVar[str] = "finetune"
+
+    epochs: int = 5
+    lr: float = 5e-4
+    batch_size: int = 64
+    optimizer: str = "adam"
+    schedule: str = "cosine"
+    weight_decay: float = 0.0
+
+    def validate(self) -> None:
+        _int_at_least("Finetune", "epochs", self.epochs, 1)
+        _positive("Finetune", "lr", self.lr)
+        _int_at_least("Finetune", "batch_size", self.batch_size, 1)
+        from ..models.trainer import OPTIMIZERS, SCHEDULES
+
+        _choice("Finetune", "optimizer", self.optimizer, OPTIMIZERS)
+        _choice("Finetune", "schedule", self.schedule, SCHEDULES)
+        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
+            raise ConfigError(f"The 'weight_decay' parameter of Finetune must be ≥ 0. Got {self.weight_decay!r} instead.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Prune(StepConfig):
+    """Remove weights (unstructured) or whole neurons/channels (structured).
+
+    Parameters
+    ----------
+    kind : "structured" (Torch-Pruning removes neurons/channels and physically shrinks the
+        layers: fewer MACs, smaller file, faster) or "unstructured" (zeroes single weights,
+        the semantics of ``torch.nn.utils.prune``; the dense file and latency do not shrink).
+    amount : fraction in [0, 1) of the weights (unstructured) or units (structured) to remove.
+    scope : "global" (one ranking over all prunable layers) or "layer" (the same fraction in
+        every layer).
+    criterion : unstructured: "l1" (= "magnitude") or "random" (a baseline); structured:
+        "magnitude" (L2 norm of the group), "l1", "taylor" (first-order Taylor, needs a
+        batch of training data), "lamp", "fpgm" or "random".
+    steps : reach ``amount`` in this many equal steps (iterative pruning).
+    finetune_epochs : epochs of fine-tuning after each step (0: none).
+    lr : learning rate of that fine-tuning.
+    ignore : module names (as in ``model.module.named_modules()``) to leave alone;
+        "output" names the last layer. Default: ("output",).
+    round_to : structured only; keep widths multiples of this (e.g. 8 or 16 for int8 kernels).
+    """
+
+    step: ClassVar[str] = "prune"
+
+    # A field here (the step name is ``step``): Prune(kind="structured").
+    kind: Literal["unstructured", "structured"] = "structured"  # type: ignore[misc]
+    amount: float = 0.5
+    scope: Literal["global", "layer"] = "global"
+    criterion: str = "magnitude"
+    steps: int = 1
+    finetune_epochs: int = 0
+    lr: float = 5e-4
+    ignore: tuple[str, ...] = ("output",)
+    round_to: int | None = None
+
+    def validate(self) -> None:
+        _choice("Prune", "kind", self.kind, ("unstructured", "structured"))
+        _fraction("Prune", "amount", self.amount)
+        _choice("Prune", "scope", self.scope, ("global", "layer"))
+        crit = UNSTRUCTURED_CRITERIA if self.kind == "unstructured" else STRUCTURED_CRITERIA
+        _choice(f"Prune(kind={self.kind!r})", "criterion", self.criterion, crit)
+        _int_at_least("Prune", "steps", self.steps, 1)
+        _int_at_least("Prune", "finetune_epochs", self.finetune_epochs, 0)
+        _positive("Prune", "lr", self.lr)
+        if not isinstance(self.ignore, tuple) or not all(isinstance(s, str) for s in self.ignore):
+            raise ConfigError(f"The 'ignore' parameter of Prune must be a list of module names. Got {self.ignore!r}.")
+        if self.round_to is not None:
+            _int_at_least("Prune", "round_to", self.round_to, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quantize(StepConfig):
+    """Dynamic int8 quantization executed by ONNX Runtime.
+
+    The torch model is exported to ONNX (preprocessing included, dropout removed), its
+    MatMul/Gemm/Conv weights stored as int8 and activations quantized on the fly
+    (``onnxruntime.quantization.quantize_dynamic``; on CPUs with AVX-512 VNNI the integer
+    matrix products use VNNI). The result is an ONNX-backed Model.
+
+    Parameters
+    ----------
+    dtype : "int8".
+    backend : "onnxruntime". (torch's eager-mode ``torch.ao.quantization`` is deprecated and
+        its modules do not save as safetensors, so it is not offered.)
+    per_channel : one scale per output channel instead of per tensor (more accurate, slightly slower).
+    threads : ONNX Runtime intra-op threads of the returned model (None: the compress() value).
+    """
+
+    step: ClassVar[str] = "quantize"
+    kind: ClassVar[str] = "quantize"
+
+    dtype: str = "int8"
+    backend: str = "onnxruntime"
+    per_channel: bool = False
+    threads: int | None = None
+
+    def validate(self) -> None:
+        _choice("Quantize", "dtype", self.dtype, ("int8",))
+        if self.backend == "torch":
+            from .quantize import torch_eager_quantization_available
+
+            state = "still has" if torch_eager_quantization_available() else "no longer has"
+            raise ConfigError(
+                "The 'backend' parameter of Quantize must be 'onnxruntime'. Got 'torch': torch's eager-mode "
+                f"dynamic quantization is deprecated (the installed torch {state} "
+                "torch.ao.quantization.quantize_dynamic) and its modules cannot be saved without pickle."
+            )
+        _choice("Quantize", "backend", self.backend, ("onnxruntime",))
+        if not isinstance(self.per_channel, bool):
+            raise ConfigError(f"The 'per_channel' parameter of Quantize must be true or false. Got {self.per_channel!r}.")
+        if self.threads is not None:
+            _int_at_least("Quantize", "threads", self.threads, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Distill(StepConfig):
+    """Train a smaller student to imitate the current model (the teacher, any Model).
+
+    Loss (Hinton et al., 2015): ``alpha · T² · KL(p_teacher^T ‖ p_student^T) + (1 − alpha) ·
+    CE(student, y)``, with teacher logits ``log p_teacher`` so any model that gives
+    probabilities can teach. With ``attribution > 0`` and a torch teacher, a term
+    ``attribution · (1 − cos(∇ₓ student, ∇ₓ teacher))`` on the input gradients of the true
+    class's log-probability makes the student learn the teacher's reasons, not only its
+    answers (in the spirit of Srinivas & Fleuret, 2018, "Knowledge transfer with Jacobian
+    matching").
+
+    Parameters
+    ----------
+    student : "mlp" (an MLP with ``hidden`` widths) or "tree" (a decision tree of depth
+        ``max_depth`` fitted on the teacher's blended labels over an augmented transfer set).
+    hidden : hidden widths of the MLP student.
+    max_depth : depth of the tree student.
+    temperature : softening temperature T (> 0).
+    alpha : weight of the teacher's soft targets in [0, 1]; 1 − alpha goes to the true labels.
+    attribution : weight of the input-gradient matching term (torch teachers only; 0 = off).
+    epochs, lr, batch_size : training of the MLP student.
+    augment : tree student: extra noisy copies of the training rows labelled by the teacher.
+    """
+
+    step: ClassVar[str] = "distill"
+    kind: ClassVar[str] = "distill"
+
+    student: Literal["mlp", "tree"] = "mlp"
+    hidden: tuple[int, ...] = (64,)
+    max_depth: int = 8
+    temperature: float = 4.0
+    alpha: float = 0.7
+    attribution: float = 0.0
+    epochs: int = 30
+    lr: float = 2e-3
+    batch_size: int = 64
+    augment: int = 4
+
+    def validate(self) -> None:
+        _choice("Distill", "student", self.student, ("mlp", "tree"))
+        if not isinstance(self.hidden, tuple) or any(
+            not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden
+        ):
+            raise ConfigError(f"The 'hidden' parameter of Distill must be a list of positive ints. Got {self.hidden!r}.")
+        _int_at_least("Distill", "max_depth", self.max_depth, 1)
+        _positive("Distill", "temperature", self.temperature)
+        _fraction("Distill", "alpha", self.alpha, high_closed=True)
+        if not isinstance(self.attribution, int | float) or isinstance(self.attribution, bool) or self.attribution < 0:
+            raise ConfigError(f"The 'attribution' parameter of Distill must be ≥ 0. Got {self.attribution!r} instead.")
+        _int_at_least("Distill", "epochs", self.epochs, 1)
+        _positive("Distill", "lr", self.lr)
+        _int_at_least("Distill", "batch_size", self.batch_size, 1)
+        _int_at_least("Distill", "augment", self.augment, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class LowRank(StepConfig):
+    """Factor Linear layers ``W ≈ U·V`` by truncated SVD, then optionally fine-tune.
+
+    Exactly one of ``rank`` (absolute), ``rank_ratio`` (fraction of ``min(in, out)``) or
+    ``energy`` (keep the smallest rank whose singular values hold this fraction of
+    ``Σ σ²``) is given. A Linear(in, out) becomes ``Sequential(Linear(in, r, bias=False),
+    Linear(r, out))``, which saves and loads like any layer.
+
+    Parameters
+    ----------
+    rank, rank_ratio, energy : the rank rule (default ``rank_ratio=0.25``).
+    only_if_smaller : skip layers where ``r · (in + out) ≥ in · out`` (no saving).
+    finetune_epochs : fine-tuning epochs after the factorization (0: none).
+    lr : learning rate of that fine-tuning.
+    ignore : module names to leave alone ("output" = the last layer). Default: none.
+    """
+
+    step: ClassVar[str] = "lowrank"
+    kind: ClassVar[str] = "lowrank"
+
+    rank: int | None = None
+    rank_ratio: float | None = None
+    energy: float | None = None
+    only_if_smaller: bool = True
+    finetune_epochs: int = 0
+    lr: float = 5e-4
+    ignore: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        given = [n for n in ("rank", "rank_ratio", "energy") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ConfigError(f"LowRank takes one of 'rank', 'rank_ratio' or 'energy'. Got {', '.join(given)}.")
+        if self.rank is not None:
+            _int_at_least("LowRank", "rank", self.rank, 1)
+        if self.rank_ratio is not None:
+            _fraction("LowRank", "rank_ratio", self.rank_ratio, low_open=True, high_closed=True)
+        if self.energy is not None:
+            _fraction("LowRank", "energy", self.energy, low_open=True, high_closed=True)
+        _int_at_least("LowRank", "finetune_epochs", self.finetune_epochs, 0)
+        _positive("LowRank", "lr", self.lr)
+
+    @property
+    def rule(self) -> tuple[str, float]:
+        """``(name, value)`` of the rank rule in force."""
+        for n in ("rank", "rank_ratio", "energy"):
+            v = getattr(self, n)
+            if v is not None:
+                return n, float(v)
+        return "rank_ratio", 0.25
+
+
+STEP_TYPES: dict[str, type[StepConfig]] = {c.step: c for c in (Prune, Finetune, Quantize, Distill, LowRank)}
+
+Handler = Callable[["BaseModel", Any, "StepContext"], "BaseModel"]
+_HANDLERS: dict[type[StepConfig], Handler] = {}
+H = TypeVar("H", bound=Handler)
+
+
+def register_step(config_type: type[StepConfig]) -> Callable[[H], H]:
+    """Register the handler of a step config type (one handler per type)."""
+
+    def deco(fn: H) -> H:
+        if config_type in _HANDLERS and _HANDLERS[config_type] is not fn:
+            raise ConfigError(f"A handler for {config_type.__name__} is already registered.")
+        _HANDLERS[config_type] = fn
+        STEP_TYPES.setdefault(config_type.step, config_type)
+        return fn
+
+    return deco
+
+
+def handler_for(step: StepConfig) -> Handler:
+    """The registered handler of ``step``'s type (importing the built-in handlers first)."""
+    from . import distill, finetune, lowrank, prune, quantize  # noqa: F401  (registrations)
+
+    fn = _HANDLERS.get(type(step))
+    if fn is None:
+        raise ConfigError(f"No handler is registered for {type(step).__name__}; use register_step().")
+    return fn
+
+
+def parse_plan(plan: Any) -> list[StepConfig]:
+    """A plan as a list of step configs, from configs, dicts, a YAML file path, or one step.
+
+    Each dict item has exactly one key, the step name (``prune``, ``finetune``,
+    ``quantize``, ``distill``, ``lowrank``), mapping to the step's fields.
+
+    Examples
+    --------
+    >>> [s.step for s in parse_plan([{"prune": {"amount": 0.5}}, {"quantize": {}}])]
+    ['prune', 'quantize']
+    """
+    if isinstance(plan, str | Path) and not isinstance(plan, StepConfig):
+        plan = load_yaml(plan, param="plan")
+    if isinstance(plan, StepConfig | dict):
+        plan = [plan]
+    if isinstance(plan, dict) or not isinstance(plan, list | tuple):
+        raise ConfigError(
+            f"The 'plan' parameter must be a list of steps (configs or one-key mappings). Got {type(plan).__name__}."
+        )
+    if not plan:
+        raise ConfigError("The 'plan' parameter is empty; give at least one step: " + ", ".join(STEP_TYPES) + ".")
+    out: list[StepConfig] = []
+    for i, item in enumerate(plan):
+        if isinstance(item, StepConfig):
+            out.append(item)
+            continue
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(
+                f"plan[{i}] must be a step config or a mapping with one key (the step name). Got {item!r}."
+            )
+        (name, fields), = item.items()
+        if name not in STEP_TYPES:
+            raise ConfigError(
+                f"plan[{i}]: unknown step {name!r}.{did_you_mean(str(name), STEP_TYPES)} "
+                f"Valid steps: {', '.join(STEP_TYPES)}."
+            )
+        out.append(STEP_TYPES[name].from_dict(fields, path=f"plan[{i}].{name}"))
+    return out
+
+
+def plan_to_list(plan: Sequence[StepConfig]) -> list[dict[str, Any]]:
+    """The YAML/JSON form of a plan: ``[{step_name: fields}, ...]``."""
+    return [{s.step: s.to_dict()} for s in plan]

@@ -1,0 +1,356 @@
+"""What a compression did, measured: size, MACs, latency, accuracy, agreement — per step and in total."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._io import atomic_write_json
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..models.base import BaseModel
+
+__all__ = ["CompressionRecord", "Measurement", "StepRecord", "count_macs", "measure", "paired_latency"]
+
+BATCHES = (1, 256)
+
+
+@dataclasses.dataclass
+class Measurement:
+    """Facts about one model.
+
+    Attributes
+    ----------
+    kind : the model's backend ("torch", "onnx", "sklearn", …).
+    parameters : stored parameters (tree students: nodes; ONNX: initializer elements).
+    nonzero_parameters : of those, the non-zero ones.
+    file_bytes : bytes of the folder ``model.save()`` writes (weights + model.json), measured on disk.
+    macs : multiply-accumulates of one input row (Linear and Conv2d layers); None when unknown.
+    latency_ms : ``{"1": {"median": …, "p95": …}, "256": {…}}``, milliseconds per call.
+    speedup : ``{"1": original median / this median, "256": …}``, measured interleaved with the original.
+    metrics : test scores (``test_accuracy`` … or ``test_r2`` …).
+    agreement : classifiers: fraction of test rows with the same predicted class as the original;
+        regression: R² of these predictions against the original's.
+    sparsity : fraction of zero weights in the Linear/Conv layers (torch models).
+    sparse_bytes : bytes of those weights stored sparsely (CSR: int32 indices + float32 values) plus
+        every other tensor dense — a storage figure only; no sparse kernel runs them faster.
+    """
+
+    kind: str
+    parameters: int | None
+    nonzero_parameters: int | None
+    file_bytes: int
+    macs: int | None
+    latency_ms: dict[str, dict[str, float]]
+    speedup: dict[str, float]
+    metrics: dict[str, float]
+    agreement: float
+    sparsity: float | None = None
+    sparse_bytes: int | None = None
+
+    @property
+    def score_name(self) -> str:
+        return "test_r2" if "test_r2" in self.metrics else "test_accuracy"
+
+    @property
+    def score(self) -> float:
+        return float(self.metrics.get(self.score_name, float("nan")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """One plan step: its config, seconds spent, the model after it, and notes/warnings."""
+
+    step: str
+    config: dict[str, Any]
+    seconds: float
+    after: Measurement
+    notes: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "config": self.config, "seconds": round(self.seconds, 4),
+                "after": self.after.to_dict(), "notes": list(self.notes), "warnings": list(self.warnings)}
+
+
+@dataclasses.dataclass
+class CompressionRecord:
+    """The original model's measurement, one :class:`StepRecord` per step, and totals.
+
+    ``total()`` gives the headline ratios of the final model against the original:
+    parameters, file size, MACs, latency speed-ups at batch 1 and 256, score change and
+    decision agreement. ``to_dict()``/``save(path)`` write JSON.
+    """
+
+    original: Measurement
+    steps: list[StepRecord]
+    threads: int
+    latency_reps: int
+    seconds: float = 0.0
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def final(self) -> Measurement:
+        return self.steps[-1].after if self.steps else self.original
+
+    def total(self) -> dict[str, Any]:
+        o, f = self.original, self.final
+
+        def ratio(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None or b == 0 else float(a) / float(b)
+
+        return {
+            "parameters_ratio": ratio(o.parameters, f.parameters),
+            "file_ratio": ratio(o.file_bytes, f.file_bytes),
+            "macs_ratio": ratio(o.macs, f.macs),
+            "speedup_batch1": f.speedup.get("1"),
+            "speedup_batch256": f.speedup.get("256"),
+            "score_name": o.score_name,
+            "score_before": o.score,
+            "score_after": f.score,
+            "score_change_points": 100.0 * (f.score - o.score),
+            "agreement": f.agreement,
+            "seconds": round(self.seconds, 4),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threads": self.threads,
+            "latency_reps": self.latency_reps,
+            "original": self.original.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "total": self.total(),
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=_json_default)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the record as JSON (atomically)."""
+        return atomic_write_json(path, self.to_dict())
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per model (original, then after each step) for printing."""
+        rows = []
+        for name, m in [("original", self.original), *[(s.step, s.after) for s in self.steps]]:
+            rows.append({
+                "step": name, "kind": m.kind, "params": m.parameters, "nonzero": m.nonzero_parameters,
+                "file_kB": round(m.file_bytes / 1024, 1), "MACs": m.macs,
+                "ms@1": _lat(m, "1"), "ms@256": _lat(m, "256"),
+                "speedup@256": round(m.speedup["256"], 2) if "256" in m.speedup else None,
+                m.score_name: round(m.score, 4), "agreement": round(m.agreement, 4),
+            })
+        return rows
+
+
+def _lat(m: Measurement, b: str) -> float | None:
+    return round(m.latency_ms[b]["median"], 4) if b in m.latency_ms else None
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+# --- measurements ------------------------------------------------------------------------
+
+def count_macs(model: BaseModel) -> int | None:
+    """Multiply-accumulates per input row of the Linear and Conv2d layers of a torch model."""
+    from ..models.torch_model import TorchModel
+
+    if not isinstance(model, TorchModel):
+        return None
+    import torch
+    from torch import nn
+
+    total = 0
+
+    def hook(mod: nn.Module, inp: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(mod, nn.Linear):
+            total += mod.in_features * mod.out_features * int(out.numel() // out.shape[-1])
+        elif isinstance(mod, nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+            total += k * int(out.numel())
+
+    handles = [m.register_forward_hook(hook) for m in model.module.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    try:
+        with torch.inference_mode():
+            model.module.eval()(torch.zeros((1, *model.input_shape)))
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def _weight_tensors(model: BaseModel) -> list[Any]:
+    from torch import nn
+
+    mods = [m for m in model.module.modules() if isinstance(m, nn.Linear | nn.Conv2d)]  # type: ignore[attr-defined]
+    return [m.weight.detach() for m in mods]
+
+
+def count_parameters(model: BaseModel) -> tuple[int | None, int | None]:
+    """``(parameters, non-zero parameters)`` of any backend (None when it has no notion of them)."""
+    from ..models.onnx_model import OnnxModel
+    from ..models.sklearn_model import SklearnModel
+    from ..models.torch_model import TorchModel
+
+    if isinstance(model, TorchModel):
+        params = list(model.module.parameters())
+        return sum(p.numel() for p in params), sum(int((p != 0).sum()) for p in params)
+    if isinstance(model, OnnxModel):
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(model.path)).graph
+        arrays = [numpy_helper.to_array(t) for t in graph.initializer]
+        big = [a for a in arrays if a.size > 1]  # scales and zero points are not parameters
+        return sum(a.size for a in big), sum(int(np.count_nonzero(a)) for a in big)
+    if isinstance(model, SklearnModel):
+        est = model.estimator
+        trees = getattr(est, "estimators_", None)
+        ests = list(np.ravel(trees)) if trees is not None else [est]
+        if all(hasattr(e, "tree_") for e in ests):
+            n = sum(int(e.tree_.node_count) for e in ests)
+            return n, n
+        coef = getattr(est, "coef_", None)
+        if coef is not None:
+            c = np.asarray(coef)
+            return c.size, int(np.count_nonzero(c))
+    return None, None
+
+
+def sparsity_facts(model: BaseModel) -> tuple[float | None, int | None]:
+    """``(sparsity of the Linear/Conv weights, CSR storage bytes)`` for torch models."""
+    from ..models.torch_model import TorchModel
+
+    if not isinstance(model, TorchModel):
+        return None, None
+    weights = _weight_tensors(model)
+    n = sum(w.numel() for w in weights)
+    nz = sum(int((w != 0).sum()) for w in weights)
+    weight_ids = {id(p) for m in model.module.modules() for p in [getattr(m, "weight", None)] if p is not None}
+    dense_rest = sum(p.numel() * p.element_size() for p in model.module.state_dict(keep_vars=True).values()
+                     if id(p) not in weight_ids)
+    # CSR of the weight viewed as (out, rest): float32 values + int32 column indices + int32 row pointers.
+    csr = sum(int((w != 0).sum()) * 8 + (w.shape[0] + 1) * 4 for w in weights)
+    return (1.0 - nz / n if n else 0.0), int(csr + dense_rest)
+
+
+def saved_bytes(model: BaseModel) -> int:
+    """Bytes of everything ``model.save()`` writes, measured on disk."""
+    with tempfile.TemporaryDirectory(prefix="leanlens-size-") as tmp:
+        folder = Path(tmp) / "m"
+        model.save(folder)
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def runner(model: BaseModel, X: np.ndarray) -> Callable[[], Any]:
+    """A zero-argument call of the model's raw forward pass on ``X`` (no softmax, no checks)."""
+    from ..models.onnx_model import OnnxModel
+    from ..models.torch_model import TorchModel
+
+    if isinstance(model, TorchModel):
+        import torch
+
+        module = model.module.eval()
+        xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+
+        def run_torch() -> Any:
+            with torch.inference_mode():
+                return module(xt)
+
+        return run_torch
+    if isinstance(model, OnnxModel):
+        sess, name = model.session, model.input_name
+        feed = {name: np.ascontiguousarray(X, dtype=np.float32)}
+        return lambda: sess.run(None, feed)
+    return lambda: model.output(X)
+
+
+def paired_latency(models: list[BaseModel], X: np.ndarray, *, reps: int = 200, warmup: int = 5,
+                   threads: int = 2) -> list[dict[str, float]]:
+    """Median and p95 (ms) of each model on ``X``, interleaved call by call so noise hits all alike."""
+    fns = [runner(m, X) for m in models]
+    times: list[list[float]] = [[] for _ in fns]
+    with torch_threads(threads):
+        for _ in range(warmup):
+            for fn in fns:
+                fn()
+        for _ in range(reps):
+            for i, fn in enumerate(fns):
+                t0 = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t0)
+    out = []
+    for t in times:
+        t.sort()
+        p95 = t[min(len(t) - 1, round(0.95 * (len(t) - 1)))]
+        out.append({"median": statistics.median(t) * 1e3, "p95": p95 * 1e3})
+    return out
+
+
+def latency_rows(data: Dataset, batch: int) -> np.ndarray:
+    """``batch`` test rows (repeated if the test split is smaller)."""
+    X = data.X_test
+    reps = -(-batch // len(X))
+    return np.ascontiguousarray(np.concatenate([X] * reps)[:batch], dtype=np.float32)
+
+
+def measure(model: BaseModel, original: BaseModel, data: Dataset, *, reps: int, threads: int,
+            macs: int | None = None) -> Measurement:
+    """Measure ``model`` (latency interleaved with ``original``; ``reps=0`` skips latency)."""
+    from ..evaluation import score
+
+    params, nonzero = count_parameters(model)
+    sparsity, sparse_bytes = sparsity_facts(model)
+    latency: dict[str, dict[str, float]] = {}
+    speedup: dict[str, float] = {}
+    if reps > 0:
+        for b in BATCHES:
+            X = latency_rows(data, b)
+            mine, orig = paired_latency([model, original], X, reps=reps, threads=threads) if model is not original \
+                else 2 * paired_latency([model], X, reps=reps, threads=threads)
+            latency[str(b)] = mine
+            speedup[str(b)] = orig["median"] / mine["median"]
+    X, y = data.X_test, data.y_test
+    metrics = score(model, X, y, prefix="test_")
+    if model.task == "regression":
+        from sklearn.metrics import r2_score
+
+        agreement = float(r2_score(original.predict(X), model.predict(X)))
+    else:
+        agreement = float(np.mean(original.predict(X) == model.predict(X)))
+    return Measurement(
+        kind=model.kind, parameters=params, nonzero_parameters=nonzero, file_bytes=saved_bytes(model),
+        macs=count_macs(model) if macs is None else macs, latency_ms=latency, speedup=speedup, metrics=metrics,
+        agreement=agreement, sparsity=sparsity, sparse_bytes=sparse_bytes,
+    )
