@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,13 +18,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "accuracy_latency_chart",
-    "digit_heatmaps",
     "drift_chart",
     "figure_to_uri",
     "importance_chart",
     "new_figure",
     "trials_chart",
-    "waterfall_chart",
 ]
 
 ORIGINAL = "#4c72b0"
@@ -124,61 +122,4 @@ def drift_chart(labels: Sequence[str], values: Sequence[float], floors: Sequence
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    return figure_to_uri(fig)
-
-
-def waterfall_chart(feature_names: Sequence[str], phi: np.ndarray, base: float, *, top: int = 8,
-                    title: str = "") -> str:
-    """A waterfall of one row: base value, then the largest contributions, then the rest."""
-    phi = np.asarray(phi, float)
-    order = np.argsort(-np.abs(phi), kind="stable")
-    keep = order[:top]
-    rest = float(phi[order[top:]].sum()) if len(order) > top else 0.0
-    labels = [feature_names[i] for i in keep] + ([f"{len(order) - top} others"] if len(order) > top else [])
-    contrib = [float(phi[i]) for i in keep] + ([rest] if len(order) > top else [])
-    fig = new_figure(4.6, 0.3 * len(labels) + 1.3)
-    ax = fig.subplots()
-    start = base
-    for k, (_lab, c) in enumerate(zip(labels, contrib, strict=True)):
-        ax.barh(len(labels) - 1 - k, c, left=start, color="#c44e52" if c > 0 else "#4c72b0", height=0.6)
-        start += c
-    ax.axvline(base, color="grey", linewidth=0.8, linestyle=":")
-    ax.axvline(start, color="black", linewidth=0.8)
-    ax.set_yticks(np.arange(len(labels))[::-1], labels, fontsize=8)
-    ax.set_xlabel(f"output: base {base:.3f} → {start:.3f}")
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
-    return figure_to_uri(fig)
-
-
-def digit_heatmaps(images: np.ndarray, phis: dict[str, np.ndarray], shape: tuple[int, int], *, titles: Sequence[str]) -> str:
-    """Rows of (input image, attribution map per model) for image-like inputs (e.g. 8×8 digits).
-
-    ``images`` (r, h·w); ``phis`` model name → (r, h·w). Attribution maps share one symmetric
-    colour scale per row so original and compressed are comparable.
-    """
-    r = len(images)
-    cols = 1 + len(phis)
-    fig = new_figure(1.9 * cols, 1.9 * r + 0.3)
-    axes = np.atleast_2d(fig.subplots(r, cols, squeeze=False))
-    for i in range(r):
-        axes[i, 0].imshow(np.asarray(images[i]).reshape(shape), cmap="gray_r")
-        axes[i, 0].set_title(titles[i], fontsize=8)
-        lim = max(float(np.max(np.abs(p[i]))) for p in phis.values()) or 1.0
-        for j, (name, p) in enumerate(phis.items(), start=1):
-            im = axes[i, j].imshow(np.asarray(p[i]).reshape(shape), cmap="RdBu_r", vmin=-lim, vmax=lim)
-            axes[i, j].set_title(name, fontsize=8)
-        fig.colorbar(im, ax=axes[i, -1], shrink=0.8)
-        for ax in axes[i]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    return figure_to_uri(fig)
-
-
-def uri_from_any(obj: Any) -> str | None:
-    """A data URI from a matplotlib Figure / Axes returned by another package's plot function."""
-    fig = getattr(obj, "figure", None) if not hasattr(obj, "savefig") else obj
-    if fig is None:
-        return None
     return figure_to_uri(fig)

@@ -210,8 +210,21 @@ def _phi(e: Any, targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     return v[rows, :, t], (b[rows, t] if b.ndim == 2 else b)
 
 
+def _per_row(e: Any, targets: np.ndarray | None) -> Any:
+    """An (n, d) Explanation of each row's target output (the original's predicted class)."""
+    import dataclasses
+
+    if e.values.ndim == 2:
+        return e
+    phi, base = _phi(e, targets)
+    t = targets if targets is not None else np.zeros(e.n_rows, dtype=np.int64)
+    return dataclasses.replace(e, values=phi, base_values=base, stderr=None, targets=t)
+
+
 def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
                 n_samples: int) -> list[dict[str, Any]]:
+    from ..explain.plots import plot_waterfall
+
     out = []
     for method in methods:
         for row in range(n_samples):
@@ -220,13 +233,21 @@ def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: li
                 e = expl.get((m.name, method))
                 if e is None or row >= e.n_rows:
                     continue
-                phi, base = _phi(e, targets)
-                cls = (e.output_names[targets[row]] if targets is not None and e.values.ndim == 3 else "")
-                cells.append({"model": m.name, "uri": figures.waterfall_chart(
-                    e.feature_names, phi[row], float(base[row]), title=f"{m.name} · row {row} · class {cls}")})
+                one = _per_row(e, targets).rows([row])
+                if targets is not None and e.values.ndim == 3:
+                    one = dataclasses_replace(one, output_names=(e.output_names[int(targets[row])],))
+                fig = plot_waterfall(one, 0, max_features=8)
+                fig.axes[0].set_title(f"{m.name} · {method} · row {row}", fontsize=9)
+                cells.append({"model": m.name, "uri": figures.figure_to_uri(fig, dpi=80)})
             if cells:
                 out.append({"method": method, "row": row, "cells": cells})
     return out
+
+
+def dataclasses_replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
 
 
 def _image_shape(e: Any) -> tuple[int, int] | None:
@@ -241,21 +262,25 @@ def _image_shape(e: Any) -> tuple[int, int] | None:
 
 
 def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
-              n_samples: int) -> list[dict[str, str]]:
+              n_samples: int) -> list[dict[str, Any]]:
+    """Per explainer: the sample rows' attribution maps, one strip per model (original first)."""
+    from ..explain.plots import plot_image_heatmap
+
     out = []
     for method in methods:
         per_model = {m.name: expl[(m.name, method)] for m in result.models if (m.name, method) in expl}
         if not per_model or n_samples == 0:
             continue
-        first = next(iter(per_model.values()))
-        shape = _image_shape(first)
+        shape = _image_shape(next(iter(per_model.values())))
         if shape is None:
             continue
-        r = min(n_samples, first.n_rows)
-        phis = {name: _phi(e, targets)[0][:r] for name, e in per_model.items()}
-        titles = [f"row {i}" + (f" · class {first.output_names[targets[i]]}" if targets is not None and first.values.ndim == 3 else "")
-                  for i in range(r)]
-        out.append({"method": method, "uri": figures.digit_heatmaps(first.data[:r], phis, shape, titles=titles)})
+        strips = []
+        for name, e in per_model.items():
+            r = min(n_samples, e.n_rows)
+            fig = plot_image_heatmap(_per_row(e, targets), list(range(r)), image_shape=shape)
+            fig.suptitle(f"{name}", fontsize=9)
+            strips.append({"model": name, "uri": figures.figure_to_uri(fig, dpi=80)})
+        out.append({"method": method, "strips": strips})
     return out
 
 
@@ -292,22 +317,20 @@ def _drift_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) -> list[dict[str, Any]]:
-    """Surrogate decision trees of each model (from ``leanlens.explain.surrogate`` when installed)."""
+    """A depth-3 surrogate decision tree of each model, fitted on the training rows."""
     if models is None or dataset is None:
         return []
-    try:
-        from ..explain import surrogate as sur
-    except ImportError:
-        return []
-    fit = getattr(sur, "fit_surrogate", None) or getattr(sur, "surrogate_tree", None)
-    if fit is None:
-        return []
+    from ..explain.plots import plot_surrogate_tree
+    from ..explain.surrogate import SurrogateTree
+
     out = []
+    X = dataset.X_train[:1000]
     for m in result.models:
-        tree = fit(models[m.name], dataset.X_train, max_depth=3)
-        text = tree.to_text() if hasattr(tree, "to_text") else str(tree)
-        fid = getattr(tree, "fidelity_", None)
-        out.append({"model": m.name, "text": text, "fidelity": fid})
+        if m.name not in models:
+            continue
+        tree = SurrogateTree(models[m.name], max_depth=3, random_state=result.seed).fit(X)
+        out.append({"model": m.name, "text": tree.export_text(), "fidelity": tree.fidelity_,
+                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=60)})
     return out
 
 

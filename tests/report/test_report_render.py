@@ -1,0 +1,54 @@
+"""The report file: self-contained, verdict first, every section present."""
+
+from __future__ import annotations
+
+import re
+
+from leanlens.pipeline import RunResult
+from leanlens.report import render_report, verdict_sentences
+
+
+def test_report_is_self_contained(report_run):
+    text = (report_run.out_dir / "report.html").read_text()
+    # nothing is fetched: no external src/href, no scripts, no stylesheets by URL
+    assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text)
+    assert "<script" not in text and "@import" not in text and "url(" not in text
+    srcs = re.findall(r'<img src="([^"]+)"', text)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+
+
+def test_verdict_comes_first_and_sections_exist(report_run):
+    text = (report_run.out_dir / "report.html").read_text()
+    body = text[text.index("<body>"):]
+    first_section = re.search(r'<section id="([^"]+)"', body).group(1)
+    assert first_section == "verdict"
+    for section in ("models", "tradeoff", "importance", "drift", "rows", "surrogates", "metrics", "methods"):
+        assert f'<section id="{section}"' in text
+    assert "no compression plan" in text
+    assert "completeness" in text and "lower is better" in text
+    assert report_run.versions["torch"] in text
+
+
+def test_digits_get_heatmaps_waterfalls_and_surrogate_trees(report_run):
+    text = (report_run.out_dir / "report.html").read_text()
+    assert text.count('alt="digit heatmaps permutation original"') == 1
+    assert text.count('alt="waterfall original row') == 2
+    assert 'alt="surrogate tree of original"' in text and "fidelity" in text
+
+
+def test_render_again_from_the_saved_result(report_run, tmp_path):
+    loaded = RunResult.load(report_run.out_dir)
+    path = render_report(loaded, tmp_path / "again.html")
+    text = path.read_text()
+    assert "report-test" in text and "data:image/png;base64," in text
+
+
+def test_verdict_sentences_in_words(report_run):
+    res = RunResult.from_dict(report_run.to_dict())
+    res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": 0.9}, latency_ms=1.0,
+                                          size_bytes=10, verdict="same-reasons", agreement=0.8))
+    res.original.latency_ms = 2.0
+    (s,) = verdict_sentences(res)
+    assert s.startswith("The model compressed by plan “int8” still decides for the same reasons")
+    assert "2.00× the speed" in s and "agreement 0.80" in s
+    assert res.verdict == "same-reasons"
