@@ -9,6 +9,8 @@ same output the model-agnostic methods explain, via ``TorchModel.forward_output`
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -98,7 +100,7 @@ class _GradientExplainer(Explainer):
         seed = int(rng.integers(0, 2**31 - 1))
         vals, deltas = [], []
         tmodel.module.eval()
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), _forked_numpy_global_rng(seed):
             torch.manual_seed(seed)
             for j in outs:
                 tgt: Any = j if j is not None else torch.from_numpy(np.asarray(targets))
@@ -142,6 +144,22 @@ class _GradientExplainer(Explainer):
         self, model: TorchModel, x: torch.Tensor, b: torch.Tensor, target: Any
     ) -> tuple[torch.Tensor, torch.Tensor | None]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+@contextlib.contextmanager
+def _forked_numpy_global_rng(seed: int) -> Iterator[None]:
+    """Seed NumPy's legacy global RNG for the block and restore its state afterwards.
+
+    Captum's GradientShap draws its path points with ``np.random.uniform``; this makes
+    it follow ``random_state`` without changing the caller's global stream (the NumPy
+    counterpart of ``torch.random.fork_rng``).
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)  # noqa: NPY002 - restored below; Captum reads only the global RNG
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def _positive_int(name: str, method: str, value: Any, default: int) -> int:
@@ -287,7 +305,7 @@ class DeepLift(_GradientExplainer):
     Captum's DeepLift attributes each raw network output (logit) ``z_l`` exactly
     (summation-to-delta). Its rule for a softmax module breaks that property, so the
     softmax/sigmoid head is chained instead with its path-averaged Jacobian
-    ``M = ∫ ∂p/∂z (z' + t(z − z')) dt`` (``n_steps`` midpoints, default 64):
+    ``M = ∫ ∂p/∂z (z' + t(z − z')) dt`` (Gauss–Legendre, ``n_steps`` nodes, default 64):
     ``φ_j = Σ_l M_jl · C_l``, hence ``Σφ_j = p_j(x) − p_j(x')`` up to that
     one-dimensional integration error (recorded as for IG).
     """
@@ -327,10 +345,12 @@ class DeepLift(_GradientExplainer):
                 contribs.append(_DL(net).attribute(x, baselines=b, target=tgt).detach().double())
         C = torch.stack(contribs, dim=-1)  # (n, *shape, L)
         steps = _positive_int("n_steps", self.name, self.params.get("n_steps"), 64)
-        t = (torch.arange(steps, dtype=torch.float64) + 0.5) / steps
+        nodes, weights = np.polynomial.legendre.leggauss(steps)  # Gauss–Legendre on [0, 1]
+        t = torch.from_numpy((nodes + 1) / 2)
         zt = (zb.double()[None] + t[:, None, None] * (z - zb).double()[None]).reshape(-1, n_logits)
         jac = torch.func.vmap(torch.func.jacrev(lambda v: _head(model, v[None])[0]))(zt)  # (steps·n, k, L)
-        M = jac.reshape(steps, len(x), -1, n_logits).mean(dim=0)  # (n, k, L)
+        wt = torch.from_numpy(weights / 2)
+        M = torch.einsum("s,snkl->nkl", wt, jac.reshape(steps, len(x), -1, n_logits))  # (n, k, L)
         phi = torch.einsum("n...l,nkl->n...k", C, M)
         with torch.no_grad():
             gap = (_head(model, z.double()) - _head(model, zb.double()))
