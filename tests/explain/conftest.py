@@ -41,8 +41,9 @@ def linear_torch(linear_weights):
 
 @pytest.fixture(scope="session")
 def iris_forest(iris):
-    import leanlens
     from sklearn.ensemble import RandomForestClassifier
+
+    import leanlens
 
     est = RandomForestClassifier(n_estimators=8, max_depth=3, random_state=0).fit(iris.X_train, iris.y_train)
     return leanlens.as_model(est, feature_names=iris.feature_names, output_names=iris.target_names)

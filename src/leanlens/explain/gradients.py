@@ -154,12 +154,12 @@ def _forked_numpy_global_rng(seed: int) -> Iterator[None]:
     it follow ``random_state`` without changing the caller's global stream (the NumPy
     counterpart of ``torch.random.fork_rng``).
     """
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002
     np.random.seed(seed)  # noqa: NPY002 - restored below; Captum reads only the global RNG
     try:
         yield
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def _positive_int(name: str, method: str, value: Any, default: int) -> int:
