@@ -250,6 +250,100 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
+def _load_model_or_compressed(path: Path) -> Any:
+    """A model folder, an .onnx file, or a `leanlens compress` output folder (its model/)."""
+    from .models import load_model
+
+    if path.is_dir() and not (path / "model.json").is_file() and (path / "model").is_dir():
+        return load_model(path / "model")
+    return load_model(path)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
+    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
+    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "kernel",
+    metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
+    rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
+    budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
+    background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
+    target: Annotated[str, typer.Option(help="Output judged: predicted, an index or an output name.")] = "predicted",
+    seed: Annotated[int, typer.Option(help="Seed of the data split, background, explainer and metrics.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder (metrics.json, explanation.json/.npz).")] = Path("runs/evaluate"),
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Explain test rows of a saved model and score the explanation with quality metrics."""
+    import numpy as np
+
+    from . import evaluate as evaluate_fn
+    from ._io import atomic_dir, atomic_write_json, prepare_out_dir
+    from .explain.base import get_explainer
+
+    prepare_out_dir(out, overwrite=overwrite)
+    cls = get_explainer(explainer)
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    if rows < 1 or background < 1:
+        raise InvalidInputError(f"--rows and --background must be positive numbers of rows. Got {rows} and {background}.")
+    model = _load_model_or_compressed(model_dir)
+    ds = load_data(data, label, random_state=seed)
+    X = ds.X_test[:rows]
+    rng = np.random.default_rng(seed)
+    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    tgt = _parse_target(target)
+    expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
+    results = evaluate_fn(model, X, expl, names, background=bg, target=None if tgt == "predicted" else tgt,
+                          explainer=cls, ground_truth=ds.ground_truth, random_state=seed)
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        atomic_write_json(tmp / "metrics.json", {
+            "model": str(model_dir), "data": data, "explainer": explainer, "rows": len(X), "seed": seed,
+            "metrics": [r.to_dict() for r in results],
+        })
+        expl.save(tmp / "explanation.json")
+    if not quiet:
+        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality", {
+            f"{r.category}: {r.name} ({'↑' if r.higher_is_better else '↓'})":
+                (f"skipped: {r.skipped}" if r.skipped else float(r.value or 0.0)) for r in results
+        })
+    typer.echo(f"metrics written to {out}")
+
+
+@app.command("compare")
+def compare_command(
+    original_dir: Annotated[Path, typer.Argument(help="The original model folder (or .onnx file).")],
+    compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
+    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the models' data).")] = "digits",
+    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. kernel,ig.")] = "kernel",
+    rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
+    budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
+    background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
+    config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the data split, row sampling, explainers and bootstrap.")] = 0,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
+    out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Does the compressed model still decide for the same reasons? Writes drift.json and plots."""
+    from . import compare as compare_fn
+    from ._io import prepare_out_dir
+    from .compare import CompareConfig
+
+    prepare_out_dir(out, overwrite=overwrite)
+    cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
+        n_rows=rows, n_background=background, budget=budget)
+    methods = [m.strip() for m in explainers.split(",") if m.strip()]
+    original = _load_model_or_compressed(original_dir)
+    compressed = _load_model_or_compressed(compressed_dir)
+    ds = load_data(data, label, random_state=seed)
+    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
+    report.save(out, overwrite=overwrite, plots=plots)
+    typer.echo(report.summary())
+    typer.echo(f"drift report written to {out}")
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors → one line on stderr and exit code 2."""
     try:
