@@ -141,6 +141,15 @@ class TreeShap(Explainer):
             sv = np.concatenate([-sv, sv], axis=2)
             ev = np.array([1.0 - ev[0], ev[0]]) if output == "probability" else np.array([-ev[0], ev[0]])
         base = np.broadcast_to(ev, (len(X), k)).copy()
+        if not any("log-odds" in n for n in notes):
+            # shap compares in float32 where scikit-learn compares float32 inputs with float64
+            # thresholds: a value lying on a rounded threshold can take the other branch.
+            resid = float(np.abs(sv.sum(axis=1) + base - model.output(X)).max())
+            if resid > 1e-6:
+                notes.append(
+                    f"Σφ + base misses the model output by up to {resid:.3g}: shap's float32 split "
+                    "comparisons disagree with scikit-learn's on a value lying on a split threshold."
+                )
         values = sv
         if targets is not None:
             rows = np.arange(len(X))
@@ -151,5 +160,5 @@ class TreeShap(Explainer):
             output_names=model.output_names, method=self.name,
             params={"feature_perturbation": fp, "model_output": output, "n_background": n_bg,
                     "random_state": self.random_state},
-            targets=targets, n_model_evals=0, input_shape=model.input_shape, notes=tuple(notes),
+            targets=targets, n_model_evals=len(X), input_shape=model.input_shape, notes=tuple(notes),
         )
