@@ -214,7 +214,7 @@ def partial_dependence(
     if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 2:
         raise InvalidInputError(f"The 'grid_resolution' parameter must be an int ≥ 2. Got {grid_resolution!r}.")
     est = _wrap(m)
-    response = "predict" if m.task == "regression" else "predict_proba"
+    response = "auto" if m.task == "regression" else "predict_proba"
     r = _pd(est, Xf, [int(feature)], kind="both", grid_resolution=grid_resolution, percentiles=percentiles,
             method="brute", response_method=response)
     avg = np.asarray(r["average"], dtype=np.float64)
