@@ -203,8 +203,8 @@ def agreement(a: Any, b: Any, *, k: int = 3) -> dict[str, Any]:
     Returns
     -------
     dict with ``"per_row"`` (measure → (n,) array), ``"mean"`` (measure → float) and
-    ``"global"`` (measure → float, computed on the global importances mean |φ|;
-    sign agreement on the mean signed φ).
+    ``"global"`` (measure → float, computed on the global importances mean |φ|; the sign
+    measures are per row only).
 
     Examples
     --------
@@ -219,10 +219,8 @@ def agreement(a: Any, b: Any, *, k: int = 3) -> dict[str, Any]:
     k = _check_k(k, A.shape[1])
     per_row = _all_measures(A, B, k)
     ga, gb = np.abs(A).mean(axis=0, keepdims=True), np.abs(B).mean(axis=0, keepdims=True)
-    glob = {name: float(v[0]) for name, v in _all_measures(ga, gb, k).items()}
-    sa, sb = A.mean(axis=0, keepdims=True), B.mean(axis=0, keepdims=True)
-    glob["sign_agreement"] = float(sign_agreement(sa, sb, k)[0])
-    glob["signed_rank_agreement"] = float(signed_rank_agreement(sa, sb, k)[0])
+    # Sign measures stay per row: the sign of a mean attribution means little for centred features.
+    glob = {name: float(v[0]) for name, v in _all_measures(ga, gb, k).items() if "sign" not in name}
     return {
         "k": k,
         "per_row": per_row,

@@ -6,8 +6,8 @@ measures of Krishna et al. (2022) (see :mod:`leanlens.metrics.agreement`): featu
 and sign agreement at k, Spearman rank correlation, and the share of attribution mass
 on features the function never uses, ``Σ_{i∉R} |φ_i| / Σ_i |φ_i|`` (lower is better).
 
-Each reports the per-row mean as ``value`` and the same measure on global importance
-(mean |φ| against mean |φ*|) in ``details["global"]``. Note that φ* is the attribution
+Each reports the per-row mean as ``value`` and (except sign agreement) the same measure
+on global importance (mean |φ| against mean |φ*|) in ``details["global"]``. Note that φ* is the attribution
 of the data's function f: for a classifier explained on a probability, ranks and signs
 are comparable (the probability is monotone in f) but magnitudes are not.
 """
@@ -49,11 +49,10 @@ class _TopKTruth(Metric):
         k = min(self.params["k"], gt.shape[1])
         fn = getattr(ag, self.measure)
         per_row = fn(gt, ctx.phi, k)
-        if self.measure == "sign_agreement":
-            glob = fn(gt.mean(axis=0), ctx.phi.mean(axis=0), k)
-        else:
-            glob = fn(np.abs(gt).mean(axis=0), np.abs(ctx.phi).mean(axis=0), k)
-        return float(per_row.mean()), per_row, {"global": float(glob[0]), "k": k}, ()
+        details: dict[str, Any] = {"k": k}
+        if self.measure != "sign_agreement":  # a mean attribution's sign means little for centred features
+            details["global"] = float(fn(np.abs(gt).mean(axis=0), np.abs(ctx.phi).mean(axis=0), k)[0])
+        return float(per_row.mean()), per_row, details, ()
 
 
 @register_metric
