@@ -130,6 +130,20 @@ def test_permutation_tol_stops_rows_early():
     assert np.max(early.stderr) < 0.5 + 1e-12
 
 
+@pytest.mark.parametrize("method", ("kernel", "leverage"))
+def test_regression_tol_stops_rows_after_the_pilot_and_keeps_efficiency(method):
+    model, X, bg = _nonlinear(d=10, seed=4)
+    full = explain(model, X, method, background=bg, budget=400, random_state=0, target=0)
+    loose = explain(model, X, method, background=bg, budget=400, random_state=0, target=0, tol=1e6)
+    assert loose.n_model_evals < full.n_model_evals / 3  # every row stopped after the pilot quarter
+    assert any("6 of 6 rows stopped after 100 of 400" in n for n in loose.notes)
+    tight = explain(model, X, method, background=bg, budget=400, random_state=0, target=0, tol=1e-9)
+    assert tight.n_model_evals == full.n_model_evals  # nobody stops; pilot + rest = the budget
+    assert np.max(tight.sum_residual(model.output(X)[:, 0])) < 1e-6
+    ex = explain(model, X, "exact", background=bg, target=0)
+    assert np.median(_rel_err(tight.values, ex.values)) < 0.05
+
+
 def test_budget_counts_coalitions_per_row():
     model, X, bg = _nonlinear(d=8)
     n, b = len(X), len(bg)

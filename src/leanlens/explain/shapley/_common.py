@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ...models.base import BaseModel
 
 __all__ = [
+    "RegressionShapley",
     "ShapleyExplainer",
     "all_subsets",
     "constrained_wls",
@@ -127,6 +128,44 @@ class ShapleyExplainer(Explainer):
     def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class RegressionShapley(ShapleyExplainer):
+    """Shared by the regression estimators (kernel, leverage): the optional early stop.
+
+    With ``tol`` set, a pilot quarter of the budget is spent on every row; rows whose
+    largest standard error is below ``tol`` stop there, the others spend the rest of the
+    budget on a second, independent estimate, averaged with the pilot in proportion to the
+    coalitions each used (a convex combination keeps efficiency exact).
+    """
+
+    def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, bool]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+        d = game.d
+        m = int(budget or 0)
+        if d < 62:
+            m = min(m, (1 << d) - 2)
+        rows = np.arange(game.n)
+        tol = self.params.get("tol")
+        low = self._min_budget(d)
+        if tol is None or m // 4 < low or m - m // 4 < low:
+            phi, se, exact = self._fit(game, m, rows, rng)
+            notes = [f"The budget covers all {m} coalitions: the values are exact."] if exact else []
+            return phi, se, notes
+        m1 = m // 4
+        phi, se, exact = self._fit(game, m1, rows, rng)
+        todo = rows[se.reshape(game.n, -1).max(axis=1) >= tol]
+        if len(todo):
+            phi2, se2, _ = self._fit(game, m - m1, todo, rng)
+            a, b = m1 / m, (m - m1) / m
+            phi[todo] = a * phi[todo] + b * phi2
+            se[todo] = np.sqrt((a * se[todo]) ** 2 + (b * se2) ** 2)
+        notes = [f"tol={tol}: {game.n - len(todo)} of {game.n} rows stopped after {m1} of {m} coalitions."]
+        return phi, se, notes
 
 
 def _baseline_row(baseline: Any, bg: np.ndarray, d: int) -> np.ndarray:

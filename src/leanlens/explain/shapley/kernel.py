@@ -8,7 +8,7 @@ import numpy as np
 
 from ..base import register_explainer
 from ._common import (
-    ShapleyExplainer,
+    RegressionShapley,
     all_subsets,
     constrained_wls,
     kernel_size_mass,
@@ -86,7 +86,7 @@ def kernel_design(d: int, budget: int, n: int, rng: np.random.Generator
 
 
 @register_explainer
-class KernelShap(ShapleyExplainer):
+class KernelShap(RegressionShapley):
     """KernelSHAP (Lundberg & Lee, NeurIPS 2017) with the improvements of Covert & Lee (2021).
 
     Paired (antithetic) sampling of a coalition and its complement, full enumeration of the
@@ -102,6 +102,8 @@ class KernelShap(ShapleyExplainer):
     budget : int ≥ d + 2, default 2d + 2048 — coalitions per explained row (∅ and the full
         set are extra); the model sees budget × b rows per explained row.
     random_state : int or None.
+    tol : float, optional — stop a row after a pilot quarter of the budget once its largest
+        standard error is below ``tol`` (see :class:`RegressionShapley`).
 
     Examples
     --------
@@ -115,15 +117,10 @@ class KernelShap(ShapleyExplainer):
     name = "kernel"
     summary = "KernelSHAP: paired sampling, extreme sizes enumerated, efficiency-constrained WLS."
 
-    def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-        d = game.d
-        m = min(int(budget or 0), (1 << d) - 2 if d < 62 else int(budget or 0))
-        masks, weights, units, n_enum = kernel_design(d, m, game.n, rng)
-        values = game(masks)
-        phi, se = constrained_wls(masks, weights, values, game.empty, game.full, units=units)
-        notes = []
-        if n_enum == masks.shape[1]:
-            notes.append(f"The budget covers all {n_enum} coalitions: the values are exact.")
-            se = np.zeros_like(phi)
-        return phi, se, notes
+    def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, bool]:
+        masks, weights, units, n_enum = kernel_design(game.d, budget, len(rows), rng)
+        values = game(masks, rows=rows)
+        phi, se = constrained_wls(masks, weights, values, game.empty[rows], game.full[rows], units=units)
+        exact = n_enum == masks.shape[1] and n_enum == (1 << game.d) - 2
+        return phi, (np.zeros_like(phi) if exact or se is None else se), exact

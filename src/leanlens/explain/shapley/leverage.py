@@ -8,7 +8,7 @@ import numpy as np
 
 from ..base import register_explainer
 from ._common import (
-    ShapleyExplainer,
+    RegressionShapley,
     constrained_wls,
     kernel_size_mass,
     unique_random_subsets,
@@ -59,7 +59,7 @@ def leverage_allocation(d: int, pairs: int) -> tuple[list[int], np.ndarray, np.n
 
 
 @register_explainer
-class LeverageShap(ShapleyExplainer):
+class LeverageShap(RegressionShapley):
     """Leverage SHAP (Musco & Witter, "Provably Accurate Shapley Value Estimation via
     Leverage Score Sampling", ICLR 2025; arXiv 2410.01917).
 
@@ -76,6 +76,8 @@ class LeverageShap(ShapleyExplainer):
     ----------
     model, background, budget, random_state : as for :class:`KernelShap` (budget = coalitions
         per explained row, ≥ d + 2, default 2d + 2048; rounded down to an even number).
+    tol : float, optional — early stop after a pilot quarter of the budget (see
+        :class:`RegressionShapley`).
 
     Examples
     --------
@@ -89,11 +91,11 @@ class LeverageShap(ShapleyExplainer):
     name = "leverage"
     summary = "Leverage SHAP: leverage-score size sampling without replacement, paired, projected regression."
 
-    def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-        d, n = game.d, game.n
+    def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, bool]:
+        d, n = game.d, len(rows)
         mass = kernel_size_mass(d)
-        sizes, k, cap = leverage_allocation(d, int(budget or 0) // 2)
+        sizes, k, cap = leverage_allocation(d, budget // 2)
         parts, weights, units, strata, fpc = [], [], [], [], []
         n_units = 0
         for g, s in enumerate(sizes):
@@ -119,12 +121,10 @@ class LeverageShap(ShapleyExplainer):
             weights.append(np.full(2 * kg, mass[s] / math.comb(d, s) / inclusion))
             units.append(unit)
         masks = np.concatenate(parts, axis=1)
-        values = game(masks)
+        values = game(masks, rows=rows)
         phi, se = constrained_wls(
-            masks, np.concatenate(weights), values, game.empty, game.full, units=np.concatenate(units),
+            masks, np.concatenate(weights), values, game.empty[rows], game.full[rows], units=np.concatenate(units),
             strata=np.concatenate(strata) if strata else None, fpc=np.concatenate(fpc) if fpc else None,
         )
-        notes = []
-        if n_units == 0:
-            notes.append(f"The budget covers all {masks.shape[1]} coalitions: the values are exact.")
-        return phi, se, notes
+        exact = n_units == 0 and masks.shape[1] == (1 << d) - 2
+        return phi, (np.zeros_like(phi) if exact or se is None else se), exact
