@@ -86,7 +86,11 @@ class Explanation:
 
     # -- views ---------------------------------------------------------------------
     def output(self, j: int | str) -> Explanation:
-        """The explanation of one output (by index or name) as an (n, d) Explanation."""
+        """The explanation of one output (by index or name) as an (n, d) Explanation.
+
+        As with ``explain(..., target=j)``, ``output_names`` keeps every output and
+        ``targets`` holds ``j`` for each row.
+        """
         if not self.multi_output:
             return self
         if isinstance(j, str):
@@ -101,7 +105,7 @@ class Explanation:
             values=self.values[:, :, j],
             base_values=self.base_values[:, j] if self.base_values.ndim == 2 else self.base_values,
             stderr=self.stderr[:, :, j] if self.stderr is not None else None,
-            output_names=(self.output_names[j],),
+            # like an explainer's target=j: output_names keeps every output, targets index into it
             targets=np.full(self.n_rows, j % k),
         )
 

@@ -72,6 +72,13 @@ def _one_output(expl: Explanation, output: int | str | None) -> Explanation:
     return expl.output(0 if output is None else output)
 
 
+def _output_label(e: Explanation, row: int) -> str:
+    """The name of the output explained in ``row`` of an (n, d) explanation."""
+    if e.targets is not None and 0 <= int(e.targets[row]) < len(e.output_names):
+        return e.output_names[int(e.targets[row])]
+    return e.output_names[0] if len(e.output_names) == 1 else ""
+
+
 def _check_max(max_features: int) -> int:
     if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features < 1:
         raise InvalidInputError(f"The 'max_features' parameter must be a positive int. Got {max_features!r}.")
@@ -198,7 +205,7 @@ def plot_waterfall(
     ax.axvline(base, color="grey", ls="--", lw=0.8)
     ax.axvline(start, color="black", lw=0.8)
     ax.set_xlabel(f"output (base {base:.3g} → {start:.3g})")
-    ax.set_title(f"{e.method}: row {row}, output {e.output_names[0] if len(e.output_names) == 1 else ''}")
+    ax.set_title(f"{e.method}: row {row}, output {_output_label(e, int(row))}")
     return _finish(fig, path)
 
 
@@ -244,10 +251,8 @@ def plot_image_heatmap(
     for ax, r in zip(axes, idx, strict=True):
         ax.imshow(e.data[r].reshape(h, w), cmap="gray_r", interpolation="nearest")
         im = ax.imshow(e.values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
-        tgt = f" → {e.output_names[0]}" if len(e.output_names) == 1 else ""
-        if e.targets is not None and len(expl.output_names) > 1:
-            tgt = f" → {expl.output_names[int(e.targets[r])]}"
-        ax.set_title(f"row {r}{tgt}", fontsize="small")
+        label = _output_label(e, int(r))
+        ax.set_title(f"row {r} → {label}" if label else f"row {r}", fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="attribution")  # type: ignore[arg-type]
