@@ -10,7 +10,16 @@ __version__ = "0.1.0"
 
 from . import data as datasets
 from .compare import CompareConfig, DriftReport, compare
-from .compress import CompressionRecord, CompressionResult, Distill, Finetune, LowRank, Prune, Quantize, compress
+from .compress import (
+    CompressionRecord,
+    CompressionResult,
+    Distill,
+    Finetune,
+    LowRank,
+    Prune,
+    Quantize,
+    compress,
+)
 from .data import Dataset
 from .errors import (
     ConfigError,

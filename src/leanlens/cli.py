@@ -250,6 +250,92 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
+def _inline_plan(prune: str | None, finetune: int | None, quantize: str | None, lowrank: float | None,
+                 distill: str | None) -> list[dict[str, Any]]:
+    """Inline steps in a fixed order: distill, prune, low-rank, fine-tune, quantize."""
+    steps: list[dict[str, Any]] = []
+    if distill is not None:
+        steps.append({"distill": {"hidden": list(_ints(distill, "distill"))}})
+    if prune is not None:
+        parts = prune.split(":")
+        if len(parts) == 1:
+            parts = ["structured", *parts]
+        try:
+            spec: dict[str, Any] = {"kind": parts[0], "amount": float(parts[1])}
+        except (ValueError, IndexError):
+            raise InvalidInputError(
+                f"--prune must look like structured:0.5, unstructured:0.8 or structured:0.5:taylor. Got {prune!r}."
+            ) from None
+        if len(parts) > 2:
+            spec["criterion"] = parts[2]
+        steps.append({"prune": spec})
+    if lowrank is not None:
+        steps.append({"lowrank": {"rank_ratio": lowrank}})
+    if finetune is not None:
+        steps.append({"finetune": {"epochs": finetune}})
+    if quantize is not None:
+        steps.append({"quantize": {"dtype": quantize}})
+    return steps
+
+
+@app.command("compress")
+def compress_command(
+    model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
+    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (with --target).")] = "digits",
+    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
+    prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
+    finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
+    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (dynamic, ONNX Runtime).")] = None,
+    lowrank: Annotated[float | None, typer.Option(help="Inline step: SVD low-rank at this fraction of the rank.")] = None,
+    distill: Annotated[str | None, typer.Option(help="Inline step: distill into an MLP with these hidden widths, e.g. 64,32.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the data split and of every random choice.")] = 0,
+    reps: Annotated[int, typer.Option(help="Timed calls per batch size for latency (0: skip latency).")] = 200,
+    threads: Annotated[int, typer.Option(help="torch / ONNX Runtime threads while measuring.")] = 2,
+    out: Annotated[Path, typer.Option(help="Output folder: model/, record.json, plan.yaml.")] = Path("runs/compressed"),
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Compress a saved model with a plan (file or inline steps) and measure every step.
+
+    Inline steps run in the order distill, prune, low-rank, fine-tune, quantize; use --plan
+    for any other order.
+    """
+    import yaml
+
+    from ._io import atomic_dir, atomic_write_text, prepare_out_dir
+    from .compress import compress, parse_plan, plan_to_list
+    from .models import load_model
+
+    prepare_out_dir(out, overwrite=overwrite)
+    inline = _inline_plan(prune, finetune, quantize, lowrank, distill)
+    if plan is not None and inline:
+        raise InvalidInputError("Give either --plan or inline steps (--prune, --finetune, ...), not both.")
+    if plan is None and not inline:
+        raise InvalidInputError("No compression steps: pass --plan plan.yaml or inline steps such as --prune structured:0.5.")
+    steps = parse_plan(plan if plan is not None else inline)
+    model = load_model(model_dir)
+    ds = load_data(data, target, random_state=seed)
+    result = compress(model, steps, data=ds, random_state=seed, progress=not quiet, latency_reps=reps, threads=threads)
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        result.model.save(tmp / "model")
+        result.record.save(tmp / "record.json")
+        atomic_write_text(tmp / "plan.yaml", yaml.safe_dump(plan_to_list(steps), sort_keys=False))
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = result.record.table_rows()
+    table = Table(title=f"compress {model_dir} on {ds.name}")
+    for col in rows[0]:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*["–" if v is None else str(v) for v in r.values()])
+    Console().print(table)
+    for w in result.record.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"saved to {out}")
+
+
 def _load_model_or_compressed(path: Path) -> Any:
     """A model folder, an .onnx file, or a `leanlens compress` output folder (its model/)."""
     from .models import load_model

@@ -6,7 +6,17 @@ Steps: :class:`Prune` (unstructured / structured), :class:`Finetune`, :class:`Qu
 """
 
 from .api import CompressionResult, StepContext, compress
-from .plan import Distill, Finetune, LowRank, Prune, Quantize, StepConfig, parse_plan, plan_to_list, register_step
+from .plan import (
+    Distill,
+    Finetune,
+    LowRank,
+    Prune,
+    Quantize,
+    StepConfig,
+    parse_plan,
+    plan_to_list,
+    register_step,
+)
 from .record import CompressionRecord, Measurement, StepRecord
 
 __all__ = [

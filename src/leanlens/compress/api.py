@@ -58,14 +58,13 @@ class CompressionResult:
     record: CompressionRecord
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``folder/model/`` (the model's own format) and ``folder/record.json``."""
-        from .._io import prepare_out_dir
+        """Write ``folder/model/`` (the model's own format) and ``folder/record.json`` (atomically)."""
+        from .._io import atomic_dir
 
-        out = prepare_out_dir(folder, overwrite=overwrite)
-        out.mkdir(parents=True, exist_ok=True)
-        self.model.save(out / "model", overwrite=overwrite)
-        self.record.save(out / "record.json")
-        return out
+        with atomic_dir(folder, overwrite=overwrite) as tmp:
+            self.model.save(tmp / "model")
+            self.record.save(tmp / "record.json")
+        return Path(folder)
 
 
 def compress(
@@ -109,6 +108,7 @@ def compress(
     16
     """
     from ..data.dataset import Dataset
+    from ..evaluation import score
     from ..models.base import as_model
 
     if not isinstance(data, Dataset):
@@ -138,7 +138,11 @@ def compress(
         t0 = time.perf_counter()
         new = handler(current, step, ctx)
         seconds = time.perf_counter() - t0
-        new.metadata = {**new.metadata, "compression": [*current.metadata.get("compression", []), {step.step: step.to_dict()}]}
+        new.metadata = {
+            **new.metadata,
+            "metrics": score(new, data.X_test, data.y_test, prefix="test_"),
+            "compression": [*current.metadata.get("compression", []), {step.step: step.to_dict()}],
+        }
         # Quantization keeps the MAC count; ONNX graphs are not walked for it.
         after = measure(new, original, data, reps=latency_reps, threads=threads,
                         macs=prev.macs if new.kind == "onnx" else None)

@@ -65,8 +65,8 @@ def _student_mlp(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> TorchMod
     import torch
 
     from ..models.architectures import LeanlensNet, mlp
-    from ..models.trainer import TrainConfig, fit_module
     from ..models.torch_model import TorchModel
+    from ..models.trainer import TrainConfig, fit_module
 
     ds = ctx.data
     regression = teacher.task == "regression"

@@ -35,7 +35,8 @@ def task_loss(model: TorchModel) -> Callable[[Any, Any], Any]:
     import torch.nn.functional as F
 
     if model.task == "regression":
-        scale = float(model.module.out_scale[0]) if hasattr(model.module, "out_scale") else 1.0
+        out_scale: Any = getattr(model.module, "out_scale", None)
+        scale = float(out_scale[0]) if out_scale is not None else 1.0
 
         def mse(z: Any, y: Any) -> Any:
             return F.mse_loss(z.reshape(len(z), -1)[:, 0], y.float()) / (scale**2)

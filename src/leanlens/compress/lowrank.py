@@ -65,6 +65,8 @@ def _lowrank(model: BaseModel, cfg: LowRank, ctx: StepContext) -> BaseModel:
             s = torch.linalg.svdvals(layer.weight.detach().double())
         r = choose_rank(s, cfg)
         n_in, n_out = layer.in_features, layer.out_features
+        if min(n_in, n_out) < cfg.min_features:
+            continue
         if cfg.only_if_smaller and r * (n_in + n_out) >= n_in * n_out:
             continue
         parent_name, _, child = name.rpartition(".")
@@ -73,8 +75,8 @@ def _lowrank(model: BaseModel, cfg: LowRank, ctx: StepContext) -> BaseModel:
         kept = float((s[:r].double() ** 2).sum() / (s.double() ** 2).sum().clamp_min(1e-300))
         changed.append(f"{name}: {n_out}×{n_in} → rank {r} (energy kept {kept:.4f})")
     if not changed:
-        ctx.warn("LowRank factored no layer: at the requested rank no factorization would be smaller "
-                 "(pass only_if_smaller=False to factor anyway).")
+        ctx.warn(f"LowRank factored no layer: none has min(in, out) ≥ min_features={cfg.min_features} and a "
+                 "factorization smaller than itself at the requested rank (see min_features, only_if_smaller).")
     else:
         ctx.note("; ".join(changed))
     if cfg.finetune_epochs:

@@ -175,6 +175,9 @@ class Quantize(StepConfig):
     backend : "onnxruntime". (torch's eager-mode ``torch.ao.quantization`` is deprecated and
         its modules do not save as safetensors, so it is not offered.)
     per_channel : one scale per output channel instead of per tensor (more accurate, slightly slower).
+    ops : ONNX operators to quantize, of "MatMul", "Gemm" (Linear layers) and "Conv". Conv is
+        left out by default: ONNX Runtime's dynamic ``ConvInteger`` kernel measured slower than
+        its fp32 convolution on our benchmark machine (see benchmarks/results/compression.md).
     threads : ONNX Runtime intra-op threads of the returned model (None: the compress() value).
     """
 
@@ -184,6 +187,7 @@ class Quantize(StepConfig):
     dtype: str = "int8"
     backend: str = "onnxruntime"
     per_channel: bool = False
+    ops: tuple[str, ...] = ("MatMul", "Gemm")
     threads: int | None = None
 
     def validate(self) -> None:
@@ -200,6 +204,10 @@ class Quantize(StepConfig):
         _choice("Quantize", "backend", self.backend, ("onnxruntime",))
         if not isinstance(self.per_channel, bool):
             raise ConfigError(f"The 'per_channel' parameter of Quantize must be true or false. Got {self.per_channel!r}.")
+        if not isinstance(self.ops, tuple) or not self.ops:
+            raise ConfigError(f"The 'ops' parameter of Quantize must be a non-empty list. Got {self.ops!r}.")
+        for op in self.ops:
+            _choice("Quantize", "ops", op, ("MatMul", "Gemm", "Conv"))
         if self.threads is not None:
             _int_at_least("Quantize", "threads", self.threads, 1)
 
@@ -273,6 +281,8 @@ class LowRank(StepConfig):
     ----------
     rank, rank_ratio, energy : the rank rule (default ``rank_ratio=0.25``).
     only_if_smaller : skip layers where ``r · (in + out) ≥ in · out`` (no saving).
+    min_features : leave alone layers with fewer inputs or outputs than this (the input and
+        output layers of an MLP: small, cheap, and the ones a low rank hurts most).
     finetune_epochs : fine-tuning epochs after the factorization (0: none).
     lr : learning rate of that fine-tuning.
     ignore : module names to leave alone ("output" = the last layer). Default: none.
@@ -285,6 +295,7 @@ class LowRank(StepConfig):
     rank_ratio: float | None = None
     energy: float | None = None
     only_if_smaller: bool = True
+    min_features: int = 128
     finetune_epochs: int = 0
     lr: float = 5e-4
     ignore: tuple[str, ...] = ()
@@ -300,6 +311,7 @@ class LowRank(StepConfig):
         if self.energy is not None:
             _fraction("LowRank", "energy", self.energy, low_open=True, high_closed=True)
         _int_at_least("LowRank", "finetune_epochs", self.finetune_epochs, 0)
+        _int_at_least("LowRank", "min_features", self.min_features, 1)
         _positive("LowRank", "lr", self.lr)
 
     @property

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["prunable_layers", "resolve_ignored"]
 
 
-def prunable_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
+def prunable_layers(module: nn.Module) -> list[tuple[str, Any]]:
     """``(name, layer)`` of every Linear and Conv2d, in forward order."""
     from torch import nn
 
@@ -69,7 +69,7 @@ def _unstructured(model: TorchModel, cfg: Prune, ctx: StepContext) -> TorchModel
     from torch.nn.utils import prune as tprune
 
     ignored = {id(m) for m in resolve_ignored(model.module, cfg.ignore)}
-    targets = [(m, "weight") for _, m in prunable_layers(model.module) if id(m) not in ignored]
+    targets: list[tuple[Any, str]] = [(m, "weight") for _, m in prunable_layers(model.module) if id(m) not in ignored]
     if not targets:
         raise InvalidInputError("Prune found no Linear or Conv2d layer to prune (all are ignored).")
     method: Any = tprune.RandomUnstructured if cfg.criterion == "random" else tprune.L1Unstructured

@@ -46,7 +46,8 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(old)
 
 
-def quantize_onnx_file(src: Path, dst: Path, *, per_channel: bool = False) -> Path:
+def quantize_onnx_file(src: Path, dst: Path, *, per_channel: bool = False,
+                       ops: tuple[str, ...] = QUANTIZABLE) -> Path:
     """Dynamic int8 quantization of the ONNX file ``src`` into ``dst``.
 
     Raises UnsupportedModelError naming the graph's operators when none is quantizable,
@@ -55,19 +56,20 @@ def quantize_onnx_file(src: Path, dst: Path, *, per_channel: bool = False) -> Pa
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    ops = sorted({n.op_type for n in onnx.load(str(src), load_external_data=False).graph.node})
-    done = [o for o in ops if o in QUANTIZED]
+    graph_ops = sorted({n.op_type for n in onnx.load(str(src), load_external_data=False).graph.node})
+    done = [o for o in graph_ops if o in QUANTIZED]
     if done:
         raise UnsupportedModelError(f"The ONNX model is already quantized (it has {', '.join(done)}).")
-    if not any(o in QUANTIZABLE for o in ops):
+    if not any(o in ops for o in graph_ops):
         raise UnsupportedModelError(
-            f"Dynamic int8 quantization supports the operators {', '.join(QUANTIZABLE)}; this model has none "
-            f"(its operators: {', '.join(ops)}), so nothing would be quantized."
+            f"Dynamic int8 quantization was asked for the operators {', '.join(ops)}; this model has none "
+            f"(its operators: {', '.join(graph_ops)}), so nothing would be quantized."
         )
     try:
         with _quiet_root_logger():
             # Signed int8 weights: on AVX-512 VNNI CPUs ORT runs u8 activations × s8 weights natively.
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
+                             op_types_to_quantize=list(ops))
     except Exception as exc:  # ORT raises plain Exceptions naming the node it could not handle
         raise UnsupportedModelError(f"ONNX Runtime quantization failed: {exc}") from None
     return dst
@@ -79,9 +81,17 @@ def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
     from ..models.torch_model import TorchModel
 
     tag = uuid.uuid4().hex[:8]
+    output: str
     if isinstance(model, TorchModel):
         # Eval mode: dropout is not exported; the standardization is part of the graph.
-        src = export_onnx(model, ctx.work_dir / f"fp32-{tag}.onnx")
+        try:
+            src = export_onnx(model, ctx.work_dir / f"fp32-{tag}.onnx")
+        except UnsupportedModelError as exc:
+            # torch appends the whole TorchScript graph to the message; its first line names the operator.
+            first = str(exc).strip().splitlines()[0]
+            raise UnsupportedModelError(
+                f"The 'quantize' step exports the model to ONNX first, and that failed: {first}"
+            ) from None
         output = model.output_kind
     elif isinstance(model, OnnxModel):
         src, output = model.path, model.output_kind
@@ -90,7 +100,8 @@ def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
             f"The 'quantize' step needs a torch or ONNX model; got a {model.kind} model. "
             "Use a 'distill' step to train a torch student from it first."
         )
-    dst = quantize_onnx_file(Path(src), ctx.work_dir / f"int8-{tag}.onnx", per_channel=cfg.per_channel)
+    dst = quantize_onnx_file(Path(src), ctx.work_dir / f"int8-{tag}.onnx", per_channel=cfg.per_channel,
+                             ops=cfg.ops)
     ctx.note(f"int8 ONNX file {dst.name}: {dst.stat().st_size} bytes (fp32 export {Path(src).stat().st_size})")
     return OnnxModel(dst, task=model.task, input_shape=model.input_shape, output=output,
                      threads=cfg.threads or ctx.threads, feature_names=model.feature_names,

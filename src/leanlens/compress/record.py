@@ -49,7 +49,7 @@ class Measurement:
     kind: str
     parameters: int | None
     nonzero_parameters: int | None
-    file_bytes: int
+    file_bytes: int | None
     macs: int | None
     latency_ms: dict[str, dict[str, float]]
     speedup: dict[str, float]
@@ -148,11 +148,11 @@ class CompressionRecord:
         rows = []
         for name, m in [("original", self.original), *[(s.step, s.after) for s in self.steps]]:
             rows.append({
-                "step": name, "kind": m.kind, "params": m.parameters, "nonzero": m.nonzero_parameters,
-                "file_kB": round(m.file_bytes / 1024, 1), "MACs": m.macs,
-                "ms@1": _lat(m, "1"), "ms@256": _lat(m, "256"),
-                "speedup@256": round(m.speedup["256"], 2) if "256" in m.speedup else None,
-                m.score_name: round(m.score, 4), "agreement": round(m.agreement, 4),
+                "step": name, "backend": m.kind, "params": m.parameters, "nonzero": m.nonzero_parameters,
+                "kB": None if m.file_bytes is None else round(m.file_bytes / 1024, 1), "MACs": m.macs, "ms@256": _lat(m, "256"),
+                "x@1": round(m.speedup["1"], 2) if "1" in m.speedup else None,
+                "x@256": round(m.speedup["256"], 2) if "256" in m.speedup else None,
+                m.score_name.removeprefix("test_"): round(m.score, 4), "agree": round(m.agreement, 4),
             })
         return rows
 
@@ -253,11 +253,27 @@ def sparsity_facts(model: BaseModel) -> tuple[float | None, int | None]:
     return (1.0 - nz / n if n else 0.0), int(csr + dense_rest)
 
 
-def saved_bytes(model: BaseModel) -> int:
-    """Bytes of everything ``model.save()`` writes, measured on disk."""
+def saved_bytes(model: BaseModel) -> int | None:
+    """Bytes of everything ``model.save()`` writes, measured on disk.
+
+    A torch module leanlens cannot save as a model folder is measured as its safetensors
+    weights file; a model with no file form at all (a callable) gives None.
+    """
+    from ..errors import UnsupportedModelError
+    from ..models.torch_model import TorchModel
+
     with tempfile.TemporaryDirectory(prefix="leanlens-size-") as tmp:
         folder = Path(tmp) / "m"
-        model.save(folder)
+        try:
+            model.save(folder)
+        except (UnsupportedModelError, NotImplementedError):
+            if not isinstance(model, TorchModel):
+                return None
+            from safetensors.torch import save_file
+
+            folder.mkdir()
+            state = {k: v.detach().contiguous().clone() for k, v in model.module.state_dict().items()}
+            save_file(state, str(folder / "model.safetensors"))
         return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
