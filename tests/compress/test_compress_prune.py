@@ -130,3 +130,16 @@ def test_amount_zero_is_a_no_op(mlp64, digits):
     res = compress(mlp64, [Prune(amount=0.0)], data=digits, latency_reps=0)
     np.testing.assert_array_equal(res.model.output(digits.X_test), mlp64.output(digits.X_test))
     assert res.record.final.agreement == 1.0
+
+
+def test_a_structured_group_that_empties_a_layer_is_refused():
+    import torch_pruning as tp
+
+    from leanlens.compress.prune import _refuse_emptying
+
+    net = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
+    graph = tp.DependencyGraph().build_dependency(net, example_inputs=torch.zeros(1, 8))
+    group = graph.get_pruning_group(net[0], tp.prune_linear_out_channels, idxs=list(range(6)))
+    with pytest.raises(InvalidInputError, match=r"would remove all 6 units of layer Linear\(6, 8\)"):
+        _refuse_emptying(group)
+    _refuse_emptying(graph.get_pruning_group(net[0], tp.prune_linear_out_channels, idxs=[0, 1]))  # fine
