@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..metrics import agreement as ag
-from ..metrics.base import select_output
+from ..metrics.base import explain_by_target
 from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
 from .config import CompareConfig
 from .drift import (
@@ -94,12 +94,13 @@ def _rows_and_background(
 
 def _explain(model: BaseModel, X: np.ndarray, method: str, bg: np.ndarray, budget: int | None,
              seed: int, targets: np.ndarray) -> tuple[np.ndarray, float]:
+    """(n, d) attributions of output ``targets[i]`` of each row, and the wall time."""
     from ..explain.base import get_explainer
 
     cls = get_explainer(method)
     start = time.perf_counter()
-    expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
-    return select_output(np.asarray(expl.values, dtype=np.float64), targets), time.perf_counter() - start
+    phi = explain_by_target(cls, background=bg, budget=budget, seed=seed)(model, X, targets)
+    return phi, time.perf_counter() - start
 
 
 def _explainer_drift(

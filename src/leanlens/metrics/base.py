@@ -38,8 +38,9 @@ __all__ = [
 CATEGORIES = ("faithfulness", "robustness", "complexity", "axioms", "efficiency", "sanity", "ground_truth")
 METRICS: dict[str, type[Metric]] = {}
 
-#: ``explain_fn(model, X) -> Explanation`` re-runs the explainer (all outputs) on new rows or a new model.
-ExplainFn = Callable[["BaseModel", np.ndarray], "Explanation"]
+#: ``explain_fn(model, X, targets) -> (n, d)`` re-runs the explainer on new rows or a new model and
+#: returns the attributions of output ``targets[i]`` of each row i.
+ExplainFn = Callable[["BaseModel", np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclasses.dataclass
@@ -292,7 +293,9 @@ def make_explain_fn(
     """Turn ``explainer`` (None, a method name, an Explainer class or a callable) into an ExplainFn.
 
     Returns the function (None when the method is not available) and whether the method
-    is model-agnostic (those get fewer re-explanations in the robustness metrics).
+    is model-agnostic (those get fewer re-explanations in the robustness metrics). A
+    registered method is run once per distinct target output, so a gradient method does
+    not pay for outputs nobody looks at.
     """
     from ..explain.base import Explainer, get_explainer
 
@@ -302,7 +305,12 @@ def make_explain_fn(
                 "The 'explainer' parameter must be a method name, an Explainer class or a callable "
                 f"(model, X) -> Explanation. Got {type(explainer).__name__}."
             )
-        return explainer, True
+        user = explainer
+
+        def from_callable(model: BaseModel, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+            return select_output(np.asarray(user(model, X).values, dtype=np.float64), targets)
+
+        return from_callable, True
     cls: type[Explainer]
     if isinstance(explainer, type):
         if not issubclass(explainer, Explainer):
@@ -314,12 +322,21 @@ def make_explain_fn(
         except LeanlensError:
             return None, True
     budget = explanation.params.get("budget") if isinstance(explanation.params, dict) else None
-    bg = background
+    return explain_by_target(cls, background=background, budget=budget, seed=seed), bool(cls.model_agnostic)
 
-    def explain_fn(model: BaseModel, X: np.ndarray) -> Explanation:
-        return cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
 
-    return explain_fn, bool(cls.model_agnostic)
+def explain_by_target(cls: Any, *, background: np.ndarray | None, budget: int | None, seed: int) -> ExplainFn:
+    """An ExplainFn running ``cls`` once per distinct target output (rows grouped by target)."""
+
+    def explain_fn(model: BaseModel, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(X), model.n_features), dtype=np.float64)
+        for t in np.unique(targets):
+            sel = np.nonzero(targets == t)[0]
+            e = cls(model, background=background, budget=budget, random_state=seed).explain(X[sel], target=int(t))
+            out[sel] = select_output(np.asarray(e.values, dtype=np.float64), np.full(len(sel), int(t)))
+        return out
+
+    return explain_fn
 
 
 def evaluate(

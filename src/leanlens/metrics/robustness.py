@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidInputError
-from .base import Metric, MetricContext, register_metric, select_output
+from .base import Metric, MetricContext, register_metric
 
 if TYPE_CHECKING:
     from ..explain.explanation import Explanation
@@ -68,9 +68,8 @@ class _Perturbation(Metric):
         Xp = (Xf[rows, None, :] + delta).reshape(-1, d)
         if ctx.explain_fn is None:  # pragma: no cover - guarded by requires
             raise InvalidInputError("No explainer to re-run.")
-        expl = ctx.explain_fn(model, Xp.astype(np.float32).reshape((-1, *model.input_shape)))
-        phi_p = select_output(np.asarray(expl.values, dtype=np.float64), np.repeat(ctx.targets[rows], S))
-        phi_p = phi_p.reshape(n, S, d)
+        Xp_model = Xp.astype(np.float32).reshape((-1, *model.input_shape))
+        phi_p = ctx.explain_fn(model, Xp_model, np.repeat(ctx.targets[rows], S)).reshape(n, S, d)
         phi = ctx.phi[rows]
         diff = np.linalg.norm(phi[:, None, :] - phi_p, axis=2)
         if self.lipschitz:
@@ -79,8 +78,7 @@ class _Perturbation(Metric):
             den = np.broadcast_to(np.linalg.norm(phi, axis=1)[:, None], diff.shape)
         ratio = np.divide(diff, den, out=np.zeros_like(diff), where=den > 1e-12)
         per_row = ratio.max(axis=1)
-        details = {"n_samples": S, "rows": rows.tolist() if len(rows) < len(Xf) else None,
-                   "model_evals": int(getattr(expl, "n_model_evals", 0))}
+        details = {"n_samples": S, "rows": rows.tolist() if len(rows) < len(Xf) else None}
         return float(per_row.mean()), per_row, details, tuple(notes)
 
 

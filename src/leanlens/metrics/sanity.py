@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from . import agreement as ag
-from .base import Metric, MetricContext, register_metric, select_output
+from .base import Metric, MetricContext, register_metric
 
 if TYPE_CHECKING:
     from ..explain.explanation import Explanation
@@ -82,8 +82,8 @@ class ModelRandomization(Metric):
         Xs, t, phi = X[rows], ctx.targets[rows], ctx.phi[rows]
         randomized = randomize_layers(model, layers=self.params["layers"], seed=ctx.seed)
         # Both runs in one batch would mix models; two calls, each vectorized over rows.
-        phi_rand = select_output(np.asarray(ctx.explain_fn(randomized, Xs).values, dtype=np.float64), t)
-        phi_again = select_output(np.asarray(ctx.explain_fn(model, Xs).values, dtype=np.float64), t)
+        phi_rand = ctx.explain_fn(randomized, Xs, t)
+        phi_again = ctx.explain_fn(model, Xs, t)
         per_row = ag.rank_correlation(phi, phi_rand)
         reference = float(ag.rank_correlation(phi, phi_again).mean())
         value = float(per_row.mean())
