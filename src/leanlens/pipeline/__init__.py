@@ -7,6 +7,7 @@ from .config import PipelineConfig, json_schema, load_pipeline_config, parse_pip
 from .executors import ClusterUnreachableError, LocalExecutor, RayExecutor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 from .run import run
+from .sweep import StudyStorageError, sweep
 
 __all__ = [
     "ClusterUnreachableError",
@@ -15,10 +16,12 @@ __all__ = [
     "PipelineConfig",
     "RayExecutor",
     "RunResult",
+    "StudyStorageError",
     "json_schema",
     "load_pipeline_config",
     "make_executor",
     "pareto_front",
     "parse_pipeline_config",
     "run",
+    "sweep",
 ]

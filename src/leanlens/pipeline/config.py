@@ -20,6 +20,7 @@ from ..errors import ConfigError, did_you_mean
 __all__ = [
     "STEP_NAMES",
     "CompareSpec",
+    "CompressSpec",
     "DataSpec",
     "ExecutorSpec",
     "ExplainSpec",
@@ -148,11 +149,32 @@ class MetricsSpec(_Spec):
     n_rows: int = Field(20, ge=1)
 
 
+class CompressSpec(_Spec):
+    """Options of ``leanlens.compress`` shared by every plan."""
+
+    latency_reps: int = Field(20, ge=0, description="Timed calls per batch size in the compression record (0: none).")
+    threads: int = Field(2, ge=1, description="torch / ONNX Runtime threads while measuring.")
+
+
 class CompareSpec(_Spec):
-    """Original-vs-compressed comparison (decision drift, explanation drift, verdict)."""
+    """Original-vs-compressed comparison (decision drift, explanation drift, verdict).
+
+    ``config`` holds fields of :class:`leanlens.CompareConfig`; ``n_rows`` and
+    ``n_background`` default to the ``explain`` section's.
+    """
 
     enabled: bool = True
-    params: dict[str, Any] = Field(default_factory=dict, description="Extra keyword arguments of leanlens.compare().")
+    config: dict[str, Any] = Field(default_factory=dict, description="Fields of leanlens.CompareConfig.")
+
+    @field_validator("config")
+    @classmethod
+    def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            from ..compare import CompareConfig
+        except ImportError:
+            return value
+        CompareConfig.from_dict(value, path="compare.config")
+        return value
 
 
 class ReportSpec(_Spec):
@@ -215,6 +237,20 @@ class SweepSpec(_Spec):
     def _plan_steps(cls, steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
         return PlanSpec._one_known_step_each(steps) if steps else steps
 
+    @model_validator(mode="after")
+    def _space_keys_name_template_steps(self) -> SweepSpec:
+        names = [next(iter(step)) for step in self.plan]
+        for key in self.space:
+            step, dot, field = key.partition(".")
+            if not dot or not field:
+                raise ValueError(f"search-space key {key!r} must be '<step>.<field>' (e.g. 'prune.amount') or '<step>.enabled'")
+            if step not in names:
+                raise ValueError(
+                    f"search-space key {key!r} names the step {step!r}, which is not in sweep.plan "
+                    f"{names}.{did_you_mean(step, names)}"
+                )
+        return self
+
 
 class PipelineConfig(_Spec):
     """A whole run: data → model → compression plans → explain → metrics → compare → report."""
@@ -227,6 +263,7 @@ class PipelineConfig(_Spec):
     plans: list[PlanSpec] = Field(default_factory=list)
     explain: ExplainSpec = Field(default_factory=lambda: ExplainSpec.model_validate({}))
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
+    compress: CompressSpec = Field(default_factory=lambda: CompressSpec.model_validate({}))
     compare: CompareSpec = Field(default_factory=lambda: CompareSpec.model_validate({}))
     report: ReportSpec = Field(default_factory=lambda: ReportSpec.model_validate({}))
     executor: ExecutorSpec = Field(default_factory=lambda: ExecutorSpec.model_validate({}))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,19 +13,56 @@ import numpy as np
 from ..errors import InvalidInputError
 from .executors import Executor, LocalExecutor
 
-__all__ = ["concat_explanations", "explain_rows"]
+__all__ = ["concat_explanations", "explain_rows", "pack_model", "unpack_model"]
+
+
+_UNPACKED: dict[str, Any] = {}
+
+
+def pack_model(model: Any) -> dict[str, bytes]:
+    """A model as the bytes of its saved folder: picklable whatever runs it (an ONNX Runtime
+    session is not), and loadable on another machine of a cluster."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="leanlens-pack-") as tmp:
+        folder = Path(tmp) / "model"
+        model.save(folder)
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def unpack_model(payload: dict[str, bytes]) -> Any:
+    """The model of :func:`pack_model` (loaded once per worker process and cached)."""
+    import tempfile
+
+    from ..models import load_model
+
+    key = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(payload.items()))).hexdigest()
+    if key not in _UNPACKED:
+        folder = Path(tempfile.mkdtemp(prefix="leanlens-model-"))
+        for name, data in payload.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        _UNPACKED.clear()  # keep one model per worker: sweeps send a new one per trial
+        _UNPACKED[key] = load_model(folder)
+    return _UNPACKED[key]
+
+
+def _resolve(obj: Any) -> Any:
+    if type(obj).__name__ == "ObjectRef":
+        import ray
+
+        return ray.get(obj)
+    return obj
 
 
 def _explain_chunk(task: dict[str, Any]) -> Any:
     """One task: explain ``task["X"]`` (runs in a Ray worker or in this process)."""
     from ..explain import explain
 
-    model = task["model"]
-    background = task["background"]
-    if not hasattr(model, "output"):  # a Ray ObjectRef resolved lazily
-        import ray
-
-        model, background = ray.get(model), ray.get(background)
+    model = _resolve(task["model"])
+    if isinstance(model, dict):
+        model = unpack_model(model)
+    background = _resolve(task["background"])
     return explain(model, task["X"], method=task["method"], background=background, target=task["target"],
                    budget=task["budget"], random_state=task["random_state"], **task["params"])
 
@@ -60,7 +99,7 @@ def explain_rows(
                       random_state=random_state, params=params or {})]
         parts = LocalExecutor().map(_explain_chunk, tasks)
     else:
-        model_ref, bg_ref = executor.put(model), executor.put(background)
+        model_ref, bg_ref = executor.put(pack_model(model)), executor.put(background)
         tasks = [
             dict(model=model_ref, background=bg_ref, X=X[i : i + chunk_rows], method=method, target=target,
                  budget=budget, random_state=None if random_state is None else random_state + j,

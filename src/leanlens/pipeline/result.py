@@ -78,6 +78,7 @@ class RunResult:
     models : one :class:`ModelEntry` per model, the original first.
     pareto : names of the models on the accuracy–latency Pareto front.
     trials : sweep trials (number, params, objectives, state), when the run is a sweep.
+    notes : what the reader should know (explainers that did not apply to a model, …).
     """
 
     out_dir: Path
@@ -96,6 +97,7 @@ class RunResult:
     finished: str = ""
     error: str | None = None
     report: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     # -- lookups -------------------------------------------------------------------------
     def entry(self, name: str) -> ModelEntry:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_text, prepare_out_dir
+from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
 from ..errors import OutputExistsError
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
@@ -176,7 +176,9 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
     with events.stage("compress", plans=len(cfg.plans)):
         for plan in cfg.plans:
             events.info(f"compressing with plan {plan.name!r}", plan=plan.name)
-            compressed, record = apply_plan(original, plan.steps, ds, seed=cfg.seed)
+            compressed, record = apply_plan(original, plan.steps, ds, seed=cfg.seed,
+                                            latency_reps=cfg.compress.latency_reps, threads=cfg.compress.threads,
+                                            work_dir=folder / "work" / plan.name)
             models[plan.name] = compressed
             result.models.append(ModelEntry(name=plan.name, plan=plan.steps, record=record,
                                             scores=score(compressed, ds.X_test, ds.y_test, prefix="test_")))
@@ -207,6 +209,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         result.timings = dict(events.timings)
         path = render_report(result, folder / "report.html", models=models, dataset=ds)
         result.report = path.name
+    shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 
 
 def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
@@ -285,21 +288,26 @@ DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
 
 def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
              result: RunResult, ds: Any, events: Events) -> None:
-    from ..compare import compare
+    from .stages import agreement_of, applicable_methods, compare_models
 
     methods = [m.method for m in cfg.explain.methods]
+    budgets = {m.method: m.budget for m in cfg.explain.methods}
     for entry in result.compressed:
-        events.info(f"comparing {entry.name} with the original", plan=entry.name)
-        report = compare(models["original"], models[entry.name], ds, explainers=methods, **cfg.compare.params)
-        drift = report.to_dict()
+        usable, skipped = applicable_methods(models[entry.name], methods)
+        if skipped:
+            result.notes.append(f"{entry.name}: compared without {', '.join(skipped)} (needs gradients; the "
+                                f"{getattr(models[entry.name], 'kind', '?')} model has none).")
+        if not usable:
+            result.notes.append(f"{entry.name}: no explainer applies to both models; not compared.")
+            continue
+        events.info(f"comparing {entry.name} with the original", plan=entry.name, explainers=usable)
+        drift = compare_models(models["original"], models[entry.name], ds, usable, config=cfg.compare.config,
+                               n_rows=cfg.explain.n_rows, n_background=cfg.explain.background, seed=cfg.seed,
+                               budgets=budgets)
+        atomic_write_json(result.out_dir / "drift" / f"{entry.name}.json", drift)
         entry.drift = drift
-        entry.verdict = str(report.verdict)
-        entry.agreement = _agreement_of(drift)
-
-
-def _agreement_of(drift: dict[str, Any]) -> float | None:
-    value = drift.get("agreement")
-    return float(value) if isinstance(value, int | float) else None
+        entry.verdict = str(drift["verdict"])
+        entry.agreement = agreement_of(drift)
 
 
 def local_executor() -> Executor:

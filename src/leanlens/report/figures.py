@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "accuracy_latency_chart",
+    "distance_histogram",
     "drift_chart",
     "figure_to_uri",
     "importance_chart",
@@ -105,13 +106,19 @@ def importance_chart(feature_names: Sequence[str], importances: dict[str, np.nda
 
 
 def drift_chart(labels: Sequence[str], values: Sequence[float], floors: Sequence[float | None], *,
+                intervals: Sequence[tuple[float | None, float | None]] | None = None,
                 xlabel: str = "explanation distance (original vs compressed)", title: str = "") -> str:
-    """Bars of a drift measure per explainer with the noise floor (the distance between two runs of
-    the same explainer on the same model) as a tick: bars past the floor are real change."""
+    """Bars of a drift measure per explainer (with its bootstrap interval) and the noise floor (the
+    distance between two runs of the same explainer on the same model) as a tick: bars well past
+    the floor are real change."""
     fig = new_figure(5.0, 0.5 * len(labels) + 1.3)
     ax = fig.subplots()
     y = np.arange(len(labels))
-    ax.barh(y, values, color=COMPRESSED, height=0.5, label="drift")
+    err = None
+    if intervals is not None and all(lo is not None and hi is not None for lo, hi in intervals):
+        v = np.asarray(values, float)
+        err = np.abs(np.array([[v[i] - float(lo), float(hi) - v[i]] for i, (lo, hi) in enumerate(intervals)]).T)  # type: ignore[arg-type]
+    ax.barh(y, values, color=COMPRESSED, height=0.5, label="drift (95% interval)", xerr=err, capsize=3)
     for i, f in enumerate(floors):
         if f is not None and np.isfinite(f):
             ax.plot([f, f], [i - 0.35, i + 0.35], color="black", linewidth=2.5,
@@ -122,4 +129,23 @@ def drift_chart(labels: Sequence[str], values: Sequence[float], floors: Sequence
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    return figure_to_uri(fig)
+
+
+def distance_histogram(distance: Sequence[float], noise: Sequence[float], *, title: str = "") -> str:
+    """Per-row explanation distance original→compressed against the same distance between two
+    runs of the explainer on the original (the noise floor), as overlaid histograms."""
+    d, n = np.asarray(distance, float), np.asarray(noise, float)
+    fig = new_figure(4.6, 2.8)
+    ax = fig.subplots()
+    hi = float(max(d.max(initial=0), n.max(initial=0))) or 1.0
+    bins = np.linspace(0, hi * 1.02, 21).tolist()
+    ax.hist(n, bins=bins, color="grey", alpha=0.6, label="noise (two explainer seeds)")
+    ax.hist(d, bins=bins, color=COMPRESSED, alpha=0.6, label="original vs compressed")
+    ax.axvline(float(np.median(n)), color="black", linewidth=1.5, linestyle="--", label="noise median")
+    ax.set_xlabel("per-row explanation distance")
+    ax.set_ylabel("rows")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
     return figure_to_uri(fig)

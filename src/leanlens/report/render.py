@@ -96,6 +96,21 @@ def verdict_sentences(result: RunResult) -> list[str]:
     return out
 
 
+def headline(result: RunResult) -> str:
+    """The one-line verdict at the top of the report."""
+    compared = [m for m in result.compressed if m.verdict]
+    if not compared:
+        return "Verdict: none — no compressed model was compared with the original."
+    if len(compared) == 1:
+        return f"Verdict: the compressed model “{compared[0].name}” {VERDICT_WORDS.get(compared[0].verdict or '', '?')}."
+    changed = [m.name for m in compared if m.verdict == "changed"]
+    if changed:
+        return f"Verdict: {len(changed)} of {len(compared)} compressed models decide for different reasons ({', '.join(changed)})."
+    if all(m.verdict == "same-reasons" for m in compared):
+        return f"Verdict: all {len(compared)} compressed models still decide for the same reasons."
+    return "Verdict: inconclusive — some comparisons cannot be told apart from noise with this many rows."
+
+
 def build_context(result: RunResult, *, models: dict[str, Any] | None = None, dataset: Any = None) -> dict[str, Any]:
     """Everything the template shows, as plain values and data URIs."""
     cfg = result.config or {}
@@ -105,7 +120,7 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
         "title": (cfg.get("report") or {}).get("title") or f"leanlens report — {result.name}",
         "result": result,
         "overall": result.verdict,
-        "overall_words": VERDICT_WORDS.get(result.verdict or "", "no verdict"),
+        "headline": headline(result),
         "verdicts": verdict_sentences(result),
         "model_rows": _model_rows(result),
         "methods": methods,
@@ -285,34 +300,44 @@ def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list
 
 
 def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
-    """Drift per compressed model from its DriftReport dict: one bar per explainer, with the noise floor."""
+    """Per compressed model: drift against the noise floor per explainer (from its DriftReport),
+    and the compare package's own drift plots saved in ``drift/<plan>/``."""
     out = []
     for m in result.compressed:
         if not m.drift:
             continue
         rows = _drift_rows(m.drift)
-        if not rows:
-            continue
-        labels = [r["label"] for r in rows]
-        uri = figures.drift_chart(labels, [r["value"] for r in rows], [r["floor"] for r in rows],
-                                  title=f"{m.name}: explanation drift vs noise floor")
-        out.append({"model": m.name, "uri": uri, "rows": rows})
+        uri = None
+        if rows:
+            uri = figures.drift_chart([r["label"] for r in rows], [r["value"] for r in rows],
+                                      [r["floor"] for r in rows], intervals=[r["interval"] for r in rows],
+                                      title=f"{m.name}: explanation drift vs noise floor")
+        extra = []
+        for method, e in (m.drift.get("explainers") or {}).items():
+            per = e.get("per_row") or {}
+            if per.get("distance") and per.get("noise_distance"):
+                extra.append({"name": f"{method}: per-row distance vs noise", "uri": figures.distance_histogram(
+                    per["distance"], per["noise_distance"], title=f"{m.name} · {method}")})
+        decision = m.drift.get("decision") or {}
+        out.append({"model": m.name, "uri": uri, "rows": rows, "extra": extra, "verdict": m.drift.get("verdict"),
+                    "reasons": m.drift.get("reasons", []), "flip_rate": decision.get("flip_rate"),
+                    "decision_agreement": decision.get("agreement")})
     return out
 
 
 def _drift_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows ``{label, value, floor}`` from a DriftReport dict (``explanation_drift``: per explainer)."""
+    """Rows ``{label, value, floor, interval, ratio, status}`` per explainer of a DriftReport dict."""
     rows = []
-    per = drift.get("explanation_drift") or drift.get("explainers") or {}
-    items = per.items() if isinstance(per, dict) else ((d.get("method", str(i)), d) for i, d in enumerate(per))
-    for method, d in items:
-        if not isinstance(d, dict):
+    for method, e in (drift.get("explainers") or {}).items():
+        d, nf, r = e.get("drift") or {}, e.get("noise_floor") or {}, e.get("ratio") or {}
+        if not isinstance(d.get("value"), int | float):
             continue
-        value = d.get("distance", d.get("drift", d.get("value")))
-        floor = d.get("noise_floor", d.get("floor"))
-        if isinstance(value, int | float):
-            rows.append({"label": str(method), "value": float(value),
-                         "floor": float(floor) if isinstance(floor, int | float) else None})
+        rows.append({
+            "label": str(method), "value": float(d["value"]),
+            "floor": float(nf["value"]) if isinstance(nf.get("value"), int | float) else None,
+            "interval": (d.get("lo"), d.get("hi")), "ratio": r.get("value"), "status": e.get("status"),
+            "reason": e.get("reason"),
+        })
     return rows
 
 

@@ -1,0 +1,42 @@
+"""What ``leanlens run / sweep / demo`` print: a model table and where the report is."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .result import RunResult
+
+__all__ = ["print_summary"]
+
+
+def print_summary(result: RunResult, *, stream: Any = None) -> None:
+    """A rich table of the run's models, the verdicts, and the report's path (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream or sys.stdout, width=120)
+    table = Table(title=f"leanlens {result.name}: {result.status}")
+    for col in ("model", "accuracy", "size", "latency ms", "agreement", "verdict"):
+        table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
+    for m in result.models:
+        table.add_row(
+            m.name + (" *" if m.name in result.pareto else ""),
+            _f(m.accuracy, 3), f"{m.size_bytes / 1024:.1f} KB" if m.size_bytes else "–",
+            _f(m.latency_ms, 3), _f(m.agreement, 2), m.verdict or ("reference" if m.name == "original" else "–"),
+        )
+    console.print(table)
+    if result.pareto:
+        console.print("* on the accuracy–latency Pareto front")
+    if result.trials:
+        done = sum(1 for t in result.trials if t.get("state") == "COMPLETE")
+        console.print(f"{done} completed trials of {len(result.trials)}; Pareto front: "
+                      f"{', '.join(str(t['number']) for t in result.trials if t.get('pareto'))}")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if result.report:
+        console.print(f"report: {(result.out_dir / result.report).resolve()}", soft_wrap=True)
+
+
+def _f(v: float | None, digits: int) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
