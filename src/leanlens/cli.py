@@ -143,21 +143,89 @@ def info(
     _print_table(str(model_dir), rows)
 
 
+LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSON event per line on stderr (no progress bars).")]
+Backend = Annotated[str | None, typer.Option("--backend", help="Where explanations and trials run: local or ray (default: the pipeline's executor.backend).")]
+Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (host:port or ray://host:port); default: start a local Ray instance.")]
+
+
+def _pipeline_options(quiet: bool, log_json: bool) -> dict[str, Any]:
+    from .pipeline.events import json_lines_logger
+
+    return {"progress": not (quiet or log_json), "log": json_lines_logger() if log_json else None}
+
+
+def _with_executor(cfg: Any, backend: str | None, address: str | None) -> Any:
+    if backend is None and address is None:
+        return cfg
+    executor = cfg.executor.model_copy(update={k: v for k, v in (("backend", backend or "ray"), ("address", address)) if v is not None})
+    return cfg.model_copy(update={"executor": executor})
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder of the demo run.")] = Path("runs/demo"),
     overwrite: Annotated[bool, typer.Option("--overwrite/--no-overwrite", help="Replace an earlier demo run.")] = True,
     quiet: Quiet = False,
+    log_json: LogJson = False,
+    backend: Backend = None,
+    address: Address = None,
 ) -> None:
-    """Train the default model (digits MLP 512-512) and print its test metrics."""
-    from . import TrainConfig, datasets
-    from . import train as train_fn
+    """The whole pipeline on digits: MLP, pruned+int8 and distilled, Shapley + IG, HTML report."""
+    from .pipeline import run
+    from .pipeline.console import print_summary
+    from .pipeline.demo import demo_config
 
-    ds = datasets.load("digits")
-    model = train_fn(ds, TrainConfig(), progress=not quiet)
-    path = model.save(out / "model", overwrite=overwrite)
-    _print_table("leanlens demo: digits MLP (512, 512)", model.metadata["metrics"])
-    typer.echo(f"model saved to {path}")
+    result = run(_with_executor(demo_config(), backend, address), out=out, overwrite=overwrite,
+                 **_pipeline_options(quiet, log_json))
+    print_summary(result)
+
+
+@app.command("run")
+def run_command(
+    pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML (see `leanlens schema`).")],
+    out: Annotated[Path, typer.Option(help="Run folder (result.json, models, explanations, report.html).")] = Path("runs/run"),
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    log_json: LogJson = False,
+    backend: Backend = None,
+    address: Address = None,
+) -> None:
+    """Run a pipeline: data → model → compression plans → explain → metrics → compare → report."""
+    from .pipeline import load_pipeline_config, run
+    from .pipeline.console import print_summary
+
+    cfg = _with_executor(load_pipeline_config(pipeline), backend, address)
+    print_summary(run(cfg, out=out, overwrite=overwrite, **_pipeline_options(quiet, log_json)))
+
+
+@app.command("sweep")
+def sweep_command(
+    pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML with a 'sweep' section (plan template and search space).")],
+    trials: Annotated[int | None, typer.Option("--trials", help="Completed trials wanted (default: sweep.trials).")] = None,
+    out: Annotated[Path, typer.Option(help="Sweep folder; running again on the same folder resumes.")] = Path("runs/sweep"),
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL (default sqlite:///<out>/study.db).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start again instead of resuming.")] = False,
+    quiet: Quiet = False,
+    log_json: LogJson = False,
+    backend: Backend = None,
+    address: Address = None,
+) -> None:
+    """Optuna search over compression plans: accuracy ↑, latency ↓, explanation agreement ↑."""
+    from .pipeline import load_pipeline_config, sweep
+    from .pipeline.console import print_summary
+
+    cfg = load_pipeline_config(pipeline)
+    result = sweep(cfg, out=out, trials=trials, overwrite=overwrite, backend=backend, address=address,
+                   storage=storage, **_pipeline_options(quiet, log_json))
+    print_summary(result)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of the pipeline YAML."""
+    from .pipeline import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
 
 
 @app.command()
