@@ -199,12 +199,22 @@ def kernel_size_mass(d: int) -> np.ndarray:
 def random_subsets(rng: np.random.Generator, shape: tuple[int, ...], d: int, sizes: np.ndarray | int) -> np.ndarray:
     """Uniform random subsets of {0..d−1} with the given sizes: bool array ``(*shape, d)``.
 
-    ``sizes`` broadcasts to ``shape``. A subset of size s is the s smallest of d uniform keys.
+    ``sizes`` broadcasts to ``shape``. A subset of size s is the s smallest of d uniform
+    keys; one partial sort per distinct size (not per row) keeps this O(d) per subset.
     """
-    keys = rng.random((*shape, d))
-    size = np.broadcast_to(np.asarray(sizes, dtype=np.int64), shape)
-    kth = np.take_along_axis(np.sort(keys, axis=-1), np.maximum(size - 1, 0)[..., None], axis=-1)
-    return (keys <= kth) & (size[..., None] > 0)
+    size = np.broadcast_to(np.asarray(sizes, dtype=np.int64), shape).reshape(-1)
+    out = np.zeros((len(size), d), dtype=bool)
+    for s in np.unique(size):
+        if s <= 0:
+            continue
+        idx = np.nonzero(size == s)[0]
+        keys = rng.random((len(idx), d))
+        if s >= d:
+            out[idx] = True
+            continue
+        kth = np.partition(keys, s - 1, axis=1)[:, s - 1 : s]
+        out[idx] = keys <= kth
+    return out.reshape(*shape, d)
 
 
 def _codes(masks: np.ndarray) -> np.ndarray:
@@ -367,7 +377,9 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
     out = np.empty((r, d, K))
     Zs = ZwT[:, :, sampled]
     for k in range(K):
-        scores = np.add.reduceat(Zs * resid[:, None, sampled, k], starts, axis=2)  # (r, d, U)
+        scores = Zs * resid[:, None, sampled, k]  # (r, d, sampled coalitions)
+        if n_units < len(sampled):  # several coalitions per unit: sum them
+            scores = np.add.reduceat(scores, starts, axis=2)  # (r, d, U)
         for idx in groups:
             scores[:, :, idx] -= scores[:, :, idx].mean(axis=2, keepdims=True)
         proj = Ginv @ scores
