@@ -2,5 +2,17 @@
 
 from .base import EXPLAINERS, Explainer, explain, get_explainer, register_explainer
 from .explanation import Explanation
+from .shapley import ExactShapley, KernelShap, LeverageShap, PermutationShap
 
-__all__ = ["EXPLAINERS", "Explainer", "Explanation", "explain", "get_explainer", "register_explainer"]
+__all__ = [
+    "EXPLAINERS",
+    "ExactShapley",
+    "Explainer",
+    "Explanation",
+    "KernelShap",
+    "LeverageShap",
+    "PermutationShap",
+    "explain",
+    "get_explainer",
+    "register_explainer",
+]
