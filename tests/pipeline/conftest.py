@@ -34,3 +34,24 @@ def tiny_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     return run(tiny_config(), out=out)
+
+
+def sweep_config(**overrides):
+    """A tiny sweep: iris, prune amount × quantize on/off, exact Shapley agreement on 6 rows."""
+    cfg = tiny_config(
+        name="tiny-sweep",
+        model={"train": {"hidden": [16], "epochs": 3, "lr": 0.01}},
+        explain={"methods": ["exact"], "n_rows": 6, "background": 6},
+        sweep={
+            "trials": 3,
+            "plan": [{"prune": {"kind": "unstructured", "amount": 0.5}}, {"quantize": {"dtype": "int8"}}],
+            "space": {"prune.amount": {"low": 0.1, "high": 0.7}, "quantize.enabled": {"choices": [True, False]}},
+        },
+    )
+    cfg.update(copy.deepcopy(overrides))
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def make_sweep_config():
+    return sweep_config

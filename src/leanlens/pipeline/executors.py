@@ -6,8 +6,9 @@ Ray is imported inside :class:`RayExecutor`, so ``import leanlens`` stays fast.
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from ..errors import InvalidInputError, LeanlensError
@@ -15,6 +16,7 @@ from ..errors import InvalidInputError, LeanlensError
 __all__ = ["ClusterUnreachableError", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
 CONNECT_TIMEOUT_S = 5.0
+INIT_TIMEOUT_S = 20.0
 
 
 class ClusterUnreachableError(LeanlensError, ConnectionError):
@@ -61,8 +63,9 @@ class RayExecutor(Executor):
     address : ``"host:port"`` of a running cluster's GCS, ``"ray://host:port"`` for Ray
         Client, ``"auto"``, or None to start a local instance bound to 127.0.0.1.
     num_cpus : CPUs of the local instance (default: all).
-    timeout_s : how long to wait for an address to answer before raising
-        :class:`ClusterUnreachableError`.
+    timeout_s : how long to wait for an address to accept a TCP connection before raising
+        :class:`ClusterUnreachableError`; ``ray.init`` on it is then given 20 s
+        (``LEANLENS_RAY_CONNECT_TIMEOUT`` overrides).
     """
 
     name = "ray"
@@ -83,6 +86,11 @@ class RayExecutor(Executor):
         if self.address not in (None, "auto", "local"):
             check_reachable(self.address, timeout_s=self.timeout_s)
         if ray.is_initialized():
+            if self.address not in (None, "auto", "local"):
+                raise InvalidInputError(
+                    f"Ray is already initialized in this process; cannot also connect to address {self.address!r}. "
+                    "Call ray.shutdown() first or drop the address."
+                )
             self._connected = True
             return self
         kwargs: dict[str, Any] = {
@@ -97,13 +105,11 @@ class RayExecutor(Executor):
             self._started = True
         else:
             kwargs["address"] = self.address
-        try:
+        if self._started:
             ray.init(**kwargs)
-        except (ConnectionError, TimeoutError) as exc:
-            raise ClusterUnreachableError(
-                f"Could not connect to the Ray cluster at address {self.address!r}: {exc}. "
-                "Check the address (`ray status` on the head node) or drop --address to start a local instance."
-            ) from None
+        else:
+            timeout = float(os.environ.get("LEANLENS_RAY_CONNECT_TIMEOUT", INIT_TIMEOUT_S))
+            _init_within(ray, kwargs, self.address, timeout_s=timeout)
         self._connected = True
         return self
 
@@ -161,6 +167,33 @@ class RayExecutor(Executor):
         self._remote_cache.clear()
 
 
+def _init_within(ray: Any, kwargs: dict[str, Any], address: str | None, *, timeout_s: float) -> None:
+    """``ray.init`` on a cluster address, given up after ``timeout_s``: something that accepts TCP
+    connections but is not a Ray head would otherwise keep ``ray.init`` retrying for minutes."""
+    import threading
+
+    outcome: dict[str, BaseException | None] = {}
+
+    def target() -> None:
+        try:
+            ray.init(**kwargs)
+            outcome["error"] = None
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="leanlens-ray-init", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    hint = "Check the address (`ray status` on the head node) or drop --address to start a local instance."
+    if thread.is_alive():
+        raise ClusterUnreachableError(
+            f"The Ray address {address!r} accepts connections but no Ray cluster answered within {timeout_s:g} s. {hint}"
+        )
+    error = outcome.get("error")
+    if error is not None:
+        raise ClusterUnreachableError(f"Could not connect to the Ray cluster at {address!r}: {error}. {hint}") from None
+
+
 def check_reachable(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Raise :class:`ClusterUnreachableError` unless ``host:port`` accepts a TCP connection."""
     hostport = address.split("://", 1)[-1].rstrip("/")
@@ -189,9 +222,3 @@ def make_executor(backend: Literal["local", "ray"] | str = "local", *, address: 
     if backend == "ray":
         return RayExecutor(address, num_cpus=num_cpus)
     raise InvalidInputError(f"The 'backend' parameter must be 'local' or 'ray'. Got {backend!r}.")
-
-
-def iter_results(executor: Executor, fn: Callable[[Any], Any], items: Iterator[Any]) -> Iterator[Any]:
-    """Yield ``fn(item)`` results, one item at a time (helper for progress reporting)."""
-    for item in items:
-        yield executor.map(fn, [item])[0]

@@ -262,6 +262,8 @@ def sweep(
     own_executor = executor is None
     executor = executor or make_executor(backend, address=address or cfg.executor.address,
                                          num_cpus=cfg.executor.num_cpus)
+    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
+        executor.start()
     result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg.to_dict(), seed=cfg.seed,
                        versions=library_versions(), started=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}")

@@ -1,0 +1,95 @@
+"""The Ray backend against a real local Ray instance bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from leanlens.pipeline import ClusterUnreachableError, RayExecutor, run, sweep
+from leanlens.pipeline.distributed import explain_rows
+from leanlens.pipeline.executors import check_reachable
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+             configure_logging=False)
+    try:
+        yield RayExecutor()
+    finally:
+        ray.shutdown()
+
+
+def test_explaining_rows_as_ray_tasks_matches_in_process(ray_local, iris_mlp, iris):
+    X, bg = iris.X_test[:25], iris.X_train[:10]
+    remote = explain_rows(iris_mlp, X, "exact", background=bg, target=None, executor=ray_local, chunk_rows=10)
+    local = explain_rows(iris_mlp, X, "exact", background=bg, target=None)
+    assert remote.params["chunks"] == 3 and remote.values.shape == local.values.shape == (25, 4, 3)
+    np.testing.assert_allclose(remote.values, local.values, atol=1e-6)
+    np.testing.assert_allclose(remote.data, local.data)
+
+
+def test_run_and_sweep_on_ray(ray_local, tmp_path, make_config, make_sweep_config):
+    res = run(make_config(executor={"backend": "ray", "chunk_rows": 2}), out=tmp_path / "run", executor=ray_local)
+    assert res.status == "complete"
+    assert res.explanation("original", "exact").params["chunks"] == 2
+    sw = sweep(make_sweep_config(), out=tmp_path / "sweep", trials=2, executor=ray_local)
+    assert [t["state"] for t in sw.trials].count("COMPLETE") == 2
+
+
+def test_closed_port_is_unreachable_at_once():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connections are refused
+        start = time.perf_counter()
+        with pytest.raises(ClusterUnreachableError, match="unreachable"):
+            check_reachable(f"127.0.0.1:{port}")
+    assert time.perf_counter() - start < 30
+
+
+def test_an_address_that_is_not_ray_errors_within_30_s(tmp_path, make_config):
+    """Something listens but is no Ray head: the CLI exits with one line, not a hang."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    conns = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conns.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    import yaml
+
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(yaml.safe_dump(make_config()))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "leanlens.cli", "run", str(cfg), "--out", str(tmp_path / "r"), "--quiet",
+             "--backend", "ray", "--address", f"127.0.0.1:{server.getsockname()[1]}"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "LEANLENS_RAY_CONNECT_TIMEOUT": "8"},
+        )
+    finally:
+        server.close()
+    assert proc.returncode == 2, proc.stderr
+    assert "no Ray cluster answered within 8 s" in proc.stderr
+
+
+def test_bad_address_format():
+    from leanlens.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="host:port"):
+        check_reachable("nonsense")
