@@ -501,7 +501,11 @@ def compare_command(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors → one line on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
+        # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
+        if rv == 130:
+            typer.echo("leanlens: interrupted", err=True)
+            sys.exit(130)
     except LeanlensError as exc:
         typer.echo(f"leanlens: error: {exc}", err=True)
         sys.exit(2)
