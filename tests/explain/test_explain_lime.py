@@ -125,3 +125,27 @@ def test_lime_rejects_wrong_columns_and_nan_rows(linear_callable, gaussian_rows)
         explain(linear_callable, bad, method="lime", background=gaussian_rows)
     with pytest.raises(InvalidInputError, match="'background' parameter has NaN"):
         explain(linear_callable, gaussian_rows[:2], method="lime", background=bad)
+
+
+def test_lime_keeps_constant_background_features_fixed_and_unweighted(linear_weights, gaussian_rows):
+    seen = []
+
+    def f(X):
+        seen.append(X.copy())
+        return X @ linear_weights + 3.0
+
+    model = leanlens.as_model(f, n_features=4)
+    bg = gaussian_rows.copy()
+    bg[:, 2] = 7.0  # no spread: perturbing it would leave the data's distribution
+    X = gaussian_rows[:3].copy()
+    for discretize in (False, True):
+        seen.clear()
+        lime = Lime(model, background=bg, budget=100, random_state=0, alpha=0.0, discretize=discretize)
+        e = lime.explain(X)
+        inputs = np.concatenate(seen).reshape(3, 100, 4)
+        np.testing.assert_array_equal(inputs[:, :, 2], np.repeat(X[:, 2:3], 100, axis=1))
+        np.testing.assert_array_equal(e.values[:, 2, 0], 0.0)
+        assert np.all(np.isfinite(e.values))
+    lime = Lime(model, background=bg, budget=100, random_state=0, alpha=0.0, num_features=3)
+    lime.explain(X)
+    np.testing.assert_allclose(lime.coef_[:, [0, 1, 3], 0], np.tile(linear_weights[[0, 1, 3]], (3, 1)), atol=1e-8)

@@ -43,12 +43,12 @@ def weighted_ridge(
     """
     wsum = w.sum(axis=1, keepdims=True)
     wn = w / np.where(wsum > 0, wsum, 1.0)
-    zbar = np.einsum("nm,nmp->np", wn, Z)
-    ybar = np.einsum("nm,nmk->nk", wn, Y)
+    zbar = np.matmul(wn[:, None, :], Z)[:, 0]
+    ybar = np.matmul(wn[:, None, :], Y)[:, 0]
     Zc = Z - zbar[:, None, :]
-    Yc = Y - ybar[:, None, :]
-    A = np.einsum("nmp,nm,nmq->npq", Zc, wn, Zc)
-    B = np.einsum("nmp,nm,nmk->npk", Zc, wn, Yc)
+    Zw = np.ascontiguousarray(np.swapaxes(Zc * wn[:, :, None], 1, 2))  # (n, p, m) for batched BLAS
+    A = np.matmul(Zw, Zc)
+    B = np.matmul(Zw, Y - ybar[:, None, :])
     p = Z.shape[2]
     # alpha is scaled by 1/m so its strength does not depend on the number of samples
     reg = (alpha / Z.shape[1]) * np.eye(p)
@@ -200,8 +200,9 @@ class Lime(Explainer):
         n, d = X.shape
         m = opts["budget"]
         mean = bg.mean(axis=0)
-        scale = bg.std(axis=0)
-        scale = np.where(scale < 1e-12, 1.0, scale)
+        spread = bg.std(axis=0)
+        const = spread < 1e-12
+        scale = np.where(const, 1.0, spread)
         width = opts["kernel_width"] or 0.75 * np.sqrt(d)
         if opts["discretize"]:
             Zs, Zint, dist = self._discretized_samples(X, bg, m, rng)
@@ -210,11 +211,15 @@ class Lime(Explainer):
             Zs = rng.standard_normal((n, m, d))
             Zs[:, 0, :] = (X - mean) / scale
             Zint = Zs
+        # A feature without spread in the background cannot be perturbed in-distribution:
+        # it keeps the row's value in every sample and gets no weight.
+        Zs[:, :, const] = ((X - mean) / scale)[:, None, const]
+        if not opts["discretize"]:
             dist = np.sqrt(((Zs - ((X - mean) / scale)[:, None, :]) ** 2).sum(axis=2))
         Zraw = Zs * scale + mean
         Y = model.output(Zraw.reshape(n * m, d).astype(np.float32)).reshape(n, m, -1)
         w = np.exp(-(dist**2) / width**2)
-        coef, intercept = self._fit(Zint, Y, w, opts)
+        coef, intercept = self._fit(Zint, Y, w, opts, allowed=~const)
         if opts["discretize"]:
             values = coef
             base = intercept
@@ -276,15 +281,20 @@ class Lime(Explainer):
         values = coef[:, seg, :] / sizes[seg][None, :, None]
         return values, intercept, coef, p
 
-    def _fit(self, Z: np.ndarray, Y: np.ndarray, w: np.ndarray, opts: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        coef, intercept = weighted_ridge(Z, Y, w, alpha=opts["alpha"])
+    def _fit(
+        self, Z: np.ndarray, Y: np.ndarray, w: np.ndarray, opts: dict[str, Any], *, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted ridge per row and output; ``allowed`` (p,) bool: features that may get a weight."""
         nf = opts["num_features"]
-        p = Z.shape[2]
-        if nf is None:
-            return coef, intercept
-        if isinstance(nf, bool) or not isinstance(nf, int | np.integer) or not 1 <= nf <= p:
+        n, _, p = Z.shape
+        k = Y.shape[2]
+        if nf is not None and (isinstance(nf, bool) or not isinstance(nf, int | np.integer) or not 1 <= nf <= p):
             raise InvalidInputError(f"The 'num_features' parameter of Lime must be an int in [1, {p}]. Got {nf!r}.")
-        if nf == p:
+        base_mask = None
+        if allowed is not None and not allowed.all():
+            base_mask = np.broadcast_to(allowed, (n, k, p))
+        coef, intercept = weighted_ridge(Z, Y, w, alpha=opts["alpha"], mask=base_mask)
+        if nf is None or nf >= int(allowed.sum() if allowed is not None else p):
             return coef, intercept
         # "highest weights" selection of lime: the nf largest |coef| of the full fit, then refit
         order = np.argsort(-np.abs(coef), axis=1, kind="stable")[:, :nf, :]  # (n, nf, k)
