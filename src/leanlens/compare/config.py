@@ -23,17 +23,23 @@ class CompareConfig(Config):
     is explained with seed ``s``, the compressed model with seed ``s+1``, so comparing a
     model with itself gives ``D = N`` exactly.
 
+    A second statistic watches single features: the share shift
+    ``F = max_i |s_comp,i − s_orig,i|`` with ``s_i = mean|φ_i| / Σ_j mean|φ_j|`` (a feature
+    whose importance vanishes moves its whole share), its seed-to-seed noise ``F_N`` and
+    ratio ``R_F = F / max(F_N, min_share_floor)``.
+
     Per explainer (95 % bootstrap intervals over rows, ``[lo, hi]``):
 
-    - **changed** if ``R_lo ≥ changed_ratio`` and ``D_lo ≥ negligible_drift``;
-    - **same** if (``R_hi ≤ same_ratio`` or ``D_hi ≤ negligible_drift``) and the global
-      top-k feature agreement did not drop by a whole feature more than between the two
-      seeds;
+    - **changed** if ``R_lo ≥ changed_ratio`` and ``D_lo ≥ negligible_drift``, or
+      ``R_F,lo ≥ changed_ratio`` and ``F_lo ≥ negligible_share``;
+    - **same** if (``R_hi ≤ same_ratio`` or ``D_hi ≤ negligible_drift``) and
+      (``R_F,hi ≤ same_ratio`` or ``F_hi ≤ negligible_share``) and the global top-k feature
+      agreement did not drop by a whole feature more than between the two seeds;
     - otherwise **unclear**.
 
     Verdict: ``changed`` if any explainer reads changed or the decision flip rate's lower
     bound exceeds ``max_flip_rate``; ``same-reasons`` if every explainer reads same and
-    the flip rate's upper bound is ≤ ``max_flip_rate``; else ``inconclusive``.
+    the flip rate is ≤ ``max_flip_rate``; else ``inconclusive``.
 
     Parameters
     ----------
@@ -46,6 +52,8 @@ class CompareConfig(Config):
     same_ratio, changed_ratio : drift-ratio thresholds (see above).
     negligible_drift : a distance this small is never called a change (and always "same").
     min_floor : lower bound of the noise floor (deterministic explainers have N = 0).
+    negligible_share : a share shift this small (3 percentage points) is never a change.
+    min_share_floor : lower bound of the share-shift noise floor.
     max_flip_rate : share of rows whose decision may flip before the verdict is "changed".
     floor : which noise floor divides the drift: "seed" (two explainer seeds), or "max"
         of it and the retrained-copy floor when ``compare(..., retrained=...)`` is given.
@@ -65,8 +73,10 @@ class CompareConfig(Config):
     min_rows: int = 20
     same_ratio: float = 1.5
     changed_ratio: float = 2.5
-    negligible_drift: float = 0.15
+    negligible_drift: float = 0.10
     min_floor: float = 0.05
+    negligible_share: float = 0.03
+    min_share_floor: float = 0.01
     max_flip_rate: float = 0.10
     floor: Literal["seed", "max"] = "seed"
     regression_flip_tolerance: float = 0.25
@@ -83,7 +93,8 @@ class CompareConfig(Config):
             raise ConfigError(f"The 'budget' parameter of CompareConfig must be a positive int or None. Got {self.budget!r}.")
         if not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
-        for name in ("same_ratio", "changed_ratio", "negligible_drift", "min_floor", "regression_flip_tolerance"):
+        for name in ("same_ratio", "changed_ratio", "negligible_drift", "min_floor", "negligible_share",
+                     "min_share_floor", "regression_flip_tolerance"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be a positive number. Got {v!r}.")

@@ -138,6 +138,13 @@ def _explainer_drift(
     if phi_r is not None:
         pr = phi_r
         floor_retrain = boot(lambda i: dist(i, phi_o, pr))
+    share = boot(lambda i: share_shift(phi_o[i], phi_c[i]))
+    share_noise = boot(lambda i: share_shift(phi_o[i], phi_o2[i]))
+    share_ratio = boot(lambda i: share_shift(phi_o[i], phi_c[i]) / max(share_shift(phi_o[i], phi_o2[i]),
+                                                                         cfg.min_share_floor))
+    shares_o = np.abs(phi_o).mean(axis=0) / max(float(np.abs(phi_o).mean(axis=0).sum()), 1e-12)
+    shares_c = np.abs(phi_c).mean(axis=0) / max(float(np.abs(phi_c).mean(axis=0).sum()), 1e-12)
+    moved = int(np.argmax(np.abs(shares_c - shares_o)))
     obs = ag.agreement(phi_o, phi_c, k=k)
     floor_ag = ag.agreement(phi_o, phi_o2, k=k)
     gi_o, gi_c = np.abs(phi_o).mean(axis=0), np.abs(phi_c).mean(axis=0)
@@ -153,6 +160,9 @@ def _explainer_drift(
     span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
     return {
         "drift": drift, "noise_floor": noise, "ratio": ratio, "retrain_floor": floor_retrain,
+        "share_shift": share, "share_noise_floor": share_noise, "share_ratio": share_ratio,
+        "most_moved_feature": {"index": moved, "share_original": float(shares_o[moved]),
+                               "share_compressed": float(shares_c[moved])},
         "agreement": {"mean": obs["mean"], "global": obs["global"]},
         "noise_agreement": {"mean": floor_ag["mean"], "global": floor_ag["global"]},
         "global_importance": {"original": gi_o.tolist(), "compressed": gi_c.tolist()},
@@ -179,23 +189,43 @@ def _explainer_drift(
     }
 
 
-def _status(e: dict[str, Any], cfg: CompareConfig) -> tuple[str, str]:
+def share_shift(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest change of one feature's share of the global importance, ``max_i |s_b,i − s_a,i|``
+    with ``s_i = mean|φ_i| / Σ_j mean|φ_j|``."""
+    ga, gb = np.abs(a).mean(axis=0), np.abs(b).mean(axis=0)
+    sa, sb = ga / max(float(ga.sum()), 1e-12), gb / max(float(gb.sum()), 1e-12)
+    return float(np.max(np.abs(sb - sa)))
+
+
+def _status(e: dict[str, Any], cfg: CompareConfig, names: tuple[str, ...]) -> tuple[str, str]:
     """(status, reason) of one explainer under the rule of CompareConfig."""
     r, d = e["ratio"], e["drift"]
+    sr, sh = e["share_ratio"], e["share_shift"]
     k = e["k"]
     ga_drop = e["rank_change"]["noise_feature_agreement"] - e["rank_change"]["feature_agreement"]
     big_ratio = r["lo"] >= cfg.changed_ratio and d["lo"] >= cfg.negligible_drift
+    big_share = sr["lo"] >= cfg.changed_ratio and sh["lo"] >= cfg.negligible_share
     small = r["hi"] <= cfg.same_ratio or d["hi"] <= cfg.negligible_drift
+    small_share = sr["hi"] <= cfg.same_ratio or sh["hi"] <= cfg.negligible_share
     fig = (f"drift {d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}] vs noise floor {e['noise_floor']['value']:.3f}, "
            f"ratio {r['value']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]")
+    mv = e["most_moved_feature"]
+    share_fig = (f"{names[mv['index']]}'s share of importance {100 * mv['share_original']:.1f}% → "
+                 f"{100 * mv['share_compressed']:.1f}%, shift {sh['value']:.3f} [{sh['lo']:.3f}, {sh['hi']:.3f}] vs "
+                 f"noise {e['share_noise_floor']['value']:.3f}, ratio {sr['value']:.2f} [{sr['lo']:.2f}, {sr['hi']:.2f}]")
     if big_ratio:
         return "changed", f"explanations moved well beyond the explainer's own noise ({fig} ≥ {cfg.changed_ratio})"
+    if big_share:
+        return "changed", f"a feature's importance moved well beyond the explainer's own noise ({share_fig})"
+    if not small_share:
+        small = False
     if small and ga_drop < 1 / k - 1e-9:
         return "same", f"explanations moved no more than the explainer's own noise ({fig})"
     if small:
         return "unclear", (f"explanations are close ({fig}) but the global top-{k} features changed "
                            f"({e['top_k']['original']} → {e['top_k']['compressed']})")
-    return "unclear", f"explanation drift is between the thresholds ({fig}; same ≤ {cfg.same_ratio}, changed ≥ {cfg.changed_ratio})"
+    return "unclear", (f"explanation drift is between the thresholds ({fig}; {share_fig}; "
+                       f"same ≤ {cfg.same_ratio}, changed ≥ {cfg.changed_ratio})")
 
 
 def _verdict(statuses: dict[str, tuple[str, str]], flip: dict[str, float], cfg: CompareConfig) -> tuple[Verdict, list[str]]:
@@ -208,11 +238,11 @@ def _verdict(statuses: dict[str, tuple[str, str]], flip: dict[str, float], cfg: 
         reasons.append(f"{m}: {statuses[m][1]}")
     if reasons:
         return "changed", reasons
-    if all(s == "same" for s, _ in statuses.values()) and flip["hi"] <= cfg.max_flip_rate:
+    if all(s == "same" for s, _ in statuses.values()) and flip["value"] <= cfg.max_flip_rate:
         return "same-reasons", [f"decisions agree ({flip_txt} ≤ {cfg.max_flip_rate})"] + [
             f"{m}: {why}" for m, (_, why) in statuses.items()]
-    if flip["hi"] > cfg.max_flip_rate:
-        reasons.append(f"the flip rate may exceed {cfg.max_flip_rate} ({flip_txt})")
+    if flip["value"] > cfg.max_flip_rate:
+        reasons.append(f"the flip rate exceeds {cfg.max_flip_rate} but not clearly ({flip_txt})")
     reasons += [f"{m}: {why}" for m, (s, why) in statuses.items() if s != "same"]
     reasons += [f"{m}: {why}" for m, (s, why) in statuses.items() if s == "same"]
     return "inconclusive", reasons
@@ -292,7 +322,7 @@ def compare(
     statuses: dict[str, tuple[str, str]] = {}
     for method in explainers:
         e = _explainer_drift(method, o, c, r, X, targets, bg, cfg, seed, rng)
-        statuses[method] = _status(e, cfg)
+        statuses[method] = _status(e, cfg, tuple(o.feature_names))
         e["status"], e["reason"] = statuses[method]
         per_explainer[method] = e
         if e["noise_floor"]["value"] < cfg.min_floor:

@@ -74,7 +74,7 @@ class ModelRandomization(Metric):
             raise InvalidInputError("No explainer to re-run.")
         rng = np.random.default_rng(ctx.seed)
         notes: list[str] = []
-        max_rows = self.params["max_rows"] or (25 if ctx.model_agnostic else 200)
+        max_rows = self.params["max_rows"] or (25 if ctx.model_agnostic else 100)
         rows = np.arange(len(X))
         if len(rows) > max_rows:
             rows = np.sort(rng.choice(len(X), size=max_rows, replace=False))
