@@ -54,6 +54,9 @@ def test_linear_model_known_answers(linear_torch, linear_weights, gaussian_rows)
     sd = bg.astype(np.float64).std(0)
     assert np.all(np.abs(gs.values[:, :, 0] - linear_weights * (X - mean)) <= 5 * np.abs(linear_weights) * sd / np.sqrt(4000) + 1e-6)
     np.testing.assert_allclose(gs.base_values[:, 0], linear_torch.output(bg).mean(), atol=1e-6)
+    assert gs.notes == ()
+    capped = explain(linear_torch, X, method="gradient_shap", background=bg, max_background=50, random_state=0)
+    assert any("subsampled at random to 50 rows" in n for n in capped.notes)
 
 
 def test_deeplift_sums_to_delta_through_the_softmax(iris_mlp, iris):

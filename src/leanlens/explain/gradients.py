@@ -90,6 +90,7 @@ class _GradientExplainer(Explainer):
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         self._check_params()
+        self._notes: list[str] = []
         rng = np.random.default_rng(self.random_state)
         tmodel: TorchModel = model  # type: ignore[assignment]
         x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).requires_grad_()
@@ -113,7 +114,7 @@ class _GradientExplainer(Explainer):
         rows = np.arange(len(X))
         base = base_all if targets is None else base_all[rows, targets]
         params: dict[str, Any] = {**self._record(), "baseline": kind, "random_state": self.random_state}
-        notes: list[str] = []
+        notes = list(self._notes)
         if deltas:
             delta_arr = np.stack(deltas, axis=1) if targets is None else deltas[0]
             self.delta_ = delta_arr
@@ -275,6 +276,7 @@ class GradientShap(_GradientExplainer):
         cap = _positive_int("max_background", self.name, self.params.get("max_background"), 100)
         if len(bg) > cap:
             bg = bg[np.sort(rng.choice(len(bg), size=cap, replace=False))]
+            self._notes.append(f"Background subsampled at random to {cap} rows (max_background).")
         return bg, kind
 
     def _base_values(self, model: TorchModel, base_rows: np.ndarray) -> np.ndarray:
