@@ -220,7 +220,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
 
 def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
-    from .measure import folder_size, inference_latency
+    from .measure import folder_size, interleaved_latency
 
     X = np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:]))
     for entry in result.models:
@@ -231,7 +231,9 @@ def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: 
         entry.size_bytes = folder_size(folder / rel)
         n_params = getattr(model, "n_parameters", None)
         entry.n_parameters = int(n_params()) if callable(n_params) else None
-        lat = inference_latency(model, X)
+    latency = interleaved_latency(models, X)
+    for entry in result.models:
+        lat = latency[entry.name]
         entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat["median_ms"], lat["p95_ms"], LATENCY_BATCH
 
 
