@@ -31,6 +31,7 @@ from .errors import (
     UnsupportedModelError,
 )
 from .evaluation import score
+from .explain import Explanation, explain
 from .metrics import MetricResult, evaluate
 from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
 
@@ -44,6 +45,7 @@ __all__ = [
     "Dataset",
     "Distill",
     "DriftReport",
+    "Explanation",
     "Finetune",
     "InvalidInputError",
     "LeanlensError",
@@ -62,7 +64,20 @@ __all__ = [
     "compress",
     "datasets",
     "evaluate",
+    "explain",
     "load_model",
     "score",
     "train",
 ]
+
+# End-to-end runs load pydantic/jinja2 on first use, so ``import leanlens`` stays fast.
+_PIPELINE = ("PipelineConfig", "RunResult", "run", "sweep")
+__all__ += list(_PIPELINE)
+
+
+def __getattr__(name: str) -> object:
+    if name in _PIPELINE:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'leanlens' has no attribute {name!r}")
