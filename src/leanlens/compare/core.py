@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..metrics import agreement as ag
-from ..metrics.base import explain_by_target
+from ..metrics.api import explain_by_target
 from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
 from .config import CompareConfig
 from .drift import (

@@ -2,6 +2,7 @@
 
 from . import agreement
 from .agreement import agreement as explanation_agreement
+from .api import evaluate
 from .axioms import Completeness
 from .base import (
     CATEGORIES,
@@ -9,7 +10,6 @@ from .base import (
     Metric,
     MetricContext,
     MetricResult,
-    evaluate,
     get_metric,
     register_metric,
 )
