@@ -177,6 +177,17 @@ class IntegratedGradients(_GradientExplainer):
     is taken as ``n_steps`` when given). Completeness Σφ = f(x) − f(baseline) holds up to
     the integration error, recorded as ``params['completeness_delta_max']`` (absolute) and
     ``params['completeness_delta_rel']`` (Σ|δ| / Σ|f(x) − f(x')|); per row in ``delta_``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, leanlens
+    >>> from leanlens.explain import explain
+    >>> net = torch.nn.Linear(3, 1)
+    >>> _ = torch.nn.init.ones_(net.weight), torch.nn.init.zeros_(net.bias)
+    >>> m = leanlens.as_model(net, task="regression", output="values")
+    >>> e = explain(m, np.array([[1.0, 2.0, 3.0]]), method="ig", baseline="zeros")
+    >>> np.round(e.values[0, :, 0], 4).tolist()  # w_i · (x_i − 0) for a linear model
+    [1.0, 2.0, 3.0]
     """
 
     name: ClassVar[str] = "ig"

@@ -92,7 +92,18 @@ def plot_importance(
     path: str | Path | None = None,
 ) -> Figure:
     """Horizontal bars of global importance: mean |φ| per feature (stacked by output for a
-    multi-output explanation), or the permutation importance with its spread."""
+    multi-output explanation), or the permutation importance with its spread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from leanlens.explain import Explanation
+    >>> e = Explanation(values=np.array([[1.0, -2.0]]), base_values=np.zeros(1), data=np.ones((1, 2)),
+    ...                 feature_names=("a", "b"), output_names=("y",), method="demo")
+    >>> fig = plot_importance(e)             # plot_importance(e, path="importance.svg") also saves it
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['a', 'b']
+    """
     from .importance import PermutationImportance
 
     _check_max(max_features)
