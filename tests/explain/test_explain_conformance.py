@@ -131,3 +131,15 @@ def test_unknown_method_lists_the_valid_ones():
     assert "Did you mean 'lime'?" in msg
     for name in ("lime", "ig", "tree", "deeplift"):
         assert name in msg
+
+
+def test_registry_loads_captum_shap_and_matplotlib_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from leanlens.explain import get_explainer; get_explainer('lime'); "
+        "print(sorted(m for m in ('captum', 'shap', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
