@@ -19,6 +19,7 @@ shap.maskers.Independent(background))(X, max_evals=m)``. Threads: torch 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -203,7 +204,8 @@ def _table(payload: dict[str, Any]) -> str:
         + f"; shap.KernelExplainer {t['shap.KernelExplainer']['seconds']:.1f} s "
         f"(timed on {t['shap_rows_timed']} rows, scaled to {t['rows']}).",
         "",
-        f"{payload['machine_line']}",
+        f"{payload['machine_line']}; load average {payload['load_average_1min']['start']:.1f} → "
+        f"{payload['load_average_1min']['end']:.1f} (other jobs share the 2 cores); total {payload['total_seconds']:.0f} s.",
         "",
         f"Headline: best of ours vs shap.KernelExplainer — worst case error ratio {worst_err_ratio:.2f}× "
         f"(target ≤ 0.5×), worst case time ratio {worst_time_ratio:.2f}× (target ≤ 1×); "
@@ -224,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     seed = args.seed
     n_rows, n_bg = (6, 4) if args.quick else (50, 10)
-    reps = 1 if args.quick else 3
+    reps = 1 if args.quick else 2
     print(machine_line(), flush=True)
+    load_start = os.getloadavg()
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
     cases: dict[str, Any] = {}
@@ -260,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": throughput(args.quick, seed),
     }
     payload["total_seconds"] = time.perf_counter() - t_start
+    payload["load_average_1min"] = {"start": load_start[0], "end": os.getloadavg()[0]}
     write_results("shapley", payload, _table(payload), out=args.out)
     return 0
 

@@ -363,25 +363,28 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
     sampled = np.nonzero(units >= 0)[0]
     if len(sampled) == 0:
         return np.zeros((r, d, K))
-    sampled = sampled[np.argsort(units[sampled], kind="stable")]
-    u_sorted = units[sampled]
-    starts = np.nonzero(np.r_[True, u_sorted[1:] != u_sorted[:-1]])[0]
+    u = units[sampled]
+    st = np.zeros(len(u), dtype=np.int64) if strata is None else np.asarray(strata)[u]
+    order = np.lexsort((u, st))  # units contiguous, strata contiguous
+    sampled, u, st = sampled[order], u[order], st[order]
+    starts = np.nonzero(np.r_[True, u[1:] != u[:-1]])[0]
     n_units = len(starts)
-    strata_u = np.zeros(n_units, dtype=np.int64) if strata is None else np.asarray(strata)[u_sorted[starts]]
-    var_scale = np.ones(n_units) if fpc is None else np.asarray(fpc, dtype=np.float64)[u_sorted[starts]]
-    groups = [np.nonzero(strata_u == s)[0] for s in np.unique(strata_u)]
-    scale = np.zeros(n_units)
-    for idx in groups:
-        if len(idx) > 1:
-            scale[idx] = len(idx) / (len(idx) - 1) * var_scale[idx]
+    st_u = st[starts]
+    fpc_u = np.ones(n_units) if fpc is None else np.asarray(fpc, dtype=np.float64)[u[starts]]
+    gstarts = np.nonzero(np.r_[True, st_u[1:] != st_u[:-1]])[0]
+    gsize = np.diff(np.r_[gstarts, n_units])
+    c_g = np.where(gsize > 1, gsize / np.maximum(gsize - 1, 1) * fpc_u[gstarts], 0.0)
+    root_c = np.sqrt(np.repeat(c_g, gsize))
     out = np.empty((r, d, K))
     Zs = ZwT[:, :, sampled]
     for k in range(K):
         scores = Zs * resid[:, None, sampled, k]  # (r, d, sampled coalitions)
         if n_units < len(sampled):  # several coalitions per unit: sum them
             scores = np.add.reduceat(scores, starts, axis=2)  # (r, d, U)
-        for idx in groups:
-            scores[:, :, idx] -= scores[:, :, idx].mean(axis=2, keepdims=True)
-        proj = Ginv @ scores
-        out[:, :, k] = np.sqrt((proj**2) @ scale)
+        # Σ_g c_g Σ_{u∈g} (s_u − s̄_g)(s_u − s̄_g)ᵀ = Σ_u c_u s_u s_uᵀ − Σ_g c_g M_g M_gᵀ / k_g, M_g = Σ_{u∈g} s_u
+        scaled = scores * root_c
+        M = np.add.reduceat(scores, gstarts, axis=2)  # (r, d, G)
+        C = scaled @ scaled.transpose(0, 2, 1) - (M * (c_g / gsize)) @ M.transpose(0, 2, 1)
+        V = Ginv @ C @ Ginv
+        out[:, :, k] = np.sqrt(np.maximum(np.diagonal(V, axis1=1, axis2=2), 0.0))
     return out
