@@ -90,7 +90,7 @@ def compress(
     random_state : seed of every random choice (pruning baseline, fine-tuning, students).
     progress : show progress bars.
     latency_reps : timed calls per batch size (1 and 256) after 5 warm-up calls, interleaved
-        with the original model; 0 skips latency.
+        with the original model; 0 skips latency (and with it the check that no step made the model slower).
     threads : torch and ONNX Runtime intra-op threads while measuring and for ONNX models made here.
     work_dir : where ONNX files of quantized models live (default: a new temporary folder).
 

@@ -95,7 +95,8 @@ def _student_mlp(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> TorchMod
             parts.append(input_gradients(teacher, X, y).reshape(len(X), d).astype(np.float32))  # type: ignore[arg-type]
         return np.hstack(parts)
 
-    Y_train, Y_val = pack(ds.X_train, ds.y_train), pack(ds.X_val, ds.y_val)
+    X_transfer, y_transfer = _transfer_set(teacher, ds.X_train, ds.y_train, cfg.augment, ctx.rng)
+    Y_train, Y_val = pack(X_transfer, y_transfer), pack(ds.X_val, ds.y_val)
 
     def loss_fn(z: Any, Y: Any) -> Any:
         y = Y[:, 0] if regression else Y[:, 0].long()
@@ -104,12 +105,30 @@ def _student_mlp(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> TorchMod
 
     extra = _attribution_term(cfg, k, d, regression) if cfg.attribution > 0 else None
     train_cfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, dropout=0.0, random_state=seed)
-    hist = fit_module(net, loss_fn, ds.X_train, Y_train, ds.X_val, Y_val, train_cfg, progress=ctx.progress,
+    hist = fit_module(net, loss_fn, X_transfer, Y_train, ds.X_val, Y_val, train_cfg, progress=ctx.progress,
                       description="distill", extra_loss=extra)
     ctx.note(f"student MLP {list(cfg.hidden)}: {student.n_parameters()} parameters; distillation loss "
              f"{hist['train_loss'][0]:.4f} → {hist['train_loss'][-1]:.4f}")
     student.metadata["distill_history"] = {"train_loss": [round(v, 6) for v in hist["train_loss"]]}
     return student
+
+
+def _transfer_set(teacher: BaseModel, X: np.ndarray, y: np.ndarray, augment: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows plus ``augment`` noisy copies (N(0, (0.2·std)²) per feature).
+
+    The copies carry the teacher's answer as their label: the teacher labels the extra
+    rows, which is what lets a student learn more from it than from the data alone.
+    """
+    if augment <= 0:
+        return X, y
+    flat = X.reshape(len(X), -1)
+    std = flat.std(axis=0, keepdims=True)
+    copies = np.concatenate([flat + rng.normal(0.0, 1.0, flat.shape).astype(np.float32) * 0.2 * std
+                             for _ in range(augment)]).astype(np.float32).reshape((-1, *X.shape[1:]))
+    out = teacher.output(copies)
+    y_copies = out[:, 0].astype(y.dtype) if teacher.task == "regression" else out.argmax(axis=1).astype(y.dtype)
+    return np.concatenate([X, copies]), np.concatenate([y, y_copies])
 
 
 def _attribution_term(cfg: Distill, k: int, d: int, regression: bool) -> Any:
