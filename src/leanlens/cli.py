@@ -276,7 +276,9 @@ def explain_command(
     budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 100,
     target: Annotated[str, typer.Option(help="Output explained: predicted, all, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the data split, background draw and the method.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the background draw and the method.")] = 0,
+    data_seed: Annotated[int | None, typer.Option(
+        help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the PNG plots.")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (explanation.json, .npz and plots).")] = Path("runs/explanation"),
     overwrite: Overwrite = False,
@@ -295,13 +297,17 @@ def explain_command(
     if background < 1:
         raise InvalidInputError(f"--background must be a positive number of rows. Got {background}.")
     model = load_model(model_dir)
-    ds = load_data(data, label, random_state=seed)
+    if data_seed is None:
+        # the split the model was trained on, so that --split test holds rows it never saw
+        data_seed = model.metadata.get("train", {}).get("random_state", seed)
+    ds = load_data(data, label, random_state=data_seed)
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
     rng = np.random.default_rng(seed)
     bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
     expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X[idx], target=_parse_target(target))
-    expl.params = {**expl.params, "data": data, "split": split, "rows": rows, "n_background": len(bg)}
+    expl.params = {**expl.params, "data": data, "split": split, "data_seed": data_seed, "rows": rows,
+                   "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
         expl.save(tmp / "explanation.json")

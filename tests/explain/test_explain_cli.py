@@ -56,6 +56,19 @@ def test_explain_writes_explanation_and_plots(saved_models, tmp_path, capsys, ir
     assert meta["shape"] == [5, 4]
 
 
+def test_explain_uses_the_split_the_model_was_trained_on(saved_models, tmp_path, capsys, iris):
+    # iris_mlp was trained with random_state=0: --seed 5 changes the background draw, not the split
+    base = ["explain", saved_models / "mlp", "--data", "iris", "--method", "saliency", "--rows", "0:4", "--seed", "5",
+            "--no-plots", "--quiet", "--out"]
+    assert run([*base, tmp_path / "a"], capsys)[0] == 0
+    e = Explanation.load(tmp_path / "a")
+    np.testing.assert_allclose(e.data, iris.X_test[:4])
+    assert e.params["data_seed"] == 0
+    assert run([*base, tmp_path / "b", "--data-seed", "3"], capsys)[0] == 0
+    other = leanlens.datasets.load("iris", random_state=3)
+    np.testing.assert_allclose(Explanation.load(tmp_path / "b").data, other.X_test[:4])
+
+
 def test_explain_is_deterministic_and_overwrite_is_explicit(saved_models, tmp_path, capsys):
     args = ["explain", saved_models / "forest", "--data", "iris", "--method", "lime", "--rows", "3,7", "--budget", "50",
             "--target", "all", "--no-plots", "--quiet", "--out"]
