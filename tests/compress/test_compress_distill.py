@@ -84,3 +84,18 @@ def test_a_student_larger_than_its_teacher_warns(iris, iris_mlp):
     with pytest.warns(UserWarning, match="not fewer than its teacher"):
         res = compress(iris_mlp, [Distill(hidden=(64, 64), epochs=1)], data=iris, latency_reps=0)
     assert any("not fewer" in w for w in res.record.warnings)
+
+
+def test_transfer_set_is_labelled_by_the_teacher(mlp64, digits):
+    from leanlens.compress.distill import _transfer_set
+
+    rng = np.random.default_rng(0)
+    X, y = _transfer_set(mlp64, digits.X_train, digits.y_train, 3, rng)
+    n = len(digits.X_train)
+    assert X.shape == (4 * n, 64) and y.shape == (4 * n,)
+    np.testing.assert_array_equal(X[:n], digits.X_train)
+    np.testing.assert_array_equal(y[:n], digits.y_train)
+    np.testing.assert_array_equal(y[n:], mlp64.predict(X[n:]))
+    assert not np.allclose(X[n : 2 * n], digits.X_train)
+    X0, y0 = _transfer_set(mlp64, digits.X_train, digits.y_train, 0, rng)
+    assert X0 is digits.X_train and y0 is digits.y_train
