@@ -74,8 +74,8 @@ class Lime(Explainer):
     (Gaussian with its per-feature mean and spread, as in ``lime``'s
     ``LimeTabularExplainer``), or — with ``discretize=True`` — by redrawing each
     feature's quartile bin and a background value inside it. Each perturbation gets
-    the exponential kernel weight ``exp(-D²/width²)`` (D: distance to the row in
-    standardized units, or the number of changed bins) and a weighted ridge is fitted
+    the exponential kernel weight ``√exp(-D²/width²)`` (D: distance to the row in
+    standardized units, or √(number of changed bins)) and a weighted ridge is fitted
     per row and output.
 
     Continuous features: ``coef_`` holds the local slopes in the data's units and the
@@ -218,7 +218,7 @@ class Lime(Explainer):
             dist = np.sqrt(((Zs - ((X - mean) / scale)[:, None, :]) ** 2).sum(axis=2))
         Zraw = Zs * scale + mean
         Y = model.output(Zraw.reshape(n * m, d).astype(np.float32)).reshape(n, m, -1)
-        w = np.exp(-(dist**2) / width**2)
+        w = np.sqrt(np.exp(-(dist**2) / width**2))  # lime's exponential kernel
         coef, intercept = self._fit(Zint, Y, w, opts, allowed=~const)
         if opts["discretize"]:
             values = coef
