@@ -120,3 +120,20 @@ def test_gradient_bad_parameters(iris_mlp, iris):
         explain(iris_mlp, iris.X_test[:2], method="saliency", target=3)
     with pytest.raises(InvalidInputError, match="has 5 features per row"):
         explain(iris_mlp, np.zeros((2, 5)), method="ig")
+
+
+def test_deeplift_says_when_maxpool_breaks_summation_to_delta(digits, iris_tanh_mlp, iris):
+    from leanlens.models.architectures import small_cnn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = small_cnn((1, 8, 8), 10, channels=(4, 8), hidden=16)
+    m = leanlens.as_model(net, input_shape=(1, 8, 8))
+    X = digits.X_test[:5].reshape(5, 1, 8, 8)
+    e = explain(m, X, method="deeplift", target="predicted")
+    residual = np.abs(e.values.sum(1) + e.base_values - m.output(X)[np.arange(5), e.targets])
+    assert e.params["completeness_delta_max"] == pytest.approx(residual.max(), abs=1e-6)
+    if e.params["completeness_delta_rel"] > 0.01:
+        assert any("MaxPool2d" in n for n in e.notes)
+    smooth = explain(iris_tanh_mlp, iris.X_test[:5], method="deeplift")
+    assert smooth.notes == ()

@@ -59,6 +59,7 @@ class _GradientExplainer(Explainer):
     model_agnostic: ClassVar[bool] = False
     needs_background: ClassVar[bool] = False
     additive: ClassVar[bool] = True
+    _delta_hint: ClassVar[str] = "more integration steps (n_steps) make it smaller."
     _options: ClassVar[frozenset[str]] = frozenset({"baseline"})
 
     def _check_params(self) -> None:
@@ -123,6 +124,11 @@ class _GradientExplainer(Explainer):
             gap = np.abs(fx - base).sum()
             params["completeness_delta_max"] = float(np.abs(delta_arr).max())
             params["completeness_delta_rel"] = float(np.abs(delta_arr).sum() / gap) if gap > 0 else 0.0
+            if params["completeness_delta_rel"] > 0.01:
+                notes.append(
+                    f"Σφ misses f(x) − f(baseline) by {params['completeness_delta_rel']:.1%} in total "
+                    f"(max {params['completeness_delta_max']:.3g}); {self._delta_hint}"
+                )
         if not self.additive:
             notes.append(f"{self.name} attributions are not additive: Σφ + base ≠ f(x) in general.")
         return Explanation(
@@ -320,8 +326,11 @@ class DeepLift(_GradientExplainer):
     softmax/sigmoid head is chained instead with its path-averaged Jacobian
     ``M = ∫ ∂p/∂z (z' + t(z − z')) dt`` (Gauss–Legendre, ``n_steps`` nodes, default 64):
     ``φ_j = Σ_l M_jl · C_l``, hence ``Σφ_j = p_j(x) − p_j(x')`` up to that
-    one-dimensional integration error (recorded as for IG).
+    one-dimensional integration error (recorded as for IG) — for networks of Linear,
+    Conv and ReLU-like layers. Captum's rule for max-pooling is not exactly
+    conservative: with ``MaxPool2d`` the recorded delta (and a note) says how far off it is.
     """
+    _delta_hint: ClassVar[str] = "Captum's DeepLift rules are approximate for layers such as MaxPool2d."
 
     name: ClassVar[str] = "deeplift"
     summary: ClassVar[str] = "DeepLift rescale rule (Shrikumar et al. 2017), Captum; torch models; summation-to-delta."
