@@ -149,3 +149,15 @@ def test_lime_keeps_constant_background_features_fixed_and_unweighted(linear_wei
     lime = Lime(model, background=bg, budget=100, random_state=0, alpha=0.0, num_features=3)
     lime.explain(X)
     np.testing.assert_allclose(lime.coef_[:, [0, 1, 3], 0], np.tile(linear_weights[[0, 1, 3]], (3, 1)), atol=1e-8)
+
+
+def test_lime_processes_rows_in_chunks(monkeypatch, iris_mlp, iris):
+    from leanlens.explain import lime as lime_module
+
+    monkeypatch.setattr(lime_module, "_CHUNK_VALUES", 2 * 50 * 4)  # two rows per chunk
+    X, bg = iris.X_test[:5], iris.X_train
+    a = explain(iris_mlp, X, method="lime", background=bg, budget=50, random_state=0, target="predicted")
+    b = explain(iris_mlp, X, method="lime", background=bg, budget=50, random_state=0, target="predicted")
+    assert a.values.shape == (5, 4) and a.n_model_evals == 5 * 50
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.targets.tolist() == iris_mlp.predict(X).tolist()

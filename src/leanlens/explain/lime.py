@@ -22,6 +22,7 @@ __all__ = ["Lime", "weighted_ridge"]
 
 Mode = Literal["auto", "tabular", "image"]
 _DEFAULT_SAMPLES = 1000
+_CHUNK_VALUES = 4_000_000
 
 
 def weighted_ridge(
@@ -169,16 +170,24 @@ class Lime(Explainer):
         rng = np.random.default_rng(self.random_state)
         Xf = X.reshape(len(X), -1).astype(np.float64)
         notes: list[str] = []
+        m = opts["budget"]
+        run: Any
         if opts["mode"] == "image":
             bg = self._background(model).reshape(-1, model.n_features) if self.background is not None else None
             if bg is None:
                 notes.append("No background: switched-off patches are set to 0.")
-            values, base, coef, p = self._image(model, Xf, bg, opts, rng)
+            run = self._image
         else:
             bg = self._background(model).reshape(-1, model.n_features).astype(np.float64)
-            values, base, coef, p = self._tabular(model, Xf, bg, opts, rng)
+            run = self._tabular
+        # rows in chunks of about _CHUNK_VALUES perturbed values: bounded memory, still large batches
+        step = max(1, _CHUNK_VALUES // (m * model.n_features))
+        parts = [run(model, Xf[i : i + step], bg, opts, rng) for i in range(0, len(Xf), step)]
+        values = np.concatenate([q[0] for q in parts])
+        base = np.concatenate([q[1] for q in parts])
+        coef = np.concatenate([q[2] for q in parts])
+        p = parts[0][3]
         self.coef_ = coef
-        m = opts["budget"]
         if targets is not None:
             rows = np.arange(len(X))
             values, base = values[rows, :, targets], base[rows, targets]
