@@ -286,7 +286,7 @@ def compare(
     >>> from leanlens.compare import CompareConfig
     >>> ds = leanlens.datasets.synthetic("additive", n=400, random_state=0)
     >>> m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=3))
-    >>> leanlens.compare(m, m, ds, explainers=["exact"],
+    >>> leanlens.compare(m, m, ds, explainers=["ig"],
     ...                  config=CompareConfig(n_rows=30, n_background=8)).verdict
     'same-reasons'
     """
