@@ -137,3 +137,20 @@ def test_deeplift_says_when_maxpool_breaks_summation_to_delta(digits, iris_tanh_
         assert any("MaxPool2d" in n for n in e.notes)
     smooth = explain(iris_tanh_mlp, iris.X_test[:5], method="deeplift")
     assert smooth.notes == ()
+
+
+@pytest.mark.parametrize("method", GRADIENT_METHODS)
+def test_gradient_methods_process_rows_in_chunks(method, monkeypatch, iris_mlp, iris):
+    from leanlens.explain import gradients
+
+    X = iris.X_test[:7]
+    kwargs = {} if method in ("saliency", "input_x_gradient") else {"background": iris.X_train, "baseline": "background"}
+    whole = explain(iris_mlp, X, method=method, random_state=0, **kwargs)
+    per_row = 64 if method in ("ig", "deeplift") else 50 if method == "gradient_shap" else 1
+    monkeypatch.setattr(gradients, "_CHUNK_VALUES", 3 * 4 * per_row)  # three rows per chunk
+    chunked = explain(iris_mlp, X, method=method, random_state=0, **kwargs)
+    assert chunked.values.shape == whole.values.shape == (7, 4, 3)
+    if method != "gradient_shap":  # its random path points are drawn per chunk
+        np.testing.assert_allclose(chunked.values, whole.values, atol=1e-6)
+    if "completeness_delta_max" in whole.params:
+        assert chunked.params["completeness_delta_max"] == pytest.approx(whole.params["completeness_delta_max"], abs=1e-6)

@@ -29,6 +29,7 @@ __all__ = ["DeepLift", "GradientShap", "InputXGradient", "IntegratedGradients", 
 
 Baseline = Literal["zeros", "mean", "background"]
 BASELINES: tuple[str, ...] = ("zeros", "mean", "background")
+_CHUNK_VALUES = 8_000_000
 
 
 class _Output(nn.Module):
@@ -60,6 +61,7 @@ class _GradientExplainer(Explainer):
     needs_background: ClassVar[bool] = False
     additive: ClassVar[bool] = True
     _delta_hint: ClassVar[str] = "more integration steps (n_steps) make it smaller."
+    _per_row_baselines: ClassVar[bool] = True  # False: the baselines are one shared distribution
     _options: ClassVar[frozenset[str]] = frozenset({"baseline"})
 
     def _check_params(self) -> None:
@@ -94,30 +96,38 @@ class _GradientExplainer(Explainer):
         self._notes: list[str] = []
         rng = np.random.default_rng(self.random_state)
         tmodel: TorchModel = model  # type: ignore[assignment]
-        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).requires_grad_()
+        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         base_rows, kind = self._baselines(model, X, rng)
         b = torch.from_numpy(np.ascontiguousarray(base_rows, dtype=np.float32))
         k = model.n_outputs
         outs = range(k) if targets is None else [None]
         seed = int(rng.integers(0, 2**31 - 1))
-        vals, deltas = [], []
+        # rows in chunks so that the expanded inputs (rows × steps or samples) stay bounded
+        step = max(1, _CHUNK_VALUES // (self._evals_per_row() * model.n_features))
+        chunks = [slice(i, i + step) for i in range(0, len(X), step)]
+        vals: list[list[np.ndarray]] = [[] for _ in outs]
+        deltas: list[list[np.ndarray]] = [[] for _ in outs]
         tmodel.module.eval()
         with torch.random.fork_rng(devices=[]), _forked_numpy_global_rng(seed):
             torch.manual_seed(seed)
-            for j in outs:
-                tgt: Any = j if j is not None else torch.from_numpy(np.asarray(targets))
-                attr, delta = self._attribute(tmodel, x, b, tgt)
-                vals.append(attr.detach().double().numpy().reshape(len(X), -1))
-                if delta is not None:
-                    deltas.append(delta.detach().double().numpy().reshape(len(X)))
-        values = np.stack(vals, axis=2) if targets is None else vals[0]
+            for c in chunks:
+                xc, bc = x[c].clone().requires_grad_(), (b[c] if self._per_row_baselines else b)
+                for o, j in enumerate(outs):
+                    tgt: Any = j if j is not None else torch.from_numpy(np.asarray(targets)[c])
+                    attr, delta = self._attribute(tmodel, xc, bc, tgt)
+                    vals[o].append(attr.detach().double().numpy().reshape(len(xc), -1))
+                    if delta is not None:
+                        deltas[o].append(delta.detach().double().numpy().reshape(len(xc)))
+        per_out = [np.concatenate(v) for v in vals]
+        deltas = [[np.concatenate(dl)] for dl in deltas if dl]
+        values = np.stack(per_out, axis=2) if targets is None else per_out[0]
         base_all = self._base_values(tmodel, base_rows)  # (n, k)
         rows = np.arange(len(X))
         base = base_all if targets is None else base_all[rows, targets]
         params: dict[str, Any] = {**self._record(), "baseline": kind, "random_state": self.random_state}
         notes = list(self._notes)
         if deltas:
-            delta_arr = np.stack(deltas, axis=1) if targets is None else deltas[0]
+            delta_arr = np.stack([dl[0] for dl in deltas], axis=1) if targets is None else deltas[0][0]
             self.delta_ = delta_arr
             fx = model.output(X)
             fx = fx if targets is None else fx[rows, targets]
@@ -274,6 +284,7 @@ class GradientShap(_GradientExplainer):
     name: ClassVar[str] = "gradient_shap"
     summary: ClassVar[str] = "GradientSHAP / expected gradients (Lundberg & Lee 2017), Captum; torch models."
     has_budget: ClassVar[bool] = True
+    _per_row_baselines: ClassVar[bool] = False
     _options: ClassVar[frozenset[str]] = frozenset({"baseline", "n_samples", "stdevs", "max_background"})
 
     def _samples(self) -> int:
@@ -337,13 +348,13 @@ class DeepLift(_GradientExplainer):
     _options: ClassVar[frozenset[str]] = frozenset({"baseline", "n_steps"})
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
-        self._full: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._full: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         return super()._explain(model, X, targets)
 
     def _attribute(self, model: TorchModel, x: torch.Tensor, b: torch.Tensor, target: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self._full is None:
-            self._full = self._all_outputs(model, x, b)
-        phi, delta = self._full  # (n, *shape, k), (n, k)
+        if self._full is None or self._full[0] is not x:  # one computation per chunk of rows
+            self._full = (x, *self._all_outputs(model, x, b))
+        _, phi, delta = self._full  # (n, *shape, k), (n, k)
         if isinstance(target, int):
             return phi[..., target], delta[:, target]
         rows = torch.arange(len(x))
