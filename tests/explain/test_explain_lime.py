@@ -161,3 +161,10 @@ def test_lime_processes_rows_in_chunks(monkeypatch, iris_mlp, iris):
     assert a.values.shape == (5, 4) and a.n_model_evals == 5 * 50
     np.testing.assert_array_equal(a.values, b.values)
     assert a.targets.tolist() == iris_mlp.predict(X).tolist()
+
+
+def test_lime_refuses_an_empty_or_misshapen_background(linear_callable, gaussian_rows):
+    with pytest.raises(InvalidInputError, match="'background' parameter is empty"):
+        explain(linear_callable, gaussian_rows[:2], method="lime", background=gaussian_rows[:0])
+    with pytest.raises(InvalidInputError, match="'background' parameter has 2 features per row"):
+        explain(linear_callable, gaussian_rows[:2], method="lime", background=gaussian_rows[:, :2])

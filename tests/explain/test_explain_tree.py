@@ -143,3 +143,8 @@ def test_tree_bad_parameters(iris_forest, iris):
         explain(iris_forest, iris.X_test[:2], method="tree", background=iris.X_train, max_background=0)
     with pytest.raises(InvalidInputError, match=r"'target' index must be in \[0, 3\)"):
         explain(iris_forest, iris.X_test[:2], method="tree", background=iris.X_train, target=5)
+
+
+def test_tree_refuses_an_empty_background(iris_forest, iris):
+    with pytest.raises(InvalidInputError, match="'background' parameter is empty"):
+        explain(iris_forest, iris.X_test[:2], method="tree", background=iris.X_train[:0])
