@@ -258,6 +258,7 @@ class PipelineConfig(_Spec):
     version: Literal[1] = 1
     name: str = "run"
     seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch intra-op threads during the run (None: torch's default).")
     data: DataSpec = Field(default_factory=lambda: DataSpec.model_validate({}))
     model: ModelSpec = Field(default_factory=lambda: ModelSpec.model_validate({}))
     plans: list[PlanSpec] = Field(default_factory=list)

@@ -15,6 +15,9 @@ __all__ = ["DEMO", "demo_config"]
 DEMO: dict[str, Any] = {
     "name": "demo",
     "seed": 0,
+    # Small matrices (batch 64, widths ≤ 256): a second torch thread buys little, and on a
+    # busy 2-core machine it costs several times over (benchmarks/results/pipeline.md).
+    "threads": 1,
     "data": {"name": "digits"},
     "model": {"train": {"hidden": [256, 256], "epochs": 12, "dropout": 0.1}},
     "plans": [
@@ -33,7 +36,7 @@ DEMO: dict[str, Any] = {
     "metrics": {"names": ["completeness", "deletion_auc", "sparseness"], "n_rows": 20},
     "compress": {"latency_reps": 20},
     "compare": {"config": {"n_bootstrap": 100}},
-    "report": {"sample_rows": 3, "title": "leanlens demo — digits MLP, pruned + int8 and distilled"},
+    "report": {"sample_rows": 2, "title": "leanlens demo — digits MLP, pruned + int8 and distilled"},
 }
 
 

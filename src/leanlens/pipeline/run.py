@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def run(
             result.save()
             raise
     try:
-        with events:
+        with events, torch_threads(cfg.threads):
             _run_stages(cfg, result, events, executor, progress=progress)
         result.status = "complete"
     except KeyboardInterrupt:
@@ -157,6 +158,22 @@ def run(
             executor.close()
     events.emit("run_end", status=result.status, out=str(folder), report=result.report)
     return result
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (None: leave torch's setting), then restore."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _yaml(cfg: PipelineConfig) -> str:

@@ -270,8 +270,10 @@ def sweep(
     atomic_write_text(folder / "sweep.json", json.dumps({"storage": storage_url, "study_name": sw.study_name,
                                                          "backend": backend}, indent=2) + "\n")
     (folder / "INTERRUPTED").unlink(missing_ok=True)
+    from .run import torch_threads
+
     try:
-        with events:
+        with events, torch_threads(cfg.threads):
             study = open_study(storage_url, sw.study_name, cfg.seed)
             stale = _fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)

@@ -241,7 +241,7 @@ def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: li
     from ..explain.plots import plot_waterfall
 
     out = []
-    for method in methods:
+    for method in methods[:1]:  # the first explainer's waterfalls; heatmaps cover every explainer
         for row in range(n_samples):
             cells = []
             for m in result.models:
