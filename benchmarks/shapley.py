@@ -154,7 +154,7 @@ def throughput(quick: bool, seed: int) -> dict[str, Any]:
     are compared with ours.
     """
     n_rows, shap_rows = (20, 5) if quick else (1000, 100)
-    ds = leanlens.datasets.synthetic(n=3000, n_features=30, task="regression", random_state=seed)
+    ds = leanlens.datasets.synthetic(n=1000 if quick else 3000, n_features=30, task="regression", random_state=seed)
     model = leanlens.train(ds, leanlens.TrainConfig(hidden=(64, 64), dropout=0.0, epochs=2 if quick else 10,
                                                     batch_size=128, random_state=seed), progress=False)
     model.batch_size = 1 << 16
