@@ -259,6 +259,22 @@ def _parse_rows(text: str, n: int, split: str) -> Any:
     return idx
 
 
+def _parse_params(items: list[str] | None) -> dict[str, Any]:
+    """--param KEY=VALUE items → method parameters (values read as YAML: 10, 0.5, true, [8, 8])."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {item!r}.")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
 def _parse_target(text: str) -> int | str | None:
     if text.lower() in ("all", "none"):
         return None
@@ -279,6 +295,8 @@ def explain_command(
     seed: Annotated[int, typer.Option(help="Seed of the background draw and the method.")] = 0,
     data_seed: Annotated[int | None, typer.Option(
         help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="Method parameter KEY=VALUE, repeatable: baseline=zeros, num_features=10, …")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the PNG plots.")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (explanation.json, .npz and plots).")] = Path("runs/explanation"),
     overwrite: Overwrite = False,
@@ -305,7 +323,8 @@ def explain_command(
     idx = _parse_rows(rows, len(X), split)
     rng = np.random.default_rng(seed)
     bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
-    expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X[idx], target=_parse_target(target))
+    explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
+    expl = explainer.explain(X[idx], target=_parse_target(target))
     expl.params = {**expl.params, "data": data, "split": split, "data_seed": data_seed, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None

@@ -69,6 +69,19 @@ def test_explain_uses_the_split_the_model_was_trained_on(saved_models, tmp_path,
     np.testing.assert_allclose(Explanation.load(tmp_path / "b").data, other.X_test[:4])
 
 
+def test_explain_passes_method_parameters(saved_models, tmp_path, capsys):
+    args = ["explain", saved_models / "mlp", "--data", "iris", "--method", "ig", "--rows", "0:3", "--no-plots", "--quiet",
+            "--param", "baseline=zeros", "--param", "n_steps=16", "--out", tmp_path / "e"]
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    e = Explanation.load(tmp_path / "e")
+    assert e.params["baseline"] == "zeros" and e.params["n_steps"] == 16
+    code, _, err = run([*args[:-2], "--param", "steps", "--out", tmp_path / "f"], capsys)
+    assert code == 2 and "--param must look like KEY=VALUE" in err
+    code, _, err = run([*args[:-2], "--param", "colour=red", "--out", tmp_path / "g"], capsys)
+    assert code == 2 and "Unknown parameter(s) ['colour']" in err
+
+
 def test_explain_is_deterministic_and_overwrite_is_explicit(saved_models, tmp_path, capsys):
     args = ["explain", saved_models / "forest", "--data", "iris", "--method", "lime", "--rows", "3,7", "--budget", "50",
             "--target", "all", "--no-plots", "--quiet", "--out"]
