@@ -175,3 +175,14 @@ def test_leverage_allocation_is_uniform_over_sizes_and_water_fills():
     np.testing.assert_array_equal(k, cap)
     assert int(cap.sum()) == (2**5 - 2) // 2
     assert [math.comb(5, s) for s in sizes] == cap.tolist()
+
+
+@pytest.mark.parametrize("method", SAMPLERS)
+@pytest.mark.parametrize("d", [2, 3])
+def test_tiny_games_are_exact(method, d, rng):
+    model = leanlens.as_model(lambda X: X[:, 0] * X[:, -1] + X[:, 0], n_features=d)
+    X = rng.normal(size=(3, d))
+    bg = rng.normal(size=(4, d))
+    ex = explain(model, X, "exact", background=bg, target=0)
+    e = explain(model, X, method, background=bg, random_state=0, target=0)
+    np.testing.assert_allclose(e.values, ex.values, atol=1e-9)

@@ -258,6 +258,8 @@ def all_subsets(d: int, s: int) -> np.ndarray:
     """Every subset of size s of {0..d−1} as a (C(d, s), d) bool array."""
     from itertools import combinations
 
+    if s == 0:
+        return np.zeros((1, d), dtype=bool)
     combos = np.array(list(combinations(range(d), s)), dtype=np.int64).reshape(-1, s)
     out = np.zeros((len(combos), d), dtype=bool)
     np.put_along_axis(out, combos, True, axis=1)
