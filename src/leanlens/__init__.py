@@ -31,7 +31,8 @@ from .errors import (
     UnsupportedModelError,
 )
 from .evaluation import score
-from .explain import Explanation, explain
+from .explain import Explanation
+from .explain._entry import explain_entry as explain  # callable, and the explain package
 from .metrics import MetricResult, evaluate
 from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
 
