@@ -449,7 +449,7 @@ def evaluate_command(
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     target: Annotated[str, typer.Option(help="Output judged: predicted, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the data split, background, explainer and metrics.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the background, explainer and metrics (and of the split when the model does not record its own).")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder (metrics.json, explanation.json/.npz).")] = Path("runs/evaluate"),
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -467,7 +467,8 @@ def evaluate_command(
     if rows < 1 or background < 1:
         raise InvalidInputError(f"--rows and --background must be positive numbers of rows. Got {rows} and {background}.")
     model = _load_model_or_compressed(model_dir)
-    ds = load_data(data, label, random_state=seed)
+    # the split the model was trained on, so that the test rows are rows it never saw
+    ds = load_data(data, label, random_state=model.metadata.get("train", {}).get("random_state", seed))
     X = ds.X_test[:rows]
     rng = np.random.default_rng(seed)
     bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
@@ -500,7 +501,7 @@ def compare_command(
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the data split, row sampling, explainers and bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -517,7 +518,8 @@ def compare_command(
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
     original = _load_model_or_compressed(original_dir)
     compressed = _load_model_or_compressed(compressed_dir)
-    ds = load_data(data, label, random_state=seed)
+    # the split the original was trained on, so that the test rows are rows it never saw
+    ds = load_data(data, label, random_state=original.metadata.get("train", {}).get("random_state", seed))
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())

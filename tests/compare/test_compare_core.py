@@ -11,6 +11,7 @@ import torch
 import leanlens
 from leanlens.compare import CompareConfig, DriftReport, compare
 from leanlens.errors import ConfigError, InvalidInputError, OutputExistsError
+from leanlens.explain import explain
 
 FAST = CompareConfig(n_rows=30, n_background=10, n_bootstrap=100, min_rows=20)
 
@@ -44,7 +45,7 @@ def test_model_compared_with_itself_reads_same_reasons(self_report) -> None:
 
 
 def test_damaging_the_informative_inputs_reads_changed(iris, iris_mlp) -> None:
-    e = leanlens.explain.explain(iris_mlp, iris.X_test, method="ig", target="predicted")
+    e = explain(iris_mlp, iris.X_test, method="ig", target="predicted")
     top = np.argsort(-np.abs(e.values).mean(axis=0))[:2].tolist()
     r = compare(iris_mlp, damaged(iris_mlp, top), iris, explainers=["ig"], config=FAST, random_state=0)
     assert r.verdict == "changed"
