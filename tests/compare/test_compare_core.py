@@ -123,3 +123,16 @@ def test_compare_config_validates_and_round_trips(tmp_path) -> None:
         CompareConfig(max_flip_rate=2.0)
     with pytest.raises(ConfigError, match="unknown key 'same_ration'"):
         CompareConfig.from_dict({"same_ration": 1.0})
+
+
+def test_retrained_copy_gives_a_second_noise_floor(iris, iris_mlp) -> None:
+    other = leanlens.train(iris, leanlens.TrainConfig(hidden=(16,), epochs=20, lr=1e-2, random_state=1))
+    r = compare(iris_mlp, iris_mlp, iris, explainers=["ig"], config=FAST.replace(floor="max"), retrained=other)
+    e = r.explainers["ig"]
+    assert e["retrain_floor"]["value"] > e["noise_floor"]["value"] == 0.0  # IG is deterministic; retraining is not
+    assert any("below min_floor" in n for n in r.notes)
+    assert r.verdict == "same-reasons"
+    wrong = leanlens.as_model(lambda X: np.tile([0.5, 0.5], (len(X), 1)), n_features=4, output_names=("a", "b"),
+                              task="binary")
+    with pytest.raises(InvalidInputError, match="different output spaces"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], config=FAST, retrained=wrong)
