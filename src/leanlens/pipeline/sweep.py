@@ -110,6 +110,9 @@ def build_plan(template: list[dict[str, dict[str, Any]]], params: dict[str, Any]
 
 # -- one trial (runs in this process or in a Ray worker) ------------------------------------
 
+_DATASETS: dict[str, Any] = {}
+
+
 def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     """Compress the original with one plan and measure the three objectives."""
     from ..compress import compress
@@ -124,7 +127,11 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     try:
         from .config import DataSpec
 
-        ds = load_dataset(DataSpec.model_validate(task["data"]), seed=task["seed"])
+        key = json.dumps([task["data"], task["seed"]], sort_keys=True)
+        if key not in _DATASETS:  # once per worker process, not once per trial
+            _DATASETS.clear()
+            _DATASETS[key] = load_dataset(DataSpec.model_validate(task["data"]), seed=task["seed"])
+        ds = _DATASETS[key]
         original = unpack_model(task["model"])
         res = compress(original, task["plan"], data=ds, random_state=task["seed"], latency_reps=0,
                        threads=task["threads"])
@@ -366,12 +373,16 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
     if events._bar is not None and done:
         events._bar.update(min(done, n_wanted), info="resumed")
 
+    # A Ray task holds one CPU: its torch / ONNX Runtime work runs on one thread, so that two
+    # workers on two cores do not oversubscribe them.
+    threads = 1 if isinstance(executor, RayExecutor) else base["task"]["threads"]
+
     def ask() -> tuple[Any, dict[str, Any]]:
         trial = study.ask()
         params = suggest(trial, sw.space)
         plan = build_plan(sw.plan, params)
         trial.set_user_attr("plan", plan)
-        return trial, {**base["task"], "plan": plan}
+        return trial, {**base["task"], "plan": plan, "threads": threads}
 
     def tell(trial: Any, out: dict[str, Any]) -> None:
         if out.get("error"):
