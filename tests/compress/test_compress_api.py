@@ -114,3 +114,33 @@ def test_cli_plan_file_and_errors(iris, iris_mlp, tmp_path, capsys):
             main(["compress", str(tmp_path / "m"), "--data", "iris", "--out", str(tmp_path / "x"), "-q", *extra])
         assert exc.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def _measurement(speedup_256: float, ms_256: float):
+    from leanlens.compress.record import Measurement
+
+    return Measurement(kind="torch", parameters=1, nonzero_parameters=1, file_bytes=1, macs=1,
+                       latency_ms={"256": {"median": ms_256, "p95": ms_256}}, speedup={"256": speedup_256},
+                       metrics={"test_accuracy": 1.0}, agreement=1.0)
+
+
+def test_a_slower_step_is_detected_from_the_interleaved_ratios():
+    from leanlens.compress.api import _slower
+
+    before, faster, slower = _measurement(2.0, 1.0), _measurement(2.1, 0.9), _measurement(1.5, 1.3)
+    assert _slower(before, faster) == ""
+    assert _slower(before, _measurement(1.9, 1.05)) == ""  # within the 10% margin
+    assert _slower(before, slower) == "batch 256: 1.000 → 1.300 ms (speed-up vs original 2.00× → 1.50×)"
+
+
+def test_paired_latency_counts_and_clock(mlp64, digits):
+    from leanlens.compress.record import latency_rows, paired_latency
+
+    X = latency_rows(digits, 256)
+    assert X.shape == (256, 64)
+    a, b = paired_latency([mlp64, mlp64], X, reps=7, threads=1, clock="cpu")
+    assert a["reps"] == b["reps"] == 7 and a["p10"] <= a["median"] <= a["p95"]
+    (c,) = paired_latency([mlp64], X, reps=1000, threads=1, max_seconds=0.0, min_reps=4)
+    assert c["reps"] == 4  # once max_seconds has passed it stops after min_reps rounds
+    with pytest.raises(ValueError, match="'clock' parameter must be 'wall' or 'cpu'"):
+        paired_latency([mlp64], X, reps=1, clock="gpu")
