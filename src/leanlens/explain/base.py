@@ -11,7 +11,7 @@ from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
 from ..models.base import BaseModel, as_model
 from .explanation import Explanation
 
-__all__ = ["EXPLAINERS", "Explainer", "explain", "get_explainer", "register_explainer", "resolve_targets"]
+__all__ = ["EXPLAINERS", "Explainer", "available_explainers", "explain", "get_explainer", "register_explainer", "resolve_targets"]
 
 EXPLAINERS: dict[str, type[Explainer]] = {}
 
@@ -45,8 +45,28 @@ _BUILTIN_MODULES = (
 )
 
 
-def get_explainer(method: str) -> type[Explainer]:
+# Where each built-in method lives, so explain(method=...) imports only what it needs
+# (Captum and shap take seconds to import; a Shapley call should not pay for them).
+_METHOD_MODULES = {
+    "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
+    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
+}
+
+
+def available_explainers() -> dict[str, type[Explainer]]:
+    """Every registered method (built-in ones imported first), by name."""
     _load_builtin_explainers()
+    return dict(sorted(EXPLAINERS.items()))
+
+
+def get_explainer(method: str) -> type[Explainer]:
+    if method not in EXPLAINERS and method in _METHOD_MODULES:
+        import importlib
+
+        importlib.import_module(_METHOD_MODULES[method], __package__)
+    if method not in EXPLAINERS:
+        _load_builtin_explainers()
     if method not in EXPLAINERS:
         raise InvalidInputError(
             f"Unknown explanation method {method!r}.{did_you_mean(str(method), EXPLAINERS)} "

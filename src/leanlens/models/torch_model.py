@@ -43,7 +43,7 @@ class TorchModel(BaseModel):
         output: OutputKind = "logits",
         arch: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
-        batch_size: int = 8192,
+        batch_size: int = 65536,
     ) -> None:
         if output not in ("logits", "probabilities", "values"):
             raise InvalidInputError(f"The 'output' parameter must be 'logits', 'probabilities' or 'values'. Got {output!r}.")
