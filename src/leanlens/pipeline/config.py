@@ -230,6 +230,7 @@ class SweepSpec(_Spec):
     space: dict[str, ParamSpec] = Field(default_factory=dict)
     storage: str | None = Field(None, description="Optuna storage URL; default sqlite:///<out>/study.db.")
     study_name: str = "leanlens-sweep"
+    sampler: Literal["tpe", "nsga2", "random"] = Field("tpe", description="Optuna sampler (seeded by the pipeline seed).")
     agreement_method: str | None = Field(None, description="Explainer whose agreement is an objective (default: the first).")
 
     @field_validator("plan")

@@ -179,7 +179,15 @@ def check_sqlite(path: Path, *, timeout_s: float = 2.0) -> None:
         con.close()
 
 
-def open_study(storage: str, name: str, seed: int) -> Any:
+def _sampler(name: str, seed: int) -> Any:
+    import optuna
+
+    makers = {"tpe": optuna.samplers.TPESampler, "nsga2": optuna.samplers.NSGAIISampler,
+              "random": optuna.samplers.RandomSampler}
+    return makers[name](seed=seed)
+
+
+def open_study(storage: str, name: str, seed: int, sampler: str = "tpe") -> Any:
     import optuna
 
     if storage.startswith("sqlite:///"):
@@ -187,7 +195,7 @@ def open_study(storage: str, name: str, seed: int) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(storage=storage, study_name=name, directions=["maximize", "minimize", "maximize"],
-                                    load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed))
+                                    load_if_exists=True, sampler=_sampler(sampler, seed))
     except Exception as exc:  # sqlalchemy / optuna storage errors: report one clear line
         raise StudyStorageError(f"Could not open the Optuna study {name!r} in {storage!r}: {type(exc).__name__}: {exc}") from None
     if list(study.directions) and [d.name.lower() for d in study.directions] != list(DIRECTIONS):
@@ -281,7 +289,7 @@ def sweep(
 
     try:
         with events, torch_threads(cfg.threads):
-            study = open_study(storage_url, sw.study_name, cfg.seed)
+            study = open_study(storage_url, sw.study_name, cfg.seed, sw.sampler)
             stale = _fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)
             base = _prepare_base(cfg, folder, events, resumed=resumed)
