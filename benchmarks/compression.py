@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# Compression benchmark ({'quick' if quick else 'full'} mode)",
         "",
         machine_line() + f"; load average {load[0]:.1f}; threads {args.threads} (torch and ONNX Runtime); "
-        f"{reps} timed calls per batch size after 5 warm-ups, interleaved with the original torch fp32 model",
+        f"{reps} timed calls per batch size after 5 warm-ups (at least 30 and about {MAX_SECONDS:g} s when calls are "
+        "slow), interleaved with the original torch fp32 model",
         "",
         "Speed-ups are original ÷ compressed, both measured in the same loop, call by call: ×b1 / ×b256 = "
         f"ratio of median wall times at batch 1 / 256 with {args.threads} threads; ×b256 p10 = ratio of the "
