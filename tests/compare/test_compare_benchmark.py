@@ -22,7 +22,7 @@ def test_drift_benchmark_quick(tmp_path) -> None:
     verdicts = {r["verdict"] for r in data["controls"]}
     assert verdicts <= {"same-reasons", "changed", "inconclusive"}
     assert {r["control"].split(":")[0] for r in data["controls"]} >= {"negative", "positive"}
-    assert {g["method"] for g in data["ground_truth"]} == {"exact", "kernel", "ig"}
+    assert {g["method"] for g in data["ground_truth"]} == {"exact (of f itself)", "exact", "kernel", "ig"}
     assert all(0 <= g["feature_agreement_k3"] <= 1 for g in data["ground_truth"])
     assert [c["method"] for c in data["suite_cost"]] == ["ig", "kernel"]
     md = (tmp_path / "drift.md").read_text()
