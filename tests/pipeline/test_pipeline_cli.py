@@ -26,6 +26,7 @@ def test_schema_prints_the_json_schema(capsys):
     assert code == 0 and schema["title"] == "leanlens pipeline" and "plans" in schema["properties"]
 
 
+@pytest.mark.slow
 def test_run_prints_the_table_and_the_report_path(tmp_path, capsys, make_config):
     cfg = tmp_path / "p.yaml"
     cfg.write_text(yaml.safe_dump(make_config()))
