@@ -10,6 +10,14 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_configure(config):
+    # Tests train tiny models: one torch thread is faster than two (no OpenMP hand-offs), and
+    # it keeps the suite's time steady when the two cores are shared. Tests never time anything.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def iris():
     import leanlens

@@ -45,7 +45,7 @@ def load_data(data: str, target: str | None = None, *, random_state: int = 0) ->
     from . import datasets
 
     p = Path(data)
-    if p.suffix.lower() in (".csv", ".parquet") or p.exists():
+    if p.suffix.lower() in (".csv", ".parquet") or p.is_file():
         if not target:
             raise InvalidInputError(f"--target is required with a data file ({data!r}): name the label column.")
         reader = datasets.from_parquet if p.suffix.lower() == ".parquet" else datasets.from_csv
