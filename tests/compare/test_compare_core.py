@@ -136,3 +136,16 @@ def test_retrained_copy_gives_a_second_noise_floor(iris, iris_mlp) -> None:
                               task="binary")
     with pytest.raises(InvalidInputError, match="different output spaces"):
         compare(iris_mlp, iris_mlp, iris, explainers=["ig"], config=FAST, retrained=wrong)
+
+
+def test_per_method_budgets(iris, iris_mlp, tmp_path) -> None:
+    cfg = FAST.replace(budget=32, budgets={"kernel": 6})
+    assert cfg.budget_of("kernel") == 6 and cfg.budget_of("ig") == 32
+    assert CompareConfig.from_yaml(cfg.save(tmp_path / "c.yaml")) == cfg
+    with pytest.raises(ConfigError, match="'budgets' parameter of CompareConfig must map method names"):
+        CompareConfig(budgets={"kernel": 0})
+    exact = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], config=FAST)
+    sampled = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], config=cfg)
+    # 4 features: the default budget enumerates every coalition (no seed noise); 6 coalitions sample.
+    assert exact.explainers["kernel"]["noise_floor"]["value"] < 1e-9
+    assert sampled.explainers["kernel"]["noise_floor"]["value"] > 1e-6

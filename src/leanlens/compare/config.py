@@ -46,7 +46,9 @@ class CompareConfig(Config):
     n_rows : rows explained (taken from the test split; all rows if fewer).
     n_background : background rows (from the training split) the explainers mask with.
     k : top-k size of the agreement measures.
-    budget : explainer budget (coalitions per row) passed to every explainer; None = its default.
+    budget : explainer budget passed to every explainer (coalitions per row for Shapley
+        methods, steps for IG); None = each method's default.
+    budgets : per-method budgets overriding ``budget``, e.g. ``{"kernel": 256, "ig": 32}``.
     n_bootstrap, confidence : bootstrap resamples and interval level.
     min_rows : fewest rows a bootstrap interval is computed from.
     same_ratio, changed_ratio : drift-ratio thresholds (see above).
@@ -68,6 +70,7 @@ class CompareConfig(Config):
     n_background: int = 50
     k: int = 3
     budget: int | None = None
+    budgets: dict[str, int] | None = None
     n_bootstrap: int = 200
     confidence: float = 0.95
     min_rows: int = 20
@@ -82,6 +85,10 @@ class CompareConfig(Config):
     regression_flip_tolerance: float = 0.25
     surrogate_depth: int = 3
 
+    def budget_of(self, method: str) -> int | None:
+        """The budget ``method`` runs with: its entry in ``budgets``, else ``budget``."""
+        return (self.budgets or {}).get(method, self.budget)
+
     def validate(self) -> None:
         for name in ("n_rows", "n_background", "k", "n_bootstrap", "min_rows", "surrogate_depth"):
             v = getattr(self, name)
@@ -91,6 +98,14 @@ class CompareConfig(Config):
             raise ConfigError(f"The 'min_rows' parameter of CompareConfig must be ≥ 2. Got {self.min_rows!r}.")
         if self.budget is not None and (not isinstance(self.budget, int) or self.budget < 1):
             raise ConfigError(f"The 'budget' parameter of CompareConfig must be a positive int or None. Got {self.budget!r}.")
+        if self.budgets is not None:
+            if not isinstance(self.budgets, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                    for k, v in self.budgets.items()):
+                raise ConfigError(
+                    "The 'budgets' parameter of CompareConfig must map method names to positive ints, "
+                    f"e.g. {{'kernel': 256}}. Got {self.budgets!r}."
+                )
         if not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
         for name in ("same_ratio", "changed_ratio", "negligible_drift", "min_floor", "negligible_share",

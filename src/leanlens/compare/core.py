@@ -107,9 +107,9 @@ def _explainer_drift(
     method: str, original: BaseModel, compressed: BaseModel, retrained: BaseModel | None,
     X: np.ndarray, targets: np.ndarray, bg: np.ndarray, cfg: CompareConfig, seed: int, rng: np.random.Generator,
 ) -> dict[str, Any]:
-    phi_o, t_o = _explain(original, X, method, bg, cfg.budget, seed, targets)
-    phi_o2, _ = _explain(original, X, method, bg, cfg.budget, seed + 1, targets)
-    phi_c, t_c = _explain(compressed, X, method, bg, cfg.budget, seed + 1, targets)
+    phi_o, t_o = _explain(original, X, method, bg, cfg.budget_of(method), seed, targets)
+    phi_o2, _ = _explain(original, X, method, bg, cfg.budget_of(method), seed + 1, targets)
+    phi_c, t_c = _explain(compressed, X, method, bg, cfg.budget_of(method), seed + 1, targets)
     n = len(X)
     k = min(cfg.k, X.reshape(n, -1).shape[1])
     d_obs = per_row_distance(phi_o, phi_c)
@@ -117,7 +117,7 @@ def _explainer_drift(
     floor_retrain: dict[str, float] | None = None
     phi_r = None
     if retrained is not None:
-        phi_r, _ = _explain(retrained, X, method, bg, cfg.budget, seed + 1, targets)
+        phi_r, _ = _explain(retrained, X, method, bg, cfg.budget_of(method), seed + 1, targets)
 
     def dist(idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
         return explanation_distance(a[idx], b[idx])
