@@ -43,3 +43,18 @@ def test_atomic_dir_overwrite_keeps_old_until_done(tmp_path):
 def test_empty_existing_folder_is_accepted(tmp_path):
     (tmp_path / "empty").mkdir()
     assert prepare_out_dir(tmp_path / "empty", overwrite=False) == tmp_path / "empty"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
