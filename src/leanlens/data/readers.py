@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
 from ..errors import DataError, InvalidInputError, did_you_mean
 from .dataset import TASKS, Dataset, Standardizer, Task
 
@@ -44,6 +45,17 @@ def _check_path(path: str | os.PathLike[str], param: str = "path") -> Path:
     return p
 
 
+def _read_table(path: str | os.PathLike[str], fmt: Literal["CSV", "Parquet"]) -> tuple[pd.DataFrame, str]:
+    import pandas as pd
+
+    p = _check_path(path)
+    try:
+        df = pd.read_csv(p) if fmt == "CSV" else pd.read_parquet(p)
+    except Exception as exc:  # pandas and pyarrow raise many unrelated types for a bad file
+        raise DataError(f"The 'path' file {str(p)!r} could not be read as {fmt}: {exc}") from None
+    return df, p.stem
+
+
 def from_csv(
     path: str | os.PathLike[str],
     *,
@@ -54,16 +66,10 @@ def from_csv(
     val_size: float = 0.15,
     random_state: int | None = 0,
 ) -> Dataset:
-    """Read a CSV file with a header row; ``target`` names the label column."""
-    import pandas as pd
-
-    p = _check_path(path)
-    try:
-        df = pd.read_csv(p)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"The 'path' file {str(p)!r} could not be read as CSV: {exc}") from None
+    """Read a CSV file with a header row; ``target`` names the label column (see :func:`from_pandas`)."""
+    df, name = _read_table(path, "CSV")
     return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
-                       val_size=val_size, random_state=random_state, name=p.stem)
+                       val_size=val_size, random_state=random_state, name=name)
 
 
 def from_parquet(
@@ -76,16 +82,10 @@ def from_parquet(
     val_size: float = 0.15,
     random_state: int | None = 0,
 ) -> Dataset:
-    """Read a Parquet file; ``target`` names the label column."""
-    import pandas as pd
-
-    p = _check_path(path)
-    try:
-        df = pd.read_parquet(p)
-    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise DataError(f"The 'path' file {str(p)!r} could not be read as Parquet: {exc}") from None
+    """Read a Parquet file; ``target`` names the label column (see :func:`from_pandas`)."""
+    df, name = _read_table(path, "Parquet")
     return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
-                       val_size=val_size, random_state=random_state, name=p.stem)
+                       val_size=val_size, random_state=random_state, name=name)
 
 
 def from_pandas(

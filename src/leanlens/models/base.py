@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -135,8 +136,36 @@ class BaseModel:
             raise UnsupportedModelError("predict_proba() is for classifiers; this model does regression.")
         return self.output(X)
 
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:  # pragma: no cover - per adapter
-        raise UnsupportedModelError(f"Saving is not supported for {type(self).__name__}.")
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save into a folder; each adapter that can be saved overrides this."""
+        raise UnsupportedModelError(
+            f"Saving is not supported for {type(self).__name__}; wrap a torch, scikit-learn or ONNX model instead."
+        )
+
+    def _spec_header(self, fmt: str) -> dict[str, Any]:
+        """The model.json fields every saved model shares."""
+        from .. import __version__
+
+        return {
+            "format": fmt,
+            "format_version": 1,
+            "leanlens_version": __version__,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "feature_names": list(self.feature_names),
+            "output_names": list(self.output_names),
+        }
+
+    @staticmethod
+    def _write_folder(path: str | Path, spec: dict[str, Any], write_payload: Callable[[Path], object], *,
+                      overwrite: bool) -> Path:
+        """Write the payload and ``model.json`` into a temporary folder renamed to ``path`` when complete."""
+        from .._io import atomic_dir, atomic_write_json
+
+        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
+            write_payload(tmp)
+            atomic_write_json(tmp / "model.json", spec)
+        return Path(path)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import __version__
-from .._io import atomic_dir, atomic_write_bytes, atomic_write_json
+from .._io import atomic_dir, atomic_write_bytes
 from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
 from .base import BaseModel, Task
 
@@ -104,21 +103,9 @@ class OnnxModel(BaseModel):
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.onnx`` and ``model.json`` into the folder ``path`` (atomically)."""
-        spec = {
-            "format": FORMAT,
-            "format_version": 1,
-            "leanlens_version": __version__,
-            "task": self.task,
-            "input_shape": list(self.input_shape),
-            "feature_names": list(self.feature_names),
-            "output_names": list(self.output_names),
-            "output": self.output_kind,
-            "metadata": self.metadata,
-        }
-        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
-            shutil.copyfile(self.path, tmp / "model.onnx")
-            atomic_write_json(tmp / "model.json", spec)
-        return Path(path)
+        spec = {**self._spec_header(FORMAT), "output": self.output_kind, "metadata": self.metadata}
+        return self._write_folder(path, spec, lambda tmp: shutil.copyfile(self.path, tmp / "model.onnx"),
+                                  overwrite=overwrite)
 
 
 def load_onnx_folder(folder: Path, spec: dict[str, Any]) -> OnnxModel:

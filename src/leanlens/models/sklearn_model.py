@@ -8,8 +8,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 
-from .. import __version__
-from .._io import atomic_dir, atomic_write_json
 from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
 from .base import BaseModel, Task, register_adapter
 
@@ -62,21 +60,9 @@ class SklearnModel(BaseModel):
         """Write ``model.skops`` and ``model.json`` into the folder ``path`` (atomically)."""
         import skops.io as sio
 
-        spec = {
-            "format": FORMAT,
-            "format_version": 1,
-            "leanlens_version": __version__,
-            "task": self.task,
-            "input_shape": list(self.input_shape),
-            "feature_names": list(self.feature_names),
-            "output_names": list(self.output_names),
-            "estimator": type(self.estimator).__name__,
-            "metadata": self.metadata,
-        }
-        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
-            sio.dump(self.estimator, tmp / "model.skops")
-            atomic_write_json(tmp / "model.json", spec)
-        return Path(path)
+        spec = {**self._spec_header(FORMAT), "estimator": type(self.estimator).__name__, "metadata": self.metadata}
+        return self._write_folder(path, spec, lambda tmp: sio.dump(self.estimator, tmp / "model.skops"),
+                                  overwrite=overwrite)
 
 
 def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:

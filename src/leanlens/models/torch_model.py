@@ -11,8 +11,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
-from .._io import atomic_dir, atomic_write_json
 from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
 from .architectures import LeanlensNet, layers_to_module, module_to_layers
 from .base import BaseModel, Task, register_adapter
@@ -98,13 +96,7 @@ class TorchModel(BaseModel):
                 "export other torch modules to ONNX (leanlens.models.export_onnx) and load that file."
             )
         return {
-            "format": FORMAT,
-            "format_version": 1,
-            "leanlens_version": __version__,
-            "task": self.task,
-            "input_shape": list(self.input_shape),
-            "feature_names": list(self.feature_names),
-            "output_names": list(self.output_names),
+            **self._spec_header(FORMAT),
             "output": self.output_kind,
             "arch": self.arch,
             "layers": module_to_layers(net.body),
@@ -123,10 +115,8 @@ class TorchModel(BaseModel):
 
         spec = self.spec()
         state = {k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}
-        with atomic_dir(path, overwrite=overwrite, param="path") as tmp:
-            save_file(state, str(tmp / "model.safetensors"))
-            atomic_write_json(tmp / "model.json", spec)
-        return Path(path)
+        return self._write_folder(path, spec, lambda tmp: save_file(state, str(tmp / "model.safetensors")),
+                                  overwrite=overwrite)
 
 
 def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
