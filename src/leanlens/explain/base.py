@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import time
 from typing import Any, ClassVar
 
@@ -75,7 +76,7 @@ def get_explainer(method: str) -> type[Explainer]:
     return EXPLAINERS[method]
 
 
-class Explainer:
+class Explainer(abc.ABC):
     """Base of every local attribution method.
 
     Subclasses set ``name``, ``summary`` (one line for ``leanlens explainers``),
@@ -141,8 +142,9 @@ class Explainer:
         expl.seconds = time.perf_counter() - start
         return expl
 
-    def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
+        """Attributions of the validated rows ``X`` for ``targets`` (None: every output)."""
 
 
 def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:

@@ -9,6 +9,7 @@ same output the model-agnostic methods explain, via ``TorchModel.forward_output`
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -157,10 +158,11 @@ class _GradientExplainer(Explainer):
     def _evals_per_row(self) -> int:
         return 1
 
+    @abc.abstractmethod
     def _attribute(
         self, model: TorchModel, x: torch.Tensor, b: torch.Tensor, target: Any
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(attributions, completeness delta or None) from the Captum method."""
 
 
 @contextlib.contextmanager

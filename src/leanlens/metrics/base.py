@@ -9,6 +9,7 @@ stores parameters; ``__call__`` computes and keeps nothing on the instance.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -124,7 +125,7 @@ class MetricContext:
     seed: int
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base of every metric. Subclasses set the metadata and implement ``_compute``.
 
     ``_compute(model, X, explanation, ctx)`` returns ``(value, per_row, details, notes)``.
@@ -155,10 +156,11 @@ class Metric:
                 return f"needs a torch model to re-initialize layers; this model is {getattr(model, 'kind', '?')!r}"
         return None
 
+    @abc.abstractmethod
     def _compute(
         self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext
-    ) -> tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    ) -> tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]:
+        """(value, per-row values, details, notes) of this metric."""
 
     def __call__(self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext) -> MetricResult:
         start = time.perf_counter()

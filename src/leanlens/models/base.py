@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ class Model(Protocol):
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path: ...
 
 
-class BaseModel:
+class BaseModel(abc.ABC):
     """Shared behaviour: input validation, ``predict``/``predict_proba`` from ``output``.
 
     Subclasses implement ``_output(X)`` on a validated float32 array of shape
@@ -113,8 +114,9 @@ class BaseModel:
         return np.ascontiguousarray(arr.reshape((len(arr), *self.input_shape)))
 
     # -- prediction --------------------------------------------------------------
-    def _output(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        """(n, k) outputs of validated rows; what ``output`` returns after checks."""
 
     def output(self, X: Any) -> np.ndarray:
         """The raw output explained: (n, k) probabilities for classifiers, (n, 1) values for regression."""

@@ -3,6 +3,7 @@ sampling and the efficiency-constrained weighted least-squares solve."""
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -125,9 +126,10 @@ class ShapleyExplainer(Explainer):
         if d < 2:
             raise InvalidInputError(f"Shapley estimators need at least 2 features. Got d = {d}.")
 
+    @abc.abstractmethod
     def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:  # pragma: no cover - abstract
-        raise NotImplementedError
+                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+        """(φ, stderr or None, notes) for every row of the game."""
 
 
 class RegressionShapley(ShapleyExplainer):
@@ -139,9 +141,10 @@ class RegressionShapley(ShapleyExplainer):
     coalitions each used (a convex combination keeps efficiency exact).
     """
 
+    @abc.abstractmethod
     def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, np.ndarray, bool]:  # pragma: no cover - abstract
-        raise NotImplementedError
+             ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """One regression fit on ``rows`` of the game."""
 
     def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
