@@ -61,7 +61,7 @@ def time_call(fn: Callable[[], Any], *, warmup: int = 5, min_seconds: float = 1.
         if (len(times) >= min_reps and elapsed >= min_seconds) or elapsed >= max_seconds:
             break
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": p95 * 1e3, "reps": len(times)}
 
 
