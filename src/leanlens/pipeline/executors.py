@@ -6,6 +6,7 @@ Ray is imported inside :class:`RayExecutor`, so ``import leanlens`` stays fast.
 
 from __future__ import annotations
 
+import abc
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -23,20 +24,21 @@ class ClusterUnreachableError(LeanlensError, ConnectionError):
     """A Ray address does not answer."""
 
 
-class Executor:
+class Executor(abc.ABC):
     """Run a function over items. Subclasses: :class:`LocalExecutor`, :class:`RayExecutor`."""
 
     name: str = "base"
     workers: int = 1
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(item) for item in items]``, in order, possibly in parallel."""
 
     def put(self, obj: Any) -> Any:
         """Share a large object with every task (Ray's object store; identity locally)."""
         return obj
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most executors hold nothing to release
         """Release what the executor started."""
 
     def __enter__(self) -> Executor:
