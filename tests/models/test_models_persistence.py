@@ -116,3 +116,44 @@ def test_interrupted_save_leaves_nothing(iris_mlp, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         iris_mlp.save(tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_crafted_skops_file_cannot_run_code(iris, tmp_path):
+    """A skops file whose tree node is rewritten to call builtins.exec is refused before loading."""
+    import zipfile
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    est = DecisionTreeClassifier(max_depth=2, random_state=0).fit(iris.X_train, iris.y_train)
+    path = leanlens.as_model(est).save(tmp_path / "sk")
+    skops_file = path / "model.skops"
+    with zipfile.ZipFile(skops_file) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    marker = tmp_path / "PWNED"
+    node = schema["content"]["content"]["tree_"]
+    node.update({"__class__": "exec", "__module__": "builtins", "__loader__": "LossNode",
+                 "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {},
+                             "key_types": {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode",
+                                           "content": []}}})
+    node["__reduce__"]["args"]["content"] = [
+        {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+         "content": json.dumps(f"open({str(marker)!r}, 'w').write('x')"), "is_json": True, "__id__": 1}
+    ]
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(skops_file, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    with pytest.raises(ModelFormatError, match=r"does not trust: \['builtins.exec'\]"):
+        leanlens.load_model(path)
+    assert not marker.exists()
+
+
+def test_skops_trust_is_limited_to_sklearn_classes():
+    from leanlens.models.sklearn_model import _is_sklearn_class
+
+    assert _is_sklearn_class("sklearn.tree._tree.Tree")
+    assert not _is_sklearn_class("builtins.exec")
+    assert not _is_sklearn_class("numpy.memmap")
+    assert not _is_sklearn_class("sklearn.utils.validation.check_array")  # a function, not a class
+    assert not _is_sklearn_class("sklearn.nope.Missing")

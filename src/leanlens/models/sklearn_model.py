@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,22 @@ from .base import BaseModel, Task, register_adapter
 __all__ = ["SklearnModel", "load_sklearn"]
 
 FORMAT = "leanlens-sklearn"
-# Module prefixes whose types we let skops rebuild; anything else in a file is refused.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "leanlens.")
+def _is_sklearn_class(name: str) -> bool:
+    """True for a class defined in scikit-learn (e.g. ``sklearn.tree._tree.Tree``).
+
+    skops already trusts plain containers and NumPy arrays; what it lists as untrusted we
+    accept only when it names a scikit-learn *class*. Functions and every other module
+    (``builtins.exec``, ``numpy.memmap``, …) are refused: a skops file can call a listed
+    constructor with arguments of its choosing.
+    """
+    if not name.startswith("sklearn."):
+        return False
+    module, _, attr = name.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(obj, type)
 
 
 class SklearnModel(BaseModel):
@@ -75,11 +90,11 @@ def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
         untrusted = sio.get_untrusted_types(file=file)
     except Exception as exc:
         raise ModelFormatError(f"The file {str(file)!r} is corrupt or not a skops file: {exc}") from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    refused = [t for t in untrusted if not _is_sklearn_class(t)]
     if refused:
         raise ModelFormatError(
             f"The file {str(file)!r} contains types leanlens does not trust: {refused[:5]}. "
-            "Only scikit-learn, NumPy and SciPy types are loaded."
+            "Only scikit-learn classes (and the containers and arrays skops trusts) are loaded."
         )
     try:
         est = sio.load(file, trusted=untrusted)
