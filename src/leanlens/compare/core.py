@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._validation import check_random_state, check_str_or_str_sequence
 from ..errors import InvalidInputError
 from ..metrics import agreement as ag
 from ..metrics.api import explain_by_target
@@ -298,6 +299,8 @@ def compare(
         raise InvalidInputError(f"The 'config' parameter must be a CompareConfig. Got {type(cfg).__name__}.")
     if isinstance(explainers, str):
         explainers = [e.strip() for e in explainers.split(",") if e.strip()]
+    explainers = check_str_or_str_sequence(explainers, param="explainers", owner="compare()")
+    random_state = check_random_state(random_state, owner="compare()")
     if not explainers:
         raise InvalidInputError("The 'explainers' parameter is empty; give at least one method, e.g. ['kernel'].")
     o, c = as_model(original), as_model(compressed)

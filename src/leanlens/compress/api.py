@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..errors import InvalidInputError
 from .plan import StepConfig, handler_for, parse_plan
 from .record import CompressionRecord, Measurement, StepRecord, measure
@@ -117,6 +118,7 @@ def compress(
         raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
     if not isinstance(threads, int) or threads < 1:
         raise InvalidInputError(f"The 'threads' parameter must be an int ≥ 1. Got {threads!r} instead.")
+    random_state = check_random_state(random_state, owner="compress()")
     original = as_model(model)
     steps: list[StepConfig] = parse_plan(plan)
     if original.n_features != data.n_features:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..errors import InvalidInputError, did_you_mean
 from .dataset import Dataset
 from .readers import from_numpy
@@ -56,6 +57,7 @@ def load(name: str, *, random_state: int | None = 0, test_size: float = 0.2, val
     >>> ds.task, ds.input_shape
     ('multiclass', (4,))
     """
+    random_state = check_random_state(random_state, owner="datasets.load()")
     if name == "synthetic":
         from .synthetic import synthetic
 

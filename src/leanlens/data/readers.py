@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..errors import DataError, InvalidInputError, did_you_mean
 from .dataset import TASKS, Dataset, Standardizer, Task
 
@@ -163,6 +164,7 @@ def from_numpy(
 
     ``X`` is (n, d), or (n, *input_shape) for images; ``y`` holds labels or values.
     """
+    random_state = check_random_state(random_state, owner="from_numpy()")
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim < 2:

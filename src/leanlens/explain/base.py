@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
 from ..models.base import BaseModel, as_model
 from .explanation import Explanation
@@ -132,6 +133,7 @@ class Explainer(abc.ABC):
         ``target=None`` explains every output, an int (or output name) one output,
         ``"predicted"`` each row's predicted class.
         """
+        check_random_state(self.random_state, owner=type(self).__name__)
         model = self._model()
         Xc = model.check_X(X)
         if len(Xc) == 0:

@@ -206,9 +206,15 @@ class Explanation:
             raise ModelFormatError(f"No explanation at {str(p)!r}.")
         try:
             meta = json.loads(p.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise ModelFormatError(
+                    f"The explanation at {str(p)!r} must hold a JSON object. Got a JSON {type(meta).__name__} instead."
+                )
             npz = p.with_name(meta.get("arrays", p.with_suffix(".npz").name))
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
+        except ModelFormatError:
+            raise
         except (OSError, ValueError, json.JSONDecodeError) as exc:
             raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {exc}") from None
         return cls.from_dict({**meta, **{k: v for k, v in arrays.items()}})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..errors import InvalidInputError, LeanlensError
 from .base import ExplainFn, Metric, MetricContext, MetricResult, resolve_metrics, select_output
 
@@ -200,7 +201,7 @@ def evaluate(
     bg = None if background is None else m.check_X(background, param="background").reshape(-1, m.n_features)
     if bg is not None and len(bg) == 0:
         raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
-    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    seed = int(np.random.default_rng(check_random_state(random_state, owner="evaluate()")).integers(2**31 - 1))
     explain_fn, agnostic = make_explain_fn(explainer, explanation, background=bg, seed=seed)
     gt: np.ndarray | None = None
     relevant: tuple[int, ...] | None = None

@@ -205,7 +205,15 @@ def get_metric(name: str) -> type[Metric]:
 def resolve_metrics(metrics: str | Metric | Sequence[str | Metric]) -> list[Metric]:
     """``"all"``, a category name, metric names or Metric instances → Metric instances."""
     _load_builtin()
-    items: Sequence[str | Metric] = [metrics] if isinstance(metrics, str | Metric) else list(metrics)
+    if isinstance(metrics, str | Metric):
+        items: Sequence[str | Metric] = [metrics]
+    elif isinstance(metrics, list | tuple):
+        items = list(metrics)
+    else:
+        raise InvalidInputError(
+            "The 'metrics' parameter must be 'all', a category, a metric name, a Metric or a list of these. "
+            f"Got {metrics!r} ({type(metrics).__name__}) instead."
+        )
     out: list[Metric] = []
     for item in items:
         if isinstance(item, Metric):

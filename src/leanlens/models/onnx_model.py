@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_dir, atomic_write_bytes
-from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
 from .base import BaseModel, Task
 
 if TYPE_CHECKING:
@@ -120,6 +120,10 @@ def load_onnx_folder(folder: Path, spec: dict[str, Any]) -> OnnxModel:
         )
     except KeyError as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+    except LeanlensError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r}: model.json has a field of the wrong type: {exc}") from None
 
 
 def export_onnx(model: TorchModel, path: str | os.PathLike[str], *, opset: int = 17) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 
-from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
 from .base import BaseModel, Task, register_adapter
 
 __all__ = ["SklearnModel", "load_sklearn"]
@@ -111,6 +111,10 @@ def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
         )
     except KeyError as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+    except LeanlensError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r}: model.json has a field of the wrong type: {exc}") from None
 
 
 @register_adapter(BaseEstimator)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InvalidInputError, ModelFormatError, UnsupportedModelError
+from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
 from .architectures import LeanlensNet, layers_to_module, module_to_layers
 from .base import BaseModel, Task, register_adapter
 
@@ -148,10 +148,14 @@ def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
             arch=spec.get("arch"),
             metadata=spec.get("metadata"),
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
+    except LeanlensError:
+        raise
     except (SafetensorError, RuntimeError, OSError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} is corrupt or partial: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"The model folder {str(folder)!r}: model.json has a field of the wrong type: {exc}") from None
 
 
 def _infer_input_shape(module: nn.Module) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from .._validation import check_random_state
 from ..config import Config
 from ..errors import ConfigError, InvalidInputError, did_you_mean
 
@@ -102,6 +103,7 @@ class TrainConfig(Config):
             raise ConfigError(f"The 'patience' parameter must be ≥ 1 or None. Got {self.patience!r} instead.")
         if any((not isinstance(h, int)) or h < 1 for h in (*self.hidden, *self.channels)):
             raise ConfigError(f"'hidden' and 'channels' must hold positive ints. Got {self.hidden!r} and {self.channels!r}.")
+        check_random_state(self.random_state, owner="TrainConfig", error=ConfigError)
 
 
 def _positive_number(name: str, value: Any) -> None:

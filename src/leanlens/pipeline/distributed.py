@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,23 @@ import numpy as np
 from ..errors import InvalidInputError
 from .executors import Executor, LocalExecutor
 
-__all__ = ["concat_explanations", "explain_rows", "pack_model", "unpack_model"]
+__all__ = ["clear_unpacked", "concat_explanations", "explain_rows", "pack_model", "unpack_model"]
 
 
-_UNPACKED: dict[str, Any] = {}
+# key → (model, the temporary folder it was unpacked into); the folder lives as long as the entry.
+_UNPACKED: dict[str, tuple[Any, tempfile.TemporaryDirectory[str]]] = {}
+
+
+def clear_unpacked() -> None:
+    """Drop the cached unpacked models and delete their temporary folders."""
+    while _UNPACKED:
+        _, (_, tmp) = _UNPACKED.popitem()
+        tmp.cleanup()
 
 
 def pack_model(model: Any) -> dict[str, bytes]:
     """A model as the bytes of its saved folder: picklable whatever runs it (an ONNX Runtime
     session is not), and loadable on another machine of a cluster."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="leanlens-pack-") as tmp:
         folder = Path(tmp) / "model"
         model.save(folder)
@@ -32,19 +39,23 @@ def pack_model(model: Any) -> dict[str, bytes]:
 
 def unpack_model(payload: dict[str, bytes]) -> Any:
     """The model of :func:`pack_model` (loaded once per worker process and cached)."""
-    import tempfile
-
     from ..models import load_model
 
     key = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(payload.items()))).hexdigest()
     if key not in _UNPACKED:
-        folder = Path(tempfile.mkdtemp(prefix="leanlens-model-"))
-        for name, data in payload.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-        _UNPACKED.clear()  # keep one model per worker: sweeps send a new one per trial
-        _UNPACKED[key] = load_model(folder)
-    return _UNPACKED[key]
+        clear_unpacked()  # keep one model per worker: sweeps send a new one per trial
+        tmp = tempfile.TemporaryDirectory(prefix="leanlens-model-", ignore_cleanup_errors=True)
+        try:
+            folder = Path(tmp.name)
+            for name, data in payload.items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+            model = load_model(folder)
+        except BaseException:
+            tmp.cleanup()
+            raise
+        _UNPACKED[key] = (model, tmp)
+    return _UNPACKED[key][0]
 
 
 def _resolve(obj: Any) -> Any:

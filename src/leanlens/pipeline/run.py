@@ -135,6 +135,8 @@ def run(
         except BaseException as exc:
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             result.save()
+            if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
+                executor.close()
             raise
     try:
         with events, torch_threads(cfg.threads):
