@@ -10,7 +10,7 @@ import yaml
 
 import leanlens
 from leanlens.cli import main
-from leanlens.compress import CompressionRecord, Prune, Quantize, compress
+from leanlens.compress import CompressionRecord, Finetune, Prune, Quantize, compress
 from leanlens.compress.plan import STEP_TYPES, handler_for
 from leanlens.errors import InvalidInputError
 
@@ -40,10 +40,32 @@ def test_conformance_every_registered_step(name, mlp64, digits, tmp_path):
     (rec,) = res.record.steps
     assert rec.step == name and rec.config == step.to_dict() and rec.seconds > 0
     assert set(rec.after.latency_ms) == {"1", "256"} and rec.after.latency_ms["256"]["p95"] > 0
-    assert 0.0 <= rec.after.agreement <= 1.0
+    # agreement: share of test rows on which the compressed model predicts the original's class
+    assert rec.after.agreement == pytest.approx(np.mean(out.argmax(1) == mlp64.predict(digits.X_test)))
+    assert res.record.original.agreement == 1.0
     path = res.save(tmp_path / "out")
     assert rec.after.file_bytes == sum(f.stat().st_size for f in (path / "model").iterdir())
     assert leanlens.load_model(path / "model").predict(digits.X_test[:2]).shape == (2,)
+
+
+def test_agreement_of_known_cases(mlp64, digits):
+    """A step that changes nothing agrees on every row; int8 quantization and fine-tuned mild
+    pruning keep almost every decision; pruning nearly everything keeps few."""
+    noop = compress(mlp64, [Prune(kind="unstructured", amount=0.0)], data=digits, latency_reps=0, random_state=0)
+    assert noop.record.final.agreement == 1.0
+    int8 = compress(mlp64, [Quantize()], data=digits, latency_reps=0, random_state=0)
+    assert int8.record.final.agreement >= 0.95
+    mild = compress(mlp64, [Prune(kind="unstructured", amount=0.1), Finetune(epochs=1)], data=digits,
+                    latency_reps=0, random_state=0)
+    assert mild.record.final.agreement >= 0.9
+    wrecked = compress(mlp64, [Prune(kind="unstructured", amount=0.98)], data=digits, latency_reps=0,
+                       random_state=0)
+    assert wrecked.record.final.agreement < 0.5
+    for res in (noop, int8, mild, wrecked):
+        y_orig, y_new = mlp64.predict(digits.X_test), res.model.predict(digits.X_test)
+        assert res.record.final.agreement == pytest.approx(np.mean(y_orig == y_new))
+        # accuracies can differ by at most the share of rows whose decision changed
+        assert abs(res.record.final.score - res.record.original.score) <= 1 - res.record.final.agreement + 1e-9
 
 
 def test_record_totals_and_json(mlp64, digits, tmp_path):
