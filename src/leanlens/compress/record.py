@@ -289,8 +289,12 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def runner(model: BaseModel, X: np.ndarray) -> Callable[[], Any]:
-    """A zero-argument call of the model's raw forward pass on ``X`` (no softmax, no checks)."""
+def runner(model: BaseModel, X: np.ndarray, threads: int | None = None) -> Callable[[], Any]:
+    """A zero-argument call of the model's raw forward pass on ``X`` (no softmax, no checks).
+
+    ``threads`` fixes ONNX Runtime's intra-op threads for the call (a session of its own when
+    the model's session was built with another count), as torch_threads() does for torch.
+    """
     from ..models.onnx_model import OnnxModel
     from ..models.torch_model import TorchModel
 
@@ -306,7 +310,11 @@ def runner(model: BaseModel, X: np.ndarray) -> Callable[[], Any]:
 
         return run_torch
     if isinstance(model, OnnxModel):
+        from ..models.onnx_model import _session
+
         sess, name = model.session, model.input_name
+        if threads is not None and model.threads != threads:
+            sess = _session(model.path, threads)
         feed = {name: np.ascontiguousarray(X, dtype=np.float32)}
         return lambda: sess.run(None, feed)
     return lambda: model.output(X)
@@ -325,7 +333,7 @@ def paired_latency(models: list[BaseModel], X: np.ndarray, *, reps: int = 200, w
     if clock not in ("wall", "cpu"):
         raise ValueError(f"The 'clock' parameter must be 'wall' or 'cpu'. Got {clock!r}.")
     now = time.perf_counter if clock == "wall" else time.thread_time
-    fns = [runner(m, X) for m in models]
+    fns = [runner(m, X, threads) for m in models]
     times: list[list[float]] = [[] for _ in fns]
     with torch_threads(threads):
         for _ in range(warmup):
