@@ -266,7 +266,7 @@ def saved_bytes(model: BaseModel) -> int | None:
         folder = Path(tmp) / "m"
         try:
             model.save(folder)
-        except (UnsupportedModelError, NotImplementedError):
+        except UnsupportedModelError:  # BaseModel.save refuses kinds with no file form
             if not isinstance(model, TorchModel):
                 return None
             from safetensors.torch import save_file
