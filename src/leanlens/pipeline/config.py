@@ -12,7 +12,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from ..config import load_yaml
 from ..errors import ConfigError, did_you_mean
@@ -60,25 +68,41 @@ class DataSpec(_Spec):
         return self
 
 
-class TrainSpec(_Spec):
+def _train_fields() -> dict[str, Any]:
+    """TrainConfig's fields (but the seed, which is the pipeline's) as pydantic field definitions.
+
+    One source of truth: the schema, defaults and types of ``model.train`` come from
+    :class:`leanlens.TrainConfig`, so the two cannot drift apart.
+    """
+    import dataclasses
+    import typing
+
+    from ..models.trainer import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: (hints[f.name], f.default) for f in dataclasses.fields(TrainConfig)
+            if f.init and f.name != "random_state"}
+
+
+class TrainSpec(create_model("_TrainFields", __base__=_Spec, **_train_fields())):  # type: ignore[misc]
     """The fields of :class:`leanlens.TrainConfig` (the seed comes from the pipeline's ``seed``)."""
 
-    arch: Literal["mlp", "cnn"] = "mlp"
-    hidden: tuple[int, ...] = (512, 512)
-    channels: tuple[int, ...] = (32, 64)
-    activation: str = "relu"
-    dropout: float = 0.2
-    loss: str = "auto"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    gamma: float = 0.95
-    step_size: int = 10
-    batch_size: int = 64
-    epochs: int = Field(30, ge=1)
-    patience: int | None = None
+    @model_validator(mode="after")
+    def _valid_train_config(self) -> TrainSpec:
+        # TrainConfig's own checks (names, ranges), reported at load time with the key's path.
+        try:
+            self.to_config(seed=None)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def to_config(self, *, seed: int | None) -> Any:
+        """The :class:`leanlens.TrainConfig` these fields describe, with ``random_state=seed``."""
+        from ..models.trainer import TrainConfig
+
+        fields = self.model_dump()
+        return TrainConfig(**{**fields, "hidden": tuple(fields["hidden"]), "channels": tuple(fields["channels"]),
+                              "random_state": seed})
 
 
 class ModelSpec(_Spec):

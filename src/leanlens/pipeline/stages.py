@@ -48,7 +48,7 @@ def load_dataset(spec: DataSpec, *, seed: int) -> Dataset:
 
 def obtain_model(spec: ModelSpec, ds: Dataset, *, seed: int, progress: bool = False) -> BaseModel:
     """Load ``spec.path`` or train a network with ``spec.train`` (seeded by the pipeline seed)."""
-    from ..models import TrainConfig, load_model, train
+    from ..models import load_model, train
 
     if spec.path is not None:
         p = Path(spec.path)
@@ -61,10 +61,7 @@ def obtain_model(spec: ModelSpec, ds: Dataset, *, seed: int, progress: bool = Fa
                 f"{ds.name!r} has {int(np.prod(ds.input_shape))}."
             )
         return model
-    fields = spec.train.model_dump()
-    cfg = TrainConfig(**{**fields, "hidden": tuple(fields["hidden"]), "channels": tuple(fields["channels"]),
-                         "random_state": seed})
-    return train(ds, cfg, progress=progress)
+    return train(ds, spec.train.to_config(seed=seed), progress=progress)
 
 
 def apply_plan(model: BaseModel, steps: list[dict[str, Any]], ds: Dataset, *, seed: int, latency_reps: int = 20,
