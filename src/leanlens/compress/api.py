@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -34,7 +33,7 @@ class StepContext:
     data: Dataset
     original: BaseModel
     rng: np.random.Generator
-    work_dir: Path
+    work_dir: Path | None
     threads: int = 2
     progress: bool = False
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -93,7 +92,9 @@ def compress(
     latency_reps : timed calls per batch size (1 and 256) after 5 warm-up calls, interleaved
         with the original model; 0 skips latency (and with it the check that no step made the model slower).
     threads : torch and ONNX Runtime intra-op threads while measuring and for ONNX models made here.
-    work_dir : where ONNX files of quantized models live (default: a new temporary folder).
+    work_dir : where ONNX files of quantized models live. Default: a temporary folder per
+        quantized model (``leanlens-compress-*``), removed when that model is garbage-collected
+        or the interpreter exits, and at once when a step fails or is interrupted.
 
     Returns
     -------
@@ -126,8 +127,9 @@ def compress(
             f"The model takes {original.n_features} features but the dataset {data.name!r} has {data.n_features}."
         )
     handlers = [handler_for(s) for s in steps]  # fail on an unregistered step before any work
-    wd = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="leanlens-compress-"))
-    wd.mkdir(parents=True, exist_ok=True)
+    wd = Path(work_dir) if work_dir is not None else None
+    if wd is not None:
+        wd.mkdir(parents=True, exist_ok=True)
     ctx = StepContext(data=data, original=original, rng=np.random.default_rng(random_state), work_dir=wd,
                       threads=threads, progress=progress)
     start = time.perf_counter()
