@@ -5,7 +5,7 @@ in :mod:`.regression`."""
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -58,12 +58,14 @@ class ShapleyExplainer(Explainer):
 
     has_budget = True
     min_budget_extra = 2  # budget ≥ d + 2
+    #: Method parameters a subclass accepts besides the shared ones; check them in ``_check_extra_params``.
+    extra_params: ClassVar[tuple[str, ...]] = ()
 
     def _param(self, name: str, default: Any) -> Any:
         return self.params.get(name, default)
 
     def _check_params(self, d: int) -> None:
-        known = {"max_background", "baseline", "batch_rows", "tol"}
+        known = {"max_background", "baseline", "batch_rows", "tol", *self.extra_params}
         unknown = set(self.params) - known
         if unknown:
             raise InvalidInputError(
@@ -75,6 +77,10 @@ class ShapleyExplainer(Explainer):
         tol = self._param("tol", None)
         if tol is not None and (isinstance(tol, bool) or not isinstance(tol, int | float) or not tol > 0):
             raise InvalidInputError(f"The 'tol' parameter must be a positive number or None. Got {tol!r}.")
+        self._check_extra_params(d)
+
+    def _check_extra_params(self, d: int) -> None:
+        """Validate the subclass's own parameters (``extra_params``); nothing by default."""
 
     def _budget(self, d: int) -> int:
         """The validated budget (coalitions per explained row, not counting ∅ and the full set)."""
