@@ -134,7 +134,8 @@ def compress(
     ctx = StepContext(data=data, original=original, rng=np.random.default_rng(random_state), work_dir=wd,
                       threads=threads, progress=progress)
     start = time.perf_counter()
-    before = measure(original, original, data, reps=latency_reps, threads=threads)
+    timing_notes: list[str] = []
+    before = measure(original, original, data, reps=latency_reps, threads=threads, notes=timing_notes)
     record = CompressionRecord(original=before, steps=[], threads=threads, latency_reps=latency_reps)
     current = original
     prev: Measurement = before
@@ -150,7 +151,7 @@ def compress(
         }
         # Quantization keeps the MAC count; ONNX graphs are not walked for it.
         after = measure(new, original, data, reps=latency_reps, threads=threads,
-                        macs=prev.macs if new.kind == "onnx" else None)
+                        macs=prev.macs if new.kind == "onnx" else None, notes=timing_notes)
         slower = _slower(prev, after)
         if slower and step.step != "finetune":
             ctx.warn(f"step {i} ({step.step}) made the model slower: {slower}.")
@@ -159,6 +160,11 @@ def compress(
         record.warnings.extend(f"{step.step}: {w}" for w in ctx.warnings)
         current, prev = new, after
     record.seconds = time.perf_counter() - start
+    if timing_notes:
+        msg = ("Latency figures are unreliable (timing repeated up to 3 times; the machine is busy or the "
+               f"times scatter): {'; '.join(dict.fromkeys(timing_notes))}.")
+        record.warnings.append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
     slower = _slower(before, record.final)
     if slower and record.steps:
         msg = f"The compressed model is slower than the original: {slower}."

@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
 from ..errors import OutputExistsError
+from ..models.latency import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, RayExecutor, make_executor
@@ -162,22 +162,6 @@ def run(
     return result
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: leave torch's setting), then restore."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _yaml(cfg: PipelineConfig) -> str:
     import yaml
 
@@ -239,7 +223,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
 
 def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
-    from .measure import folder_size, interleaved_latency
+    from ..models.latency import interleaved
+    from .measure import folder_size
 
     X = np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:]))
     for entry in result.models:
@@ -250,10 +235,10 @@ def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: 
         entry.size_bytes = folder_size(folder / rel)
         n_params = getattr(model, "n_parameters", None)
         entry.n_parameters = int(n_params()) if callable(n_params) else None
-    latency = interleaved_latency(models, X)
+    latency = interleaved(models, X, threads=None, reps=200, min_reps=20, max_seconds=5.0)
     for entry in result.models:
         lat = latency[entry.name]
-        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat["median_ms"], lat["p95_ms"], LATENCY_BATCH
+        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat.median, lat.p95, LATENCY_BATCH
 
 
 def _update_pareto(result: RunResult) -> None:
