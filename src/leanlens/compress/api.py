@@ -19,6 +19,7 @@ from .record import CompressionRecord, Measurement, StepRecord
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..models.base import BaseModel
+    from .auto import AutoBudget, AutoSearch
 
 __all__ = ["CompressionResult", "StepContext", "compress"]
 
@@ -57,6 +58,7 @@ class CompressionResult:
 
     model: BaseModel
     record: CompressionRecord
+    auto: AutoSearch | None = None
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``folder/model/`` (the model's own format) and ``folder/record.json`` (atomically)."""
@@ -78,6 +80,8 @@ def compress(
     latency_reps: int = 200,
     threads: int = 2,
     work_dir: str | Path | None = None,
+    budget: AutoBudget | None = None,
+    executor: Any = None,
 ) -> CompressionResult:
     """Compress ``model`` by applying ``plan``'s steps in order, measuring after each.
 
@@ -85,14 +89,19 @@ def compress(
     ----------
     model : any leanlens Model (or anything :func:`leanlens.as_model` wraps). It is not modified.
     plan : list of step configs (:class:`Prune`, :class:`Finetune`, :class:`Quantize`,
-        :class:`Distill`, :class:`LowRank`), of one-key dicts (``[{"prune": {"amount": 0.5}}]``)
-        or a YAML file path holding such a list.
+        :class:`Distill`, :class:`LowRank`), of one-key dicts (``[{"prune": {"amount": 0.5}}]``),
+        a YAML file path holding such a list, or ``"auto"``: search the plan (Optuna) for the
+        fastest model within ``budget`` (see :mod:`leanlens.compress.auto`); the result's
+        ``.auto`` then holds the search (chosen plan as YAML, Pareto front, candidates).
     data : the Dataset: training split for fine-tuning/distillation, test split for the record.
     random_state : seed of every random choice (pruning baseline, fine-tuning, students).
     progress : show progress bars.
     latency_reps : timed calls per batch size (1 and 256) after 5 warm-up calls, interleaved
         with the original model; 0 skips latency (and with it the check that no step made the model slower).
     threads : torch and ONNX Runtime intra-op threads while measuring and for ONNX models made here.
+    budget : ``plan="auto"`` only: an :class:`~leanlens.compress.auto.AutoBudget` (default: ≤ 1 point
+        of accuracy, 20 trials, batch 256).
+    executor : ``plan="auto"`` only: runs the trials (``map(fn, items)``; e.g. the pipeline's Ray executor).
     work_dir : where ONNX files of quantized models live. Default: a temporary folder per
         quantized model (``leanlens-compress-*``), removed when that model is garbage-collected
         or the interpreter exits, and at once when a step fails or is interrupted.
@@ -116,6 +125,18 @@ def compress(
 
     if not isinstance(data, Dataset):
         raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")
+    if isinstance(plan, str) and plan == "auto":
+        from .auto import AutoBudget, auto_compress
+
+        if budget is not None and not isinstance(budget, AutoBudget):
+            raise InvalidInputError(f"The 'budget' parameter must be an AutoBudget. Got {type(budget).__name__}.")
+        b = budget or AutoBudget(threads=threads)
+        result, search = auto_compress(model, data=data, budget=b, random_state=random_state, progress=progress,
+                                       executor=executor, log=(lambda s: print(s)) if progress else None)
+        result.auto = search
+        return result
+    if budget is not None or executor is not None:
+        raise InvalidInputError("The 'budget' and 'executor' parameters are for plan='auto' only.")
     if not isinstance(latency_reps, int) or latency_reps < 0:
         raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
     if not isinstance(threads, int) or threads < 1:
