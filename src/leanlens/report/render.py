@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._format import human_bytes
 from .._io import atomic_write_text
 from ..pipeline.config import ReportSpec
 from . import figures
@@ -46,7 +47,7 @@ def render_report(result: RunResult, path: str | Path | None = None, *, models: 
         undefined=jinja2.StrictUndefined,
     )
     env.filters["num"] = _num
-    env.filters["bytes"] = _bytes
+    env.filters["bytes"] = human_bytes
     text = env.get_template("report.html").render(**build_context(result, models=models, dataset=dataset))
     return atomic_write_text(out, text)
 
@@ -61,17 +62,6 @@ def _num(v: Any, digits: int = 3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}" if abs(v) >= 10 ** (-digits) or v == 0 else f"{v:.2e}"
     return str(v)
-
-
-def _bytes(n: Any) -> str:
-    if n is None:
-        return "–"
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def verdict_sentences(result: RunResult) -> list[str]:
