@@ -319,7 +319,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
         arch=arch,
         metadata={"train": cfg.to_dict(), "dataset": dataset.summary()},
     )
-    from ..evaluation import score
+    from .evaluation import score
 
     model.metadata["metrics"] = {
         **score(model, dataset.X_test, dataset.y_test, prefix="test_"),
