@@ -13,8 +13,13 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_json
+from .._results import check_format
+from ..errors import ModelFormatError
 
-__all__ = ["CompressionRecord", "Measurement", "StepRecord"]
+__all__ = ["RECORD_FORMAT", "RECORD_VERSION", "CompressionRecord", "Measurement", "StepRecord"]
+
+RECORD_FORMAT = "leanlens-compression-record"
+RECORD_VERSION = 1
 
 
 @dataclasses.dataclass
@@ -61,6 +66,14 @@ class Measurement:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Measurement:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - fields
+        if unknown:
+            raise ModelFormatError(f"A compression measurement has unknown keys {sorted(unknown)}.")
+        return cls(**d)
+
 
 @dataclasses.dataclass
 class StepRecord:
@@ -76,6 +89,12 @@ class StepRecord:
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "config": self.config, "seconds": round(self.seconds, 4),
                 "after": self.after.to_dict(), "notes": list(self.notes), "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StepRecord:
+        return cls(step=str(d["step"]), config=dict(d["config"]), seconds=float(d["seconds"]),
+                   after=Measurement.from_dict(d["after"]), notes=list(d.get("notes") or []),
+                   warnings=list(d.get("warnings") or []))
 
 
 @dataclasses.dataclass
@@ -119,14 +138,30 @@ class CompressionRecord:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict; ``total`` is derived (``from_dict`` recomputes it)."""
         return {
+            "format": RECORD_FORMAT,
+            "version": RECORD_VERSION,
             "threads": self.threads,
             "latency_reps": self.latency_reps,
             "original": self.original.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
             "total": self.total(),
+            "seconds": round(self.seconds, 4),
             "warnings": list(self.warnings),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CompressionRecord:
+        """The record :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``)."""
+        check_format(d, RECORD_FORMAT, RECORD_VERSION, what="compression record")
+        try:
+            return cls(original=Measurement.from_dict(d["original"]),
+                       steps=[StepRecord.from_dict(s) for s in d["steps"]], threads=int(d["threads"]),
+                       latency_reps=int(d["latency_reps"]), seconds=float(d.get("seconds") or 0.0),
+                       warnings=list(d.get("warnings") or []))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"The compression record is incomplete or corrupt: {type(exc).__name__}: {exc}.") from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_json_default)
