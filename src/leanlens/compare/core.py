@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import check_random_state, check_str_or_str_sequence
 from ..errors import InvalidInputError
+from ..explain.base import resolve_targets
 from ..metrics import agreement as ag
 from ..metrics.api import explain_by_target
 from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
@@ -320,7 +321,7 @@ def compare(
     decision["flip_rate_ci"] = flip_ci
     decision["flipped_rows"] = rows[flipped].tolist()
     # Explain the original's decision (its predicted class) in both models: same question asked of each.
-    targets = o.predict(X).astype(np.int64) if o.task != "regression" else np.zeros(len(X), dtype=np.int64)
+    targets = resolve_targets(o, X, "predicted")
     per_explainer: dict[str, dict[str, Any]] = {}
     statuses: dict[str, tuple[str, str]] = {}
     for method in explainers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -149,8 +149,18 @@ class Explainer(abc.ABC):
         """Attributions of the validated rows ``X`` for ``targets`` (None: every output)."""
 
 
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: None) -> None: ...
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: int | str) -> np.ndarray: ...
 def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:
-    """None (all outputs) or an (n,) array of output indices."""
+    """Which output of ``model`` is explained for each row of ``X``: the one rule of leanlens.
+
+    None (all outputs) or an (n,) array of output indices: ``"predicted"`` is each row's
+    predicted class (the argmax of ``model.output``, as ``model.predict``; output 0 for
+    regression), an int or an output name that output for every row. Select those outputs
+    of a multi-output explanation with :meth:`Explanation.select`.
+    """
     k = model.n_outputs
     if target is None:
         return None

@@ -248,10 +248,12 @@ def _update_pareto(result: RunResult) -> None:
 
 def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResult, ds: Any,
                     executor: Executor, events: Events) -> dict[tuple[str, str], Any]:
+    from ..explain import resolve_targets
     from .distributed import explain_rows
     from .stages import explain_unsupported, explanation_rows
 
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    result.targets = [int(t) for t in resolve_targets(models["original"], X, cfg.explain.target)]
     out: dict[tuple[str, str], Any] = {}
     for entry in result.models:
         for spec in cfg.explain.methods:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import (
-    ConfigError,
     DataError,
     InvalidInputError,
     ModelFormatError,
@@ -30,9 +29,7 @@ __all__ = [
     "compare_models",
     "explanation_rows",
     "load_dataset",
-    "model_targets",
     "obtain_model",
-    "phi_of",
 ]
 
 
@@ -118,25 +115,6 @@ def explanation_rows(ds: Dataset, spec: ExplainSpec, *, seed: int) -> tuple[np.n
     n_bg = min(spec.background, len(ds.X_train))
     bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=n_bg, replace=False))]
     return X, bg
-
-
-def model_targets(model: BaseModel, X: np.ndarray, target: Any) -> np.ndarray:
-    """The output explained for each row: the original model's predicted class, or a fixed index."""
-    if model.task == "regression":
-        return np.zeros(len(X), dtype=np.int64)
-    if target == "predicted" or target is None:
-        return model.predict(X).astype(np.int64)
-    if isinstance(target, int) and 0 <= target < model.n_outputs:
-        return np.full(len(X), target, dtype=np.int64)
-    raise ConfigError(f"The 'explain.target' must be 'predicted' or an output index in [0, {model.n_outputs}). Got {target!r}.")
-
-
-def phi_of(expl: Any, targets: np.ndarray) -> np.ndarray:
-    """(n, d) attributions of each row's target output."""
-    v = np.asarray(expl.values)
-    if v.ndim == 2:
-        return v
-    return v[np.arange(len(v)), :, targets]
 
 
 def explain_unsupported(exc: Exception) -> str | None:

@@ -121,7 +121,7 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     from ..models.evaluation import score
     from .distributed import unpack_model
     from .measure import inference_latency
-    from .stages import load_dataset, phi_of
+    from .stages import load_dataset
 
     start = time.perf_counter()
     try:
@@ -141,7 +141,7 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                                 min_seconds=0.1, max_seconds=1.0)
         expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
                        budget=task["budget"], random_state=task["seed"], **task["params"])
-        phi = phi_of(expl, task["targets"])
+        phi = expl.select(task["targets"]).values
         agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
         return {"accuracy": headline_score(scores), "latency_ms": lat["median_ms"],
                 "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
@@ -322,12 +322,12 @@ def sweep(
 
 def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed: bool) -> dict[str, Any]:
     """Data, the original model (trained once; reloaded on resume), its explanation of the rows."""
-    from ..explain import explain
+    from ..explain import explain, resolve_targets
     from ..models import load_model
     from ..models.evaluation import score
     from .distributed import pack_model
     from .measure import folder_size, inference_latency
-    from .stages import explanation_rows, load_dataset, model_targets, obtain_model, phi_of
+    from .stages import explanation_rows, load_dataset, obtain_model
 
     sw = cfg.sweep
     if sw is None:  # pragma: no cover
@@ -347,7 +347,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         raise ConfigError(f"The 'sweep.agreement_method' {name!r} is not one of explain.methods {list(methods)}.")
     spec = methods[name]
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
-    targets = model_targets(original, X, cfg.explain.target)
+    targets = resolve_targets(original, X, cfg.explain.target)
     with events.stage("explain original", method=name):
         expl = explain(original, X, method=name, background=bg, target=None, budget=spec.budget,
                        random_state=cfg.seed, **spec.params)
@@ -361,7 +361,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),
             "threads": cfg.compress.threads, "X": X, "background": bg, "targets": targets, "method": name,
-            "budget": spec.budget, "params": spec.params, "phi_original": phi_of(expl, targets),
+            "budget": spec.budget, "params": spec.params, "phi_original": expl.select(targets).values,
             "k": cfg.compare_config.k,
         },
     }
