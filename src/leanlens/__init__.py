@@ -27,6 +27,7 @@ from .errors import (
     InvalidInputError,
     LeanlensError,
     ModelFormatError,
+    OutputError,
     OutputExistsError,
     UnsupportedModelError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "MetricResult",
     "Model",
     "ModelFormatError",
+    "OutputError",
     "OutputExistsError",
     "Prune",
     "Quantize",

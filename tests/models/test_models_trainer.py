@@ -102,7 +102,7 @@ def test_small_cnn_on_digit_images():
         ({"schedule": "cosin"}, "Unknown schedule 'cosin'. Did you mean 'cosine'"),
         ({"activation": "rellu"}, "Unknown activation 'rellu'. Did you mean 'relu'"),
         ({"lr": -0.1}, "'lr' parameter must be a positive number. Got -0.1"),
-        ({"batch_size": 0}, "'batch_size' parameter must be an int ≥ 1. Got 0"),
+        ({"batch_size": 0}, r"'batch_size' parameter of TrainConfig must be an int in \[1, 1,048,576\]. Got 0"),
         ({"epochs": 0}, "'epochs'"),
         ({"dropout": 1.0}, "'dropout'"),
         ({"loss": "hinge"}, "Unknown loss"),

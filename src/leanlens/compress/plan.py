@@ -53,6 +53,11 @@ def _choice(cls: str, name: str, value: Any, options: Sequence[str]) -> None:
 def _int_at_least(cls: str, name: str, value: Any, low: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ConfigError(f"The {name!r} parameter of {cls} must be an int ≥ {low}. Got {value!r} instead.")
+    from ..limits import MAX_BATCH_SIZE, MAX_EPOCHS, check_count
+
+    high = MAX_BATCH_SIZE if name == "batch_size" else MAX_EPOCHS if "epochs" in name else None
+    if high is not None:  # the documented bounds of leanlens.limits
+        check_count(value, param=name, low=low, high=high, owner=cls, error=ConfigError)
 
 
 def _positive(cls: str, name: str, value: Any) -> None:
@@ -266,6 +271,11 @@ class Distill(StepConfig):
         _int_at_least("Distill", "epochs", self.epochs, 1)
         _positive("Distill", "lr", self.lr)
         _int_at_least("Distill", "batch_size", self.batch_size, 1)
+        from ..limits import check_count, check_widths
+
+        check_widths(self.hidden, param="hidden", owner="Distill", error=ConfigError)
+        check_count(self.augment, param="augment", low=0, high=1000, owner="Distill", error=ConfigError)
+        check_count(self.max_depth, param="max_depth", high=1000, owner="Distill", error=ConfigError)
         _int_at_least("Distill", "augment", self.augment, 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -87,10 +88,14 @@ class TrainConfig(Config):
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _positive_number("lr", self.lr)
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"The 'batch_size' parameter must be an int ≥ 1. Got {self.batch_size!r} instead.")
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(f"The 'epochs' parameter must be an int ≥ 1. Got {self.epochs!r} instead.")
+        from ..limits import MAX_BATCH_SIZE, MAX_EPOCHS, check_count, check_widths
+
+        check_count(self.batch_size, param="batch_size", high=MAX_BATCH_SIZE, owner="TrainConfig", error=ConfigError)
+        check_count(self.epochs, param="epochs", high=MAX_EPOCHS, owner="TrainConfig", error=ConfigError)
+        if self.patience is not None:
+            check_count(self.patience, param="patience", high=MAX_EPOCHS, owner="TrainConfig", error=ConfigError)
+        check_widths(self.hidden, param="hidden", owner="TrainConfig", error=ConfigError)
+        check_widths(self.channels, param="channels", owner="TrainConfig", error=ConfigError)
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"The 'dropout' parameter must be in [0, 1). Got {self.dropout!r} instead.")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
@@ -104,6 +109,22 @@ class TrainConfig(Config):
         if any((not isinstance(h, int)) or h < 1 for h in (*self.hidden, *self.channels)):
             raise ConfigError(f"'hidden' and 'channels' must hold positive ints. Got {self.hidden!r} and {self.channels!r}.")
         check_random_state(self.random_state, owner="TrainConfig", error=ConfigError)
+
+
+def _check_network_size(cfg: TrainConfig, input_shape: tuple[int, ...], n_out: int) -> None:
+    """Refuse a network over leanlens.limits.MAX_PARAMETERS before a byte of it is allocated."""
+    from ..limits import check_mlp_size
+
+    n_in = int(np.prod(input_shape))
+    if cfg.arch == "mlp":
+        check_mlp_size(n_in, cfg.hidden, n_out, error=ConfigError)
+        return
+    # CNN: 3x3 convolutions, then a dense layer on the flattened maps (an upper bound: no pooling)
+    chans = [int(input_shape[0]), *cfg.channels]
+    conv = sum(9 * a * b + b for a, b in itertools.pairwise(chans))
+    flat = chans[-1] * int(np.prod(input_shape[1:]))
+    check_mlp_size(flat, cfg.hidden[:1], n_out, param="hidden", error=ConfigError)
+    check_mlp_size(conv, (), 0, param="channels", error=ConfigError)
 
 
 def _positive_number(name: str, value: Any) -> None:
@@ -308,6 +329,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
     if task == "regression":
         ym, ys = float(np.mean(dataset.y_train)), float(np.std(dataset.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([ym]), torch.tensor([ys])
+    _check_network_size(cfg, dataset.input_shape, n_out)
     with torch.random.fork_rng(devices=[]):
         if cfg.random_state is not None:
             torch.manual_seed(cfg.random_state)
