@@ -125,6 +125,13 @@ class Explainer(abc.ABC):
         bg = model.check_X(self.background, param="background")
         if len(bg) == 0:
             raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
+        from ..limits import MAX_BACKGROUND
+
+        if len(bg) > MAX_BACKGROUND:
+            raise InvalidInputError(
+                f"The 'background' parameter has {len(bg):,} rows; at most {MAX_BACKGROUND:,} are allowed "
+                "(a sample of 100-1000 rows is the usual choice)."
+            )
         return bg
 
     def explain(self, X: Any, *, target: Target | str = None) -> Explanation:
@@ -138,11 +145,29 @@ class Explainer(abc.ABC):
         Xc = model.check_X(X)
         if len(Xc) == 0:
             raise InvalidInputError("The 'X' parameter has no rows to explain.")
+        self._check_sizes(model, Xc)
         targets = resolve_targets(model, Xc, target)
         start = time.perf_counter()
         expl = self._explain(model, Xc, targets)
         expl.seconds = time.perf_counter() - start
         return expl
+
+    def _check_sizes(self, model: BaseModel, X: np.ndarray) -> None:
+        """The documented bounds of leanlens.limits: rows, budget, and the coalition matrix's memory."""
+        from ..limits import MAX_BUDGET, MAX_COALITION_CELLS, MAX_ROWS, check_count
+
+        if len(X) > MAX_ROWS:
+            raise InvalidInputError(f"The 'X' parameter has {len(X):,} rows; at most {MAX_ROWS:,} are explained at once.")
+        if self.budget is None:
+            return
+        budget = check_count(self.budget, param="budget", high=MAX_BUDGET, owner=type(self).__name__)
+        d = int(np.prod(model.input_shape))
+        if budget is not None and budget * d > MAX_COALITION_CELLS:
+            raise InvalidInputError(
+                f"The 'budget' parameter of {type(self).__name__} ({budget:,}) times the {d:,} features needs a "
+                f"{budget * d:,}-cell coalition matrix per row; at most {MAX_COALITION_CELLS:,} are allowed. "
+                "Lower the budget or group the features."
+            )
 
     @abc.abstractmethod
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
