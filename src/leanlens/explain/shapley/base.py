@@ -25,6 +25,7 @@ __all__ = [
     "RegressionShapley",
     "ShapleyExplainer",
     "default_budget",
+    "student_t_factor",
 ]
 
 #: A background larger than this is summarized by weighted k-means centres.
@@ -36,6 +37,17 @@ DEFAULT_BUDGET_EXTRA = 2048
 #: Share of the budget a row spends on its pilot fit when ``tol`` is set.
 PILOT_FRACTION_DENOMINATOR = 4
 _SEED_BOUND = 2**31 - 1
+
+
+def student_t_factor(dof: int) -> float:
+    """t_{0.975, dof} / z_{0.975}: scales a standard error estimated from ``dof`` degrees of
+    freedom so that φ̂ ± 1.96·SE is an honest 95% interval (few sampled units make the
+    estimated spread itself uncertain). 1 for dof ≤ 0 is never used: the caller has no spread."""
+    if dof <= 0:
+        return 1.0
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(0.975, dof) / 1.959963984540054)
 
 
 def default_budget(d: int) -> int:

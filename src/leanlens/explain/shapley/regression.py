@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import student_t_factor
+
 __all__ = ["constrained_basis_wls", "constrained_wls"]
 
 #: Matrix entries (rows × pairs × d) handled per chunk of the batched solve (memory cap).
@@ -74,6 +76,9 @@ def constrained_wls(
         out[sl] = phi
         if se is not None and units is not None:
             resid = target - Z @ (phi - b[:, None, :] / d)
+            # HC3: a pair's residual is divided by 1 − its leverage (the fit pulls towards the pairs)
+            lev = np.einsum("rhp,rhp->rh", Z @ Ginv, Z) * w2[None, :]
+            resid = resid / np.maximum(1.0 - lev, _MIN_ONE_MINUS_LEVERAGE)[:, :, None]
             se[sl] = _sandwich_stderr(ZwT, resid, Ginv, np.asarray(units)[0::2], strata, fpc)
     return out, se
 
@@ -124,7 +129,7 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
     gstarts = np.nonzero(np.r_[True, st_u[1:] != st_u[:-1]])[0]
     gsize = np.diff(np.r_[gstarts, n_units])
     c_g = np.where(gsize > 1, gsize / np.maximum(gsize - 1, 1) * fpc_u[gstarts], 0.0)
-    root_c = np.sqrt(np.repeat(c_g, gsize))
+    root_c = np.sqrt(np.repeat(c_g, gsize)) * student_t_factor(n_units - len(gstarts))
     out = np.empty((r, d, K))
     Zs = ZwT[:, :, sampled]
     for k in range(K):
@@ -213,5 +218,5 @@ def constrained_basis_wls(
             for j in range(K):
                 s = proj * adj[:, None, :, j]
                 s = s - s.mean(axis=2, keepdims=True)
-                se[sl, :, j] = np.sqrt((s**2).sum(axis=2) * (k / max(k - 1, 1)))
+                se[sl, :, j] = np.sqrt((s**2).sum(axis=2) * (k / max(k - 1, 1))) * student_t_factor(k - 1)
     return out, se
