@@ -87,6 +87,18 @@ class DriftReport:
             "notes": list(self.notes),
         })
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DriftReport:
+        """The report :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``)."""
+        return cls(
+            verdict=d["verdict"], reasons=tuple(d["reasons"]), decision=dict(d["decision"]),
+            explainers=dict(d["explainers"]), surrogate=dict(d["surrogate"]),
+            config=CompareConfig.from_dict(d["config"], path="drift.config"),
+            feature_names=tuple(d["feature_names"]), output_names=tuple(d["output_names"]),
+            rows=np.asarray(d["rows"], dtype=np.int64), seconds=float(d.get("seconds") or 0.0),
+            notes=tuple(d.get("notes") or ()),
+        )
+
     def save(self, path: str | Path, *, overwrite: bool = False, plots: bool = True) -> Path:
         """Write ``drift.json`` (and the drift plots as PNG) into the folder ``path``, atomically."""
         with atomic_dir(path, overwrite=overwrite, param="out") as tmp:
