@@ -43,7 +43,7 @@ def _load_builtin_explainers() -> None:
 
 _BUILTIN_MODULES = (
     ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
-    ".lime", ".gradients", ".tree", ".importance", ".surrogate",
+    ".shapley.polyshap", ".shapley.gp", ".shapley.chooser", ".lime", ".gradients", ".tree", ".importance", ".surrogate",
 )
 
 
@@ -51,7 +51,8 @@ _BUILTIN_MODULES = (
 # (Captum and shap take seconds to import; a Shapley call should not pay for them).
 _METHOD_MODULES = {
     "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
-    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "permutation": ".shapley.permutation", "polyshap": ".shapley.polyshap", "gp": ".shapley.gp",
+    "shapley": ".shapley.chooser", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
     "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
 }
 
@@ -210,7 +211,7 @@ def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np
 def explain(
     model: Any,
     X: Any,
-    method: str = "kernel",
+    method: str = "shapley",
     *,
     background: Any = None,
     target: Target | str = None,
