@@ -156,7 +156,7 @@ def test_a_slower_step_is_detected_from_the_interleaved_ratios():
 
 
 def test_paired_latency_counts_and_clock(mlp64, digits):
-    from leanlens.compress.record import latency_rows, paired_latency
+    from leanlens.compress.measurement import latency_rows, paired_latency
 
     X = latency_rows(digits, 256)
     assert X.shape == (256, 64)

@@ -46,7 +46,7 @@ def test_saved_model_is_loadable_and_usable_as_model_path(tiny_run, tmp_path, ma
     cfg = make_config(model={"path": str(tiny_run.out_dir / "models" / "original")})
     res = run(cfg, out=tmp_path / "from-path")
     assert res.original.scores == tiny_run.original.scores
-    assert res.config["model"]["path"].endswith("original")
+    assert res.config is not None and str(res.config.model.path).endswith("original")
 
 
 def test_existing_output_folder_is_refused_unless_overwrite(tiny_run, tmp_path, make_config):

@@ -45,8 +45,14 @@ def test_render_again_from_the_saved_result(report_run, tmp_path):
 
 def test_verdict_sentences_in_words(report_run):
     res = RunResult.from_dict(report_run.to_dict())
+    import numpy as np
+
+    from leanlens.compare import CompareConfig, DriftReport
+
+    drift = DriftReport(verdict="same-reasons", reasons=(), decision={}, explainers={}, surrogate={},
+                        config=CompareConfig(), feature_names=(), output_names=(), rows=np.arange(2))
     res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": 0.9}, latency_ms=1.0,
-                                          size_bytes=10, verdict="same-reasons", agreement=0.8))
+                                          size_bytes=10, drift=drift, agreement=0.8))
     res.original.latency_ms = 2.0
     (s,) = verdict_sentences(res)
     assert s.startswith("The model compressed by plan “int8” still decides for the same reasons")

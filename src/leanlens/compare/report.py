@@ -108,12 +108,13 @@ class DriftReport:
     @classmethod
     def from_dict(cls, d: Any) -> DriftReport:
         """The report from :meth:`to_dict`'s output (``to_dict(from_dict(x)) == x``)."""
-        if not isinstance(d, dict):
-            raise InvalidInputError(f"A DriftReport dict must be a mapping. Got {type(d).__name__}.")
-        if d.get("format") != DRIFT_FORMAT or d.get("version") != DRIFT_VERSION:
+        from .._results import check_format
+
+        check_format(d, DRIFT_FORMAT, DRIFT_VERSION, what="DriftReport")
+        if d.get("version") != DRIFT_VERSION:
             raise InvalidInputError(
-                f"Not a DriftReport of format {DRIFT_FORMAT!r} version {DRIFT_VERSION}: got format "
-                f"{d.get('format')!r} version {d.get('version')!r}."
+                f"The DriftReport has version {d.get('version')!r}: version 1 reports were judged against the "
+                "explainer's noise, not against twins, and are not read back. Rerun compare()."
             )
         missing = [k for k in ("verdict", "sentence", "reasons", "rows", "feature_names", "output_names", "decision",
                                "explainers", "surrogate", "config") if k not in d]

@@ -13,8 +13,9 @@ import numpy as np
 
 from .._validation import check_random_state
 from ..errors import InvalidInputError
+from .measurement import measure
 from .plan import StepConfig, handler_for, parse_plan
-from .record import CompressionRecord, Measurement, StepRecord, measure
+from .record import CompressionRecord, Measurement, StepRecord
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset

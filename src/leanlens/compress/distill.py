@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError
+from .measurement import count_parameters
 from .plan import Distill, register_step
-from .record import count_parameters
 
 if TYPE_CHECKING:
     from ..models.base import BaseModel

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     create_model,
     field_validator,
@@ -24,6 +25,10 @@ from pydantic import (
 
 from ..config import load_yaml
 from ..errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..compare import CompareConfig
+    from ..compress.plan import StepConfig
 
 __all__ = [
     "STEP_NAMES",
@@ -113,10 +118,26 @@ class ModelSpec(_Spec):
 
 
 class PlanSpec(_Spec):
-    """One compression plan: a name and the steps in the YAML plan form."""
+    """One compression plan: a name and the steps in the YAML plan form.
+
+    The steps are parsed into step configs once, at validation: :attr:`configs`.
+    """
 
     name: str = Field(..., min_length=1)
     steps: list[dict[str, dict[str, Any]]] = Field(..., min_length=1)
+    _configs: list[Any] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parse_steps(self) -> PlanSpec:
+        from ..compress.plan import parse_plan
+
+        self._configs = parse_plan(self.steps)
+        return self
+
+    @property
+    def configs(self) -> list[StepConfig]:
+        """The plan as validated step configs (what ``leanlens.compress`` runs)."""
+        return list(self._configs)
 
     @field_validator("steps")
     @classmethod
@@ -129,17 +150,10 @@ class PlanSpec(_Spec):
                 raise ValueError(
                     f"step {i}: unknown step {name!r}.{did_you_mean(name, STEP_NAMES)} Valid steps: {', '.join(STEP_NAMES)}"
                 )
-        return _checked_by_compress(steps)
-
-
-def _checked_by_compress(steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
-    """Validate each step's fields with the compress package's own parser (its messages)."""
-    try:
         from ..compress.plan import parse_plan
-    except ImportError:  # compression not installed in this checkout: checked when the plan runs
+
+        parse_plan(steps)  # each step's fields, with the compress package's own messages
         return steps
-    parse_plan(steps)
-    return steps
 
 
 class ExplainerSpec(_Spec):
@@ -193,10 +207,8 @@ class CompareSpec(_Spec):
     @field_validator("config")
     @classmethod
     def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            from ..compare import CompareConfig
-        except ImportError:
-            return value
+        from ..compare import CompareConfig
+
         CompareConfig.from_dict(value, path="compare.config")
         return value
 
@@ -303,6 +315,27 @@ class PipelineConfig(_Spec):
         if dupes:
             raise ValueError(f"plan names must be unique and not 'original'; got {dupes}")
         return plans
+
+    _compare_config: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _typed_compare_config(self) -> PipelineConfig:
+        from ..compare import CompareConfig
+
+        fields: dict[str, Any] = {"n_rows": self.explain.n_rows, "n_background": self.explain.background,
+                                  **self.compare.config}
+        fields.setdefault("min_rows", min(20, max(2, int(fields["n_rows"]))))
+        budgets = {m.method: m.budget for m in self.explain.methods if m.budget is not None}
+        if "budget" not in self.compare.config and budgets:
+            fields["budgets"] = {**budgets, **(self.compare.config.get("budgets") or {})}
+        self._compare_config = CompareConfig.from_dict(fields, path="compare.config")
+        return self
+
+    @property
+    def compare_config(self) -> CompareConfig:
+        """The :class:`leanlens.CompareConfig` of the run, validated once: ``compare.config`` over
+        the ``explain`` section's rows, background and per-method budgets."""
+        return self._compare_config  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (paths as strings) that :func:`parse_pipeline_config` reads back."""

@@ -28,7 +28,7 @@ from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
 from ..errors import OutputExistsError
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
-from .executors import Executor, LocalExecutor, RayExecutor, make_executor
+from .executors import Executor, RayExecutor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
@@ -121,7 +121,7 @@ def run(
     """
     cfg = coerce_config(config)
     folder = open_run_folder(out, overwrite=overwrite)
-    result = RunResult(out_dir=folder, name=cfg.name, config=cfg.to_dict(), seed=cfg.seed,
+    result = RunResult(out_dir=folder, name=cfg.name, config=cfg, seed=cfg.seed,
                        versions=library_versions(), machine=_machine(), started=_now())
     atomic_write_text(folder / "config.yaml", _yaml(cfg))
     own_executor = executor is None
@@ -202,11 +202,11 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
     with events.stage("compress", plans=len(cfg.plans)):
         for plan in cfg.plans:
             events.info(f"compressing with plan {plan.name!r}", plan=plan.name)
-            compressed, record = apply_plan(original, plan.steps, ds, seed=cfg.seed,
+            compressed, record = apply_plan(original, plan.configs, ds, seed=cfg.seed,
                                             latency_reps=cfg.compress.latency_reps, threads=cfg.compress.threads,
                                             work_dir=folder / "work" / plan.name)
             models[plan.name] = compressed
-            result.models.append(ModelEntry(name=plan.name, plan=plan.steps, record=record,
+            result.models.append(ModelEntry(name=plan.name, plan=plan.configs, record=record,
                                             scores=score(compressed, ds.X_test, ds.y_test, prefix="test_")))
     result.save()
 
@@ -281,8 +281,7 @@ def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResu
                 if reason is None:
                     raise
                 events.info(f"{spec.method} does not apply to {entry.name}: {reason}", model=entry.name)
-                entry.explanation_metrics.setdefault(spec.method, []).append(
-                    {"name": "explain", "skipped": reason, "value": None})
+                entry.skipped[spec.method] = reason
                 continue
             rel = f"explanations/{entry.name}/{spec.method}.json"
             expl.save(result.out_dir / rel)
@@ -308,7 +307,7 @@ def _metrics(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tup
                 continue
             res = evaluate(models[entry.name], X[:n], expl.rows(slice(0, n)), names, background=bg,
                            random_state=cfg.seed)
-            entry.explanation_metrics[spec.method] = [r.to_dict() for r in res]
+            entry.explanation_metrics[spec.method] = res
 
 
 DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
@@ -319,7 +318,6 @@ def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tup
     from .stages import agreement_of, applicable_methods, compare_models
 
     methods = [m.method for m in cfg.explain.methods]
-    budgets = {m.method: m.budget for m in cfg.explain.methods}
     for entry in result.compressed:
         usable, skipped = applicable_methods(models[entry.name], methods)
         if skipped:
@@ -329,14 +327,9 @@ def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tup
             result.notes.append(f"{entry.name}: no explainer applies to both models; not compared.")
             continue
         events.info(f"comparing {entry.name} with the original", plan=entry.name, explainers=usable)
-        drift = compare_models(models["original"], models[entry.name], ds, usable, config=cfg.compare.config,
-                               n_rows=cfg.explain.n_rows, n_background=cfg.explain.background, seed=cfg.seed,
-                               budgets=budgets)
-        atomic_write_json(result.out_dir / "drift" / f"{entry.name}.json", drift)
+        drift = compare_models(models["original"], models[entry.name], ds, usable, config=cfg.compare_config,
+                               seed=cfg.seed)
+        atomic_write_json(result.out_dir / "drift" / f"{entry.name}.json", drift.to_dict())
         entry.drift = drift
-        entry.verdict = str(drift["verdict"])
         entry.agreement = agreement_of(drift)
 
-
-def local_executor() -> Executor:
-    return LocalExecutor()

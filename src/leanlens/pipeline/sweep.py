@@ -24,7 +24,7 @@ from ..errors import ConfigError, LeanlensError, OutputExistsError
 from .config import ParamSpec, PipelineConfig
 from .events import Events, Log
 from .executors import Executor, RayExecutor, make_executor
-from .result import ModelEntry, RunResult, pareto_front
+from .result import ModelEntry, RunResult, headline_score, pareto_front
 
 __all__ = ["DIRECTIONS", "StudyStorageError", "build_plan", "sweep"]
 
@@ -136,14 +136,14 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
         res = compress(original, task["plan"], data=ds, random_state=task["seed"], latency_reps=0,
                        threads=task["threads"])
         model = res.model
-        acc = score(model, ds.X_test, ds.y_test)
+        scores = score(model, ds.X_test, ds.y_test, prefix="test_")
         lat = inference_latency(model, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
                                 min_seconds=0.1, max_seconds=1.0)
         expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
                        budget=task["budget"], random_state=task["seed"], **task["params"])
         phi = phi_of(expl, task["targets"])
         agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
-        return {"accuracy": float(acc.get("accuracy", acc.get("r2", np.nan))), "latency_ms": lat["median_ms"],
+        return {"accuracy": headline_score(scores), "latency_ms": lat["median_ms"],
                 "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
                 "seconds": time.perf_counter() - start, "error": None}
     except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on
@@ -279,7 +279,7 @@ def sweep(
                                          num_cpus=cfg.executor.num_cpus)
     if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
         executor.start()
-    result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg.to_dict(), seed=cfg.seed,
+    result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg, seed=cfg.seed,
                        versions=library_versions(), started=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}")
     atomic_write_text(folder / "sweep.json", json.dumps({"storage": storage_url, "study_name": sw.study_name,
@@ -353,17 +353,16 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
                        random_state=cfg.seed, **spec.params)
     lat = inference_latency(original, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
                             min_seconds=0.1, max_seconds=1.0)
-    acc = score(original, ds.X_test, ds.y_test)
     return {
         "dataset": ds, "original": original,
-        "original_entry": ModelEntry(name="original", scores={f"test_{k}": v for k, v in acc.items()},
+        "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
                                      latency_ms=lat["median_ms"], latency_batch=LATENCY_BATCH,
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),
             "threads": cfg.compress.threads, "X": X, "background": bg, "targets": targets, "method": name,
             "budget": spec.budget, "params": spec.params, "phi_original": phi_of(expl, targets),
-            "k": int(cfg.compare.config.get("k", 3)),
+            "k": cfg.compare_config.k,
         },
     }
 
@@ -447,6 +446,8 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
     """Every trial into ``result.trials``; the original and the Pareto-front trials into ``models``."""
     from optuna.trial import TrialState
 
+    from ..compress.plan import parse_plan
+
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     front = {done[i].number for i in pareto_front([t.values for t in done], list(DIRECTIONS))}
@@ -463,7 +464,8 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
     result.models = [base["original_entry"]]
     for t in sorted((t for t in done if t.number in front), key=lambda t: -t.values[0]):
         result.models.append(ModelEntry(
-            name=f"trial-{t.number}", plan=t.user_attrs.get("plan") or [], scores={"test_accuracy": t.values[0]},
+            name=f"trial-{t.number}", plan=parse_plan(t.user_attrs["plan"]) if t.user_attrs.get("plan") else [],
+            scores={"test_accuracy": t.values[0]},
             latency_ms=t.values[1], latency_batch=LATENCY_BATCH, agreement=t.values[2],
             size_bytes=t.user_attrs.get("size_bytes")))
     pts = [(float(m.accuracy or np.nan), float(m.latency_ms or np.nan)) for m in result.models]

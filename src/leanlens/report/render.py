@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_write_text
+from ..pipeline.config import ReportSpec
 from . import figures
 
 if TYPE_CHECKING:
+    from ..compare import DriftReport
     from ..pipeline.result import ModelEntry, RunResult
 
 __all__ = ["build_context", "render_report", "verdict_sentences"]
@@ -113,11 +115,11 @@ def headline(result: RunResult) -> str:
 
 def build_context(result: RunResult, *, models: dict[str, Any] | None = None, dataset: Any = None) -> dict[str, Any]:
     """Everything the template shows, as plain values and data URIs."""
-    cfg = result.config or {}
+    report = result.config.report if result.config is not None else ReportSpec.model_validate({})
     expl = _load_explanations(result)
     methods = list(dict.fromkeys(m for (_, m) in expl))
     ctx: dict[str, Any] = {
-        "title": (cfg.get("report") or {}).get("title") or f"leanlens report — {result.name}",
+        "title": report.title or f"leanlens report — {result.name}",
         "result": result,
         "overall": result.verdict,
         "headline": headline(result),
@@ -127,8 +129,7 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
         "sections": {},
         "notes": list(getattr(result, "notes", []) or []),
     }
-    top = int((cfg.get("report") or {}).get("top_features", 10))
-    n_samples = int((cfg.get("report") or {}).get("sample_rows", 3))
+    top, n_samples = report.top_features, report.sample_rows
     if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
         ctx["accuracy_latency"] = figures.accuracy_latency_chart(
             [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
@@ -145,7 +146,7 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
     ctx["trials"] = _trials(result)
     ctx["timings"] = result.timings
     ctx["versions"] = result.versions
-    ctx["config_yaml"] = _yaml(cfg)
+    ctx["config_yaml"] = _yaml(result.config.to_dict() if result.config is not None else {})
     ctx["explain_params"] = [{"method": m, **_method_params(expl, m)} for m in methods]
     return ctx
 
@@ -182,9 +183,8 @@ def _model_rows(result: RunResult) -> list[dict[str, Any]]:
 def _plan_text(m: ModelEntry) -> str:
     parts = []
     for step in m.plan:
-        for name, fields in step.items():
-            inner = ", ".join(f"{k}={v}" for k, v in (fields or {}).items())
-            parts.append(f"{name}({inner})")
+        inner = ", ".join(f"{k}={v}" for k, v in step.to_dict().items())
+        parts.append(f"{step.step}({inner})")
     return " → ".join(parts) or "—"
 
 
@@ -304,7 +304,7 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
     and the compare package's own drift plots saved in ``drift/<plan>/``."""
     out = []
     for m in result.compressed:
-        if not m.drift:
+        if m.drift is None:
             continue
         rows = _drift_rows(m.drift)
         uri = None
@@ -313,22 +313,21 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
                                       [r["floor"] for r in rows], intervals=[r["interval"] for r in rows],
                                       title=f"{m.name}: explanation drift vs noise floor")
         extra = []
-        for method, e in (m.drift.get("explainers") or {}).items():
+        for method, e in m.drift.explainers.items():
             per = e.get("per_row") or {}
             if per.get("distance") and per.get("noise_distance"):
                 extra.append({"name": f"{method}: per-row distance vs noise", "uri": figures.distance_histogram(
                     per["distance"], per["noise_distance"], title=f"{m.name} · {method}")})
-        decision = m.drift.get("decision") or {}
-        out.append({"model": m.name, "uri": uri, "rows": rows, "extra": extra, "verdict": m.drift.get("verdict"),
-                    "reasons": m.drift.get("reasons", []), "flip_rate": decision.get("flip_rate"),
-                    "decision_agreement": decision.get("agreement")})
+        out.append({"model": m.name, "uri": uri, "rows": rows, "extra": extra, "verdict": m.drift.verdict,
+                    "reasons": list(m.drift.reasons), "flip_rate": m.drift.decision.get("flip_rate"),
+                    "decision_agreement": m.drift.decision.get("agreement")})
     return out
 
 
-def _drift_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows ``{label, value, floor, interval, ratio, status}`` per explainer of a DriftReport dict."""
+def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
+    """Rows ``{label, value, floor, interval, ratio, status}`` per explainer of a DriftReport."""
     rows = []
-    for method, e in (drift.get("explainers") or {}).items():
+    for method, e in drift.explainers.items():
         d, nf, r = e.get("drift") or {}, e.get("noise_floor") or {}, e.get("ratio") or {}
         if not isinstance(d.get("value"), int | float):
             continue
@@ -364,12 +363,14 @@ def _metric_rows(result: RunResult) -> list[dict[str, Any]]:
     for m in result.models:
         for method, items in m.explanation_metrics.items():
             for r in items:
-                hib = r.get("higher_is_better")
                 rows.append({
-                    "model": m.name, "method": method, "name": r.get("name"), "category": r.get("category", ""),
-                    "value": r.get("value"), "direction": "—" if hib is None else ("↑ higher is better" if hib else "↓ lower is better"),
-                    "skipped": r.get("skipped"),
+                    "model": m.name, "method": method, "name": r.name, "category": r.category, "value": r.value,
+                    "direction": "↑ higher is better" if r.higher_is_better else "↓ lower is better",
+                    "skipped": r.skipped,
                 })
+        for method, reason in m.skipped.items():
+            rows.append({"model": m.name, "method": method, "name": "explain", "category": "", "value": None,
+                         "direction": "—", "skipped": reason})
     return rows
 
 

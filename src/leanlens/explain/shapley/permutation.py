@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import register_explainer
-from ._common import ShapleyExplainer
+from .base import ShapleyExplainer
 from .game import MaskingGame
 
 __all__ = ["PermutationShap"]
