@@ -34,14 +34,15 @@ class CompareConfig(Config):
     **The rule** (per explainer; ``R = D(original, compressed) / D(original, twins)`` with
     a ``confidence`` bootstrap interval ``[R_lo, R_hi]`` over rows and twins):
 
-    - **changed** if ``R_lo ≥ 1`` and ``R ≥ changed_ratio`` (clearly farther than a twin, by
-      a material factor), or a feature's share of the importance moved more than
-      ``share_ratio`` × the largest move of any feature in any twin and by at least
-      ``negligible_share``;
-    - **same** if ``R ≤ changed_ratio`` and ``R_lo < 1`` (no farther than twins within the
-      interval) and no feature's share moved beyond the twins';
-    - otherwise **unclear**; also **unclear** when the estimator noise could not be made
-      small enough within ``max_seconds`` (the reason gives the budget that would do it).
+    - **changed** if ``R ≥ changed_ratio`` and ``R_lo ≥ 1`` (farther than the twins by a
+      material factor, and farther than them beyond doubt), or a feature's share of the
+      importance moved at least ``share_ratio`` × the largest move of any feature in any twin,
+      and by at least ``negligible_share``;
+    - **same** if ``R < changed_ratio`` and no feature's share moved beyond the twins' (a model
+      within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
+    - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
+      **unclear** when the estimator noise could not be made small enough within
+      ``max_seconds`` (the reason gives the budget and the seconds that would do it).
 
     Verdict: ``changed`` if the decision flip rate's lower bound exceeds ``max_flip_rate``
     or any explainer reads changed; ``same-reasons`` if every explainer reads same and the
@@ -56,7 +57,9 @@ class CompareConfig(Config):
     n_background : background rows (from the training split) the explainers mask with.
     k : top-k size of the agreement measures.
     budget : starting explainer budget for every explainer (coalitions per row for Shapley
-        methods, steps for IG); None = each method's default.
+        methods, steps for IG); None = a small start for sampling Shapley methods
+        (``max(128, 4(d + 2))`` coalitions, raised while the noise is too large) and each
+        other method's default.
     budgets : per-method starting budgets overriding ``budget``, e.g. ``{"kernel": 256}``.
     n_bootstrap, confidence : bootstrap resamples (over rows and twins) and interval level.
     min_rows : fewest rows a bootstrap interval is computed from.

@@ -12,7 +12,7 @@ import numpy as np
 from ..metrics import agreement as ag
 from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
 from .estimate import ExplainedSet, explain_models
-from .statistics import distances, ratio_interval, seed_distance, share_moves
+from .statistics import distances, ratio_interval, seed_distance, share_moves, shares
 
 if TYPE_CHECKING:
     from ..models.base import BaseModel
@@ -31,6 +31,22 @@ def _noise_and_floor(es: ExplainedSet, twin_names: list[str]) -> tuple[float, fl
     return noise, floor
 
 
+def original_d(models: dict[str, BaseModel]) -> int:
+    return int(next(iter(models.values())).n_features)
+
+
+def start_budget(method: str, d: int) -> int | None:
+    """A small first budget for sampling Shapley estimators (the loop raises it while the noise is
+    too large): ``max(128, 4(d + 2))`` coalitions per row; None (the method's default) otherwise."""
+    from ..explain.base import get_explainer
+    from ..explain.shapley.base import ShapleyExplainer
+
+    cls = get_explainer(method)
+    if isinstance(cls, type) and issubclass(cls, ShapleyExplainer) and cls.has_budget and method != "exact":
+        return max(128, 4 * (d + 2))
+    return None
+
+
 def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
                     cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str]
                     ) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
@@ -40,6 +56,8 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
     Returns the final explanations, the history of budgets tried and, when unresolved, why.
     """
     budget = cfg.budget_of(method)
+    if budget is None:
+        budget = start_budget(method, original_d(models))
     history: list[dict[str, Any]] = []
     while True:
         es = explain_models(models, method, X, targets, bg, budget, seeds)
@@ -134,6 +152,8 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
         "drift": {"value": dc.distance(), "lo": None, "hi": None},
         "noise_floor": {"value": 0.0 if es.deterministic else est_noise},
         "share": {k_: v for k_, v in share.items() if not k_.startswith("shares_")},
+        "shares": {"original": share["shares_original"], "compressed": share["shares_compressed"],
+                   "twins": [shares(p).tolist() for p in ref_phis]},
         "agreement": {"mean": obs["mean"], "global": obs["global"]},
         "twin_agreement": float(np.mean(twin_ag)) if twin_ag else None,
         "global_importance": {"original": gi_o.tolist(), "compressed": gi_c.tolist()},

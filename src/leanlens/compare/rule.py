@@ -39,16 +39,16 @@ def explainer_status(e: dict[str, Any], cfg: CompareConfig, names: tuple[str, ..
         return "unclear", (f"the yardstick is zero — a deterministic explainer has no seed-to-seed noise, so without "
                            f"twins nothing can be said ({fig})")
     share_big = (sh["move"] >= cfg.negligible_share and sh["move"] >= cfg.share_ratio * sh["reference_move"])
-    if r["lo"] >= 1.0 and r["value"] >= cfg.changed_ratio:
-        return "changed", f"explanations moved farther than the {yardstick}'s ({fig} ≥ {cfg.changed_ratio})"
+    if r["value"] >= cfg.changed_ratio and r["lo"] >= 1.0:
+        return "changed", f"explanations moved farther than the {yardstick}' ({fig} ≥ {cfg.changed_ratio})"
     if share_big and not unresolved:
-        return "changed", f"one feature's importance moved beyond the {yardstick}'s spread ({share_txt})"
+        return "changed", f"one feature's importance moved beyond the {yardstick}' spread ({share_txt})"
     if unresolved:
         return "unclear", f"{unresolved} ({fig})"
-    if r["value"] <= cfg.changed_ratio and r["lo"] < 1.0:
-        return "same", f"explanations are no farther from the original's than the {yardstick}'s ({fig})"
-    return "unclear", (f"explanations are farther than the {yardstick}'s, but not clearly by more than "
-                       f"{cfg.changed_ratio}× ({fig})")
+    if r["value"] < cfg.changed_ratio:
+        return "same", f"explanations are within {cfg.changed_ratio}× of the {yardstick}' distance ({fig})"
+    return "unclear", (f"explanations are {_r(r['value'])}× as far as the {yardstick}', but the interval reaches "
+                       f"below 1 ({fig})")
 
 
 def overall_verdict(statuses: dict[str, tuple[Status, str]], flip: dict[str, float], cfg: CompareConfig,
