@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leanlens._io import MARKER, atomic_dir, check_destination, prepare_out_dir
+from leanlens._io import MARKER, atomic_dir, prepare_out_dir
 from leanlens.cli import main
 from leanlens.errors import OutputError, OutputExistsError
 
