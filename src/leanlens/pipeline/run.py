@@ -28,7 +28,7 @@ from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
 from ..errors import OutputExistsError
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
@@ -129,15 +129,14 @@ def run(
                                          num_cpus=cfg.executor.num_cpus)
     events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
     result.save()
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        try:
-            executor.start()
-        except BaseException as exc:
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-            result.save()
-            if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
-                executor.close()
-            raise
+    try:  # an unreachable cluster fails now, not after training
+        executor.start()
+    except BaseException as exc:
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        result.save()
+        if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
+            executor.close()
+        raise
     try:
         with events, torch_threads(cfg.threads):
             _run_stages(cfg, result, events, executor, progress=progress)
