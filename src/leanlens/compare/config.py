@@ -64,7 +64,7 @@ class CompareConfig(Config):
     surrogate_depth : depth of the surrogate decision trees.
     """
 
-    kind: ClassVar[str] = "compare"
+    config_name: ClassVar[str] = "compare"
 
     n_rows: int = 100
     n_background: int = 50

@@ -110,8 +110,8 @@ def compress(
     16
     """
     from ..data.dataset import Dataset
-    from ..evaluation import score
     from ..models.base import as_model
+    from ..models.evaluation import score
 
     if not isinstance(data, Dataset):
         raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")

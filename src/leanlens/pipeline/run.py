@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
 from ..errors import OutputExistsError
+from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, make_executor
@@ -161,22 +161,6 @@ def run(
     return result
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: leave torch's setting), then restore."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _yaml(cfg: PipelineConfig) -> str:
     import yaml
 
@@ -184,7 +168,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
-    from ..evaluation import score
+    from ..models.evaluation import score
     from .stages import apply_plan, load_dataset, obtain_model
 
     folder = result.out_dir

@@ -115,9 +115,9 @@ _DATASETS: dict[str, Any] = {}
 def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     """Compress the original with one plan and measure the three objectives."""
     from ..compress import compress
-    from ..evaluation import score
     from ..explain import explain
     from ..metrics.agreement import agreement
+    from ..models.evaluation import score
     from .distributed import unpack_model
     from .measure import inference_latency
     from .stages import load_dataset
@@ -283,7 +283,7 @@ def sweep(
     atomic_write_text(folder / "sweep.json", json.dumps({"storage": storage_url, "study_name": sw.study_name,
                                                          "backend": backend}, indent=2) + "\n")
     (folder / "INTERRUPTED").unlink(missing_ok=True)
-    from .run import torch_threads
+    from ..models.threads import torch_threads
 
     try:
         with events, torch_threads(cfg.threads):
@@ -320,9 +320,9 @@ def sweep(
 
 def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed: bool) -> dict[str, Any]:
     """Data, the original model (trained once; reloaded on resume), its explanation of the rows."""
-    from ..evaluation import score
     from ..explain import explain, resolve_targets
     from ..models import load_model
+    from ..models.evaluation import score
     from .distributed import pack_model
     from .measure import folder_size, inference_latency
     from .stages import explanation_rows, load_dataset, obtain_model
