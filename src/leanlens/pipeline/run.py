@@ -177,7 +177,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         result.dataset = ds.summary()
 
     with events.stage("model"):
-        original = obtain_model(cfg.model, ds, seed=cfg.seed, progress=progress and events.log is None)
+        original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed, progress=progress and events.log is None)
         models: dict[str, Any] = {"original": original}
         result.models.append(ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_")))
     result.save()

@@ -337,7 +337,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         if resumed and (saved / "model.json").exists():
             original = load_model(saved)
         else:
-            original = obtain_model(cfg.model, ds, seed=cfg.seed)
+            original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed)
             original.save(saved, overwrite=True)
     methods = {m.method: m for m in cfg.explain.methods}
     name = sw.agreement_method or cfg.explain.methods[0].method
