@@ -96,6 +96,15 @@ class CompareConfig(Config):
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be an int ≥ 1. Got {v!r} instead.")
         if self.min_rows < 2:
             raise ConfigError(f"The 'min_rows' parameter of CompareConfig must be ≥ 2. Got {self.min_rows!r}.")
+        from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_ROWS, check_count
+
+        for name, high in (("n_rows", MAX_ROWS), ("n_background", MAX_BACKGROUND), ("n_bootstrap", 1_000_000),
+                           ("min_rows", MAX_ROWS), ("k", 1_000_000), ("surrogate_depth", 1000)):
+            check_count(getattr(self, name), param=name, high=high, owner="CompareConfig", error=ConfigError)
+        for method, b in ({"": self.budget} | dict(self.budgets or {})).items():
+            if isinstance(b, int) and not isinstance(b, bool) and b > MAX_BUDGET:
+                raise ConfigError(f"The budget{' of ' + repr(method) if method else ''} in CompareConfig must be at most "
+                                  f"{MAX_BUDGET:,}. Got {b:,}.")
         if self.budget is not None and (not isinstance(self.budget, int) or self.budget < 1):
             raise ConfigError(f"The 'budget' parameter of CompareConfig must be a positive int or None. Got {self.budget!r}.")
         if self.budgets is not None:

@@ -254,7 +254,7 @@ def compare(
     original: Any,
     compressed: Any,
     data: Any,
-    explainers: Sequence[str] = ("kernel",),
+    explainers: Sequence[str] = ("shapley",),
     *,
     config: CompareConfig | None = None,
     background: Any = None,

@@ -131,10 +131,10 @@ def compress(
 
     if not isinstance(data, Dataset):
         raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")
-    if not isinstance(latency_reps, int) or latency_reps < 0:
-        raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
-    if not isinstance(threads, int) or threads < 1:
-        raise InvalidInputError(f"The 'threads' parameter must be an int ≥ 1. Got {threads!r} instead.")
+    from ..limits import MAX_REPS, MAX_THREADS, check_count
+
+    check_count(latency_reps, param="latency_reps", low=0, high=MAX_REPS, owner="compress()")
+    check_count(threads, param="threads", high=MAX_THREADS, owner="compress()")
     random_state = check_random_state(random_state, owner="compress()")
     original = as_model(model)
     steps: list[StepConfig] = parse_plan(plan)

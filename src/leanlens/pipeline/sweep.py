@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_text
+from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
 from ..errors import ConfigError, LeanlensError, OutputExistsError
 from .config import ParamSpec, PipelineConfig
 from .events import Events, Log
@@ -213,11 +213,14 @@ def _fail_stale(study: Any) -> int:
 
 
 def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
-    """The sweep folder and whether it resumes an earlier sweep."""
+    """The sweep folder and whether it resumes an earlier sweep (checked creatable first)."""
+    out = check_destination(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"The 'out' path {str(out)!r} exists and is not a folder.")
     if out.exists() and any(out.iterdir()):
         is_sweep = (out / "sweep.json").exists()
         if overwrite:
-            if not is_sweep and not (out / "result.json").exists():
+            if not is_sweep and not (out / "result.json").exists() and not is_leanlens_folder(out):
                 raise OutputExistsError(f"The 'out' folder {str(out)!r} exists and is not a leanlens sweep folder; "
                                         "refusing to replace it even with --overwrite.")
             shutil.rmtree(out)
@@ -227,7 +230,32 @@ def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
         else:
             return out, True
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, "sweep")
     return out, False
+
+
+def check_storage(storage: str) -> None:
+    """Refuse an Optuna storage URL that cannot work, before the sweep folder is created."""
+    if not isinstance(storage, str) or not storage.strip():
+        raise StudyStorageError(f"The 'storage' parameter must be a database URL such as sqlite:///study.db. Got {storage!r}.")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(storage)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise StudyStorageError(
+            f"The 'storage' URL {storage[:200]!r} is not a usable database URL ({exc}); "
+            "give one such as sqlite:///study.db."
+        ) from None
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        if db in ("", ":memory:") or db.startswith("file:"):
+            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} names no SQLite file; a sweep needs a file to resume from.")
+        parent = Path(db).parent
+        if not parent.is_dir():
+            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} points into {str(parent)!r}, which is not a folder.")
 
 
 def sweep(
@@ -268,8 +296,14 @@ def sweep(
     if sw is None:  # pragma: no cover - check_space raised
         raise ConfigError("The pipeline has no 'sweep' section.")
     n_wanted = trials if trials is not None else sw.trials
-    if isinstance(n_wanted, bool) or not isinstance(n_wanted, int) or n_wanted < 1:
-        raise ConfigError(f"The 'trials' parameter must be an int ≥ 1. Got {n_wanted!r}.")
+    from ..limits import MAX_TRIALS, check_count
+
+    check_count(n_wanted, param="trials", high=MAX_TRIALS, owner="sweep()", error=ConfigError)
+    from .run import check_sources
+
+    check_sources(cfg)
+    if storage or sw.storage:
+        check_storage(str(storage or sw.storage))
     folder, resumed = open_sweep_folder(Path(out), overwrite=overwrite)
     storage_url = storage or sw.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     backend = backend or cfg.executor.backend
@@ -311,7 +345,11 @@ def sweep(
     finally:
         result.timings = dict(events.timings)
         result.finished = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-        result.save()
+        if result.status == "failed" and not resumed:
+            # a new sweep that failed leaves no folder, so the same command can run again
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            result.save()
         if own_executor:
             executor.close()
     events.emit("sweep_end", status=result.status, out=str(folder), trials=len(result.trials))
