@@ -34,7 +34,7 @@ from ..errors import OutputExistsError
 from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
@@ -170,14 +170,13 @@ def run(
                                          num_cpus=cfg.executor.num_cpus)
     events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
     result.save()
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        try:
-            executor.start()
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no folder
-            if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
-                executor.close()
-            raise
+    try:  # an unreachable cluster fails now, not after training
+        executor.start()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no folder
+        if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
+            executor.close()
+        raise
     try:
         with events, torch_threads(cfg.threads):
             _run_stages(cfg, result, events, executor, progress=progress)
@@ -223,7 +222,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         result.dataset = ds.summary()
 
     with events.stage("model"):
-        original = obtain_model(cfg.model, ds, seed=cfg.seed, progress=progress and events.log is None)
+        original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed, progress=progress and events.log is None)
         models: dict[str, Any] = {"original": original}
         result.models.append(ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_")))
     result.save()

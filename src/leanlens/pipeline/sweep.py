@@ -8,7 +8,6 @@ that were running are marked failed and re-sampled.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark
 from ..errors import ConfigError, LeanlensError, OutputExistsError
 from .config import ParamSpec, PipelineConfig
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, headline_score, pareto_front
 
 __all__ = ["DIRECTIONS", "StudyStorageError", "build_plan", "sweep"]
@@ -311,8 +310,7 @@ def sweep(
     own_executor = executor is None
     executor = executor or make_executor(backend, address=address or cfg.executor.address,
                                          num_cpus=cfg.executor.num_cpus)
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        executor.start()
+    executor.start()  # an unreachable cluster fails now, not after training
     result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg, seed=cfg.seed,
                        versions=library_versions(), started=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}")
@@ -377,7 +375,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         if resumed and (saved / "model.json").exists():
             original = load_model(saved)
         else:
-            original = obtain_model(cfg.model, ds, seed=cfg.seed)
+            original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed)
             original.save(saved, overwrite=True)
     methods = {m.method: m for m in cfg.explain.methods}
     name = sw.agreement_method or cfg.explain.methods[0].method
@@ -420,7 +418,7 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
 
     # A Ray task holds one CPU: its torch / ONNX Runtime work runs on one thread, so that two
     # workers on two cores do not oversubscribe them.
-    threads = 1 if isinstance(executor, RayExecutor) else base["task"]["threads"]
+    threads = 1 if executor.remote else base["task"]["threads"]
 
     def ask() -> tuple[Any, dict[str, Any]]:
         trial = study.ask()
@@ -447,34 +445,21 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
         completed = 0
         max_failures = max(10, 2 * n_wanted)
         failures = 0
-        if isinstance(executor, RayExecutor):
-            width = executor.workers
-            flight: dict[Any, Any] = {}
-            while completed < remaining and failures < max_failures:
-                while len(flight) < min(width, remaining - completed):
-                    trial, task = ask()
-                    flight[executor.submit(evaluate_trial, task)] = trial
-                handle, out = executor.wait_one(list(flight))
-                tell(flight.pop(handle), out)
-                if out.get("error"):
-                    failures += 1
-                else:
-                    completed += 1
-            for handle, trial in flight.items():  # more were in flight than needed
-                with contextlib.suppress(Exception):
-                    import ray
-
-                    ray.cancel(handle, force=True)
-                study.tell(trial, state=TrialState.FAIL)
-        else:
-            while completed < remaining and failures < max_failures:
+        flight: list[tuple[Any, Any]] = []  # (task handle, trial)
+        while completed < remaining and failures < max_failures:
+            while len(flight) < min(executor.workers, remaining - completed):
                 trial, task = ask()
-                out = executor.map(evaluate_trial, [task])[0]
-                tell(trial, out)
-                if out.get("error"):
-                    failures += 1
-                else:
-                    completed += 1
+                flight.append((executor.submit(evaluate_trial, task), trial))
+            handle, out = executor.wait([h for h, _ in flight])
+            i = next(i for i, (h, _) in enumerate(flight) if h is handle)
+            tell(flight.pop(i)[1], out)
+            if out.get("error"):
+                failures += 1
+            else:
+                completed += 1
+        executor.cancel([h for h, _ in flight])  # more were in flight than needed
+        for _, trial in flight:
+            study.tell(trial, state=TrialState.FAIL)
         if failures >= max_failures:
             raise ConfigError(f"{failures} trials failed (see result.json 'trials'); the search space gives "
                               "invalid plans. Last error: " + str(study.trials[-1].user_attrs.get("error")))
