@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,7 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
         ctx["accuracy_latency"] = None
     ctx["importance"] = _importance_figures(result, expl, methods, top)
     ctx["drift"] = _drift_figures(result)
-    targets = _targets(result, expl)
+    targets = np.asarray(result.targets, dtype=np.int64) if result.targets else None
     ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
     ctx["heatmaps"] = _heatmaps(result, expl, methods, targets, n_samples)
     ctx["surrogates"] = _surrogates(result, models, dataset)
@@ -211,34 +212,12 @@ def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], met
     return out
 
 
-def _targets(result: RunResult, expl: dict[tuple[str, str], Any]) -> np.ndarray | None:
-    """Each explained row's output: the original model's predicted class (from its output)."""
-    for (name, _), e in expl.items():
-        if name == "original" and e.values.ndim == 3:
-            total = e.values.sum(axis=1) + (e.base_values if e.base_values.ndim == 2 else e.base_values[:, None])
-            return np.asarray(total.argmax(axis=1), dtype=np.int64)
-    return None
-
-
-def _phi(e: Any, targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    v = np.asarray(e.values)
-    b = np.asarray(e.base_values)
-    if v.ndim == 2:
-        return v, (b if b.ndim == 1 else b[:, 0])
-    t = targets if targets is not None else np.zeros(len(v), dtype=np.int64)
-    rows = np.arange(len(v))
-    return v[rows, :, t], (b[rows, t] if b.ndim == 2 else b)
-
-
 def _per_row(e: Any, targets: np.ndarray | None) -> Any:
-    """An (n, d) Explanation of each row's target output (the original's predicted class)."""
-    import dataclasses
-
+    """An (n, d) Explanation of each row's explained output (``result.targets``)."""
     if e.values.ndim == 2:
         return e
-    phi, base = _phi(e, targets)
-    t = targets if targets is not None else np.zeros(e.n_rows, dtype=np.int64)
-    return dataclasses.replace(e, values=phi, base_values=base, stderr=None, targets=t)
+    t = targets[: e.n_rows] if targets is not None else np.zeros(e.n_rows, dtype=np.int64)
+    return dataclasses.replace(e.select(t), stderr=None)
 
 
 def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
@@ -255,19 +234,13 @@ def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: li
                     continue
                 one = _per_row(e, targets).rows([row])
                 if targets is not None and e.values.ndim == 3:
-                    one = dataclasses_replace(one, output_names=(e.output_names[int(targets[row])],))
+                    one = dataclasses.replace(one, output_names=(e.output_names[int(targets[row])],))
                 fig = plot_waterfall(one, 0, max_features=8)
                 fig.axes[0].set_title(f"{m.name} · {method} · row {row}", fontsize=9)
                 cells.append({"model": m.name, "uri": figures.figure_to_uri(fig, dpi=80)})
             if cells:
                 out.append({"method": method, "row": row, "cells": cells})
     return out
-
-
-def dataclasses_replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 def _image_shape(e: Any) -> tuple[int, int] | None:
