@@ -242,11 +242,15 @@ def sweep_command(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON schema of the pipeline YAML."""
+def schema(
+    of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
+                                           "`train --config`), compare (compare.yaml for `compare --config`) "
+                                           "or plan (one step of a plan).")] = "pipeline",
+) -> None:
+    """Print the JSON schema of a YAML file leanlens reads: types, bounds and defaults of every key."""
     from .pipeline import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(json_schema(of), indent=2))
 
 
 @app.command()
