@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import __version__
+from ._version import __version__
 from .errors import InvalidInputError, LeanlensError
 
 app = typer.Typer(
@@ -153,7 +153,11 @@ def info(
     if as_json:
         typer.echo(json.dumps(desc, indent=2))
         return
-    rows = {k: v for k, v in desc.items() if k != "metrics"}
+    from ._format import human_bytes, human_count
+
+    rows = {k: v for k, v in desc.items() if k not in ("metrics", "size_on_disk_bytes")}
+    rows.update({k: human_count(v) for k, v in rows.items() if isinstance(v, int) and not isinstance(v, bool) and "param" in k})
+    rows["size on disk"] = f"{human_bytes(size)} ({size:,} bytes)"
     rows.update({f"metric: {k}": v for k, v in desc["metrics"].items()})
     _print_table(str(model_dir), rows)
 
@@ -303,7 +307,7 @@ def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "kernel",
+    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "shapley",
     split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
     rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
     budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
@@ -465,7 +469,7 @@ def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "kernel",
+    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "shapley",
     metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
     rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
@@ -520,7 +524,7 @@ def compare_command(
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the models' data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. kernel,ig.")] = "kernel",
+    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. shapley,ig.")] = "shapley",
     rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import Each, Interval
 from .errors import InvalidInputError
 
 __all__ = [
@@ -69,6 +70,14 @@ MAX_THREADS = 256
 MAX_TRIALS = 10_000
 MAX_TWINS = 100
 MAX_REPS = 1_000_000
+
+
+#: The bounds above as constraints for the declarative validation of configs (leanlens._validation).
+EPOCHS = Interval(int, 1, MAX_EPOCHS)
+FINETUNE_EPOCHS = Interval(int, 0, MAX_EPOCHS)
+BATCH_SIZE = Interval(int, 1, MAX_BATCH_SIZE)
+WIDTHS = Each(Interval(int, 1, MAX_WIDTH), max_len=MAX_LAYERS)
+THREADS = Interval(int, 1, MAX_THREADS)
 
 
 def check_count(

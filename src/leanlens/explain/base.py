@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def _load_builtin_explainers() -> None:
 
 _BUILTIN_MODULES = (
     ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
-    ".lime", ".gradients", ".tree", ".importance", ".surrogate",
+    ".shapley.polyshap", ".shapley.gp", ".shapley.chooser", ".lime", ".gradients", ".tree", ".importance", ".surrogate",
 )
 
 
@@ -51,7 +51,8 @@ _BUILTIN_MODULES = (
 # (Captum and shap take seconds to import; a Shapley call should not pay for them).
 _METHOD_MODULES = {
     "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
-    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "permutation": ".shapley.permutation", "polyshap": ".shapley.polyshap", "gp": ".shapley.gp",
+    "shapley": ".shapley.chooser", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
     "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
 }
 
@@ -174,8 +175,18 @@ class Explainer(abc.ABC):
         """Attributions of the validated rows ``X`` for ``targets`` (None: every output)."""
 
 
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: None) -> None: ...
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: int | str) -> np.ndarray: ...
 def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:
-    """None (all outputs) or an (n,) array of output indices."""
+    """Which output of ``model`` is explained for each row of ``X``: the one rule of leanlens.
+
+    None (all outputs) or an (n,) array of output indices: ``"predicted"`` is each row's
+    predicted class (the argmax of ``model.output``, as ``model.predict``; output 0 for
+    regression), an int or an output name that output for every row. Select those outputs
+    of a multi-output explanation with :meth:`Explanation.select`.
+    """
     k = model.n_outputs
     if target is None:
         return None
@@ -200,7 +211,7 @@ def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np
 def explain(
     model: Any,
     X: Any,
-    method: str = "kernel",
+    method: str = "shapley",
     *,
     background: Any = None,
     target: Target | str = None,

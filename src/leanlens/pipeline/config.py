@@ -171,7 +171,8 @@ class ExplainSpec(_Spec):
     methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
     n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
     background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
-    target: Literal["predicted"] | int | None = "predicted"
+    target: Literal["predicted"] | int = Field(
+        "predicted", description="The output explained per row: each row's predicted class, or an output index.")
 
     @field_validator("methods", mode="before")
     @classmethod

@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,10 @@ from .._io import (
     mark_folder,
 )
 from ..errors import OutputExistsError
+from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
@@ -170,14 +170,13 @@ def run(
                                          num_cpus=cfg.executor.num_cpus)
     events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
     result.save()
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        try:
-            executor.start()
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no folder
-            if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
-                executor.close()
-            raise
+    try:  # an unreachable cluster fails now, not after training
+        executor.start()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no folder
+        if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
+            executor.close()
+        raise
     try:
         with events, torch_threads(cfg.threads):
             _run_stages(cfg, result, events, executor, progress=progress)
@@ -207,22 +206,6 @@ def run(
     return result
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: leave torch's setting), then restore."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _yaml(cfg: PipelineConfig) -> str:
     import yaml
 
@@ -230,7 +213,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
-    from ..evaluation import score
+    from ..models.evaluation import score
     from .stages import apply_plan, load_dataset, obtain_model
 
     folder = result.out_dir
@@ -239,7 +222,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         result.dataset = ds.summary()
 
     with events.stage("model"):
-        original = obtain_model(cfg.model, ds, seed=cfg.seed, progress=progress and events.log is None)
+        original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed, progress=progress and events.log is None)
         models: dict[str, Any] = {"original": original}
         result.models.append(ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_")))
     result.save()
@@ -309,10 +292,12 @@ def _update_pareto(result: RunResult) -> None:
 
 def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResult, ds: Any,
                     executor: Executor, events: Events) -> dict[tuple[str, str], Any]:
+    from ..explain import resolve_targets
     from .distributed import explain_rows
     from .stages import explain_unsupported, explanation_rows
 
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    result.targets = [int(t) for t in resolve_targets(models["original"], X, cfg.explain.target)]
     out: dict[tuple[str, str], Any] = {}
     for entry in result.models:
         for spec in cfg.explain.methods:
