@@ -594,9 +594,12 @@ def main(argv: list[str] | None = None) -> None:
     removed), then exits with 143 (130 for Ctrl-C).
     """
     import threading
+    import warnings
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
