@@ -42,7 +42,7 @@ def _load_builtin_explainers() -> None:
 
 
 _BUILTIN_MODULES = (
-    ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
+    ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation", ".shapley.gp",
     ".lime", ".gradients", ".tree", ".importance", ".surrogate",
 )
 
@@ -51,7 +51,7 @@ _BUILTIN_MODULES = (
 # (Captum and shap take seconds to import; a Shapley call should not pay for them).
 _METHOD_MODULES = {
     "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
-    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "permutation": ".shapley.permutation", "gp": ".shapley.gp", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
     "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
 }
 
