@@ -143,7 +143,11 @@ def info(
     if as_json:
         typer.echo(json.dumps(desc, indent=2))
         return
-    rows = {k: v for k, v in desc.items() if k != "metrics"}
+    from ._format import human_bytes, human_count
+
+    rows = {k: v for k, v in desc.items() if k not in ("metrics", "size_on_disk_bytes")}
+    rows.update({k: human_count(v) for k, v in rows.items() if isinstance(v, int) and not isinstance(v, bool) and "param" in k})
+    rows["size on disk"] = f"{human_bytes(size)} ({size:,} bytes)"
     rows.update({f"metric: {k}": v for k, v in desc["metrics"].items()})
     _print_table(str(model_dir), rows)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._format import human_bytes, significant
 from .._io import atomic_write_text
 from ..pipeline.config import ReportSpec
 from . import figures
@@ -47,7 +47,7 @@ def render_report(result: RunResult, path: str | Path | None = None, *, models: 
         undefined=jinja2.StrictUndefined,
     )
     env.filters["num"] = _num
-    env.filters["bytes"] = _bytes
+    env.filters["bytes"] = human_bytes
     text = env.get_template("report.html").render(**build_context(result, models=models, dataset=dataset))
     return atomic_write_text(out, text)
 
@@ -62,17 +62,6 @@ def _num(v: Any, digits: int = 3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}" if abs(v) >= 10 ** (-digits) or v == 0 else f"{v:.2e}"
     return str(v)
-
-
-def _bytes(n: Any) -> str:
-    if n is None:
-        return "–"
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def verdict_sentences(result: RunResult) -> list[str]:
@@ -155,7 +144,23 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
 def _yaml(cfg: dict[str, Any]) -> str:
     import yaml
 
-    return yaml.safe_dump(cfg, sort_keys=False)
+    # allow_unicode: "—" stays "—" rather than "\u2014"; width: long lists stay readable.
+    return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _rounded(v: Any) -> Any:
+    """Parameters as a person reads them: floats to 3 significant digits, arrays summarized."""
+    if isinstance(v, dict):
+        return {str(k): _rounded(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_rounded(x) for x in v] if len(v) <= 20 else f"[{len(v)} values]"
+    if isinstance(v, np.ndarray):
+        return _rounded(v.tolist()) if v.size <= 20 else f"array of shape {v.shape}"
+    if isinstance(v, np.generic):
+        return _rounded(v.item())
+    if isinstance(v, float):
+        return float(significant(v)) if math.isfinite(v) else str(v)
+    return v if v is None or isinstance(v, bool | int | str) else str(v)
 
 
 def _load_explanations(result: RunResult) -> dict[tuple[str, str], Any]:
@@ -361,5 +366,5 @@ def _trials(result: RunResult) -> dict[str, Any] | None:
 def _method_params(expl: dict[tuple[str, str], Any], method: str) -> dict[str, Any]:
     for (_, m), e in expl.items():
         if m == method:
-            return {"params": html.unescape(str(e.params)), "n_rows": e.n_rows, "n_model_evals": e.n_model_evals}
+            return {"params": _yaml(_rounded(e.params)).strip(), "n_rows": e.n_rows, "n_model_evals": e.n_model_evals}
     return {}
