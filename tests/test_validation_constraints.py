@@ -74,7 +74,7 @@ def test_prune_unknown_key_names_the_step_not_the_kind():
         (lambda: Quantize(ops=("MatMul", "Gem")), "'Gem' is not one of 'MatMul', 'Gemm', 'Conv'. Did you mean 'Gemm'?"),
         (lambda: Quantize(per_channel=1), "'per_channel' parameter of Quantize must be true or false"),
         (lambda: LowRank(energy=0.0), "'energy' parameter of LowRank must be None or a number in (0, 1]"),
-        (lambda: Distill(hidden=(8, 0)), "'hidden' parameter of Distill must be a list, each an int ≥ 1"),
+        (lambda: Distill(hidden=(8, 0)), "'hidden' parameter of Distill must be a list of at most 64 items, each an int in [1, 65536]"),
     ],
 )
 def test_step_configs_use_the_declared_constraints(make, fragment):

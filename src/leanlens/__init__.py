@@ -26,6 +26,7 @@ from .errors import (
     InvalidInputError,
     LeanlensError,
     ModelFormatError,
+    OutputError,
     OutputExistsError,
     UnsupportedModelError,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "MetricResult",
     "Model",
     "ModelFormatError",
+    "OutputError",
     "OutputExistsError",
     "Prune",
     "Quantize",

@@ -154,13 +154,15 @@ class InstanceOf(Constraint):
 
 
 class Each(Constraint):
-    """A list or tuple (at least ``min_len`` long) whose every item satisfies ``item``."""
+    """A list or tuple (``min_len`` to ``max_len`` long) whose every item satisfies ``item``."""
 
-    def __init__(self, item: Constraint, *, min_len: int = 0, description: str | None = None) -> None:
-        self.item, self.min_len, self.description = item, min_len, description
+    def __init__(self, item: Constraint, *, min_len: int = 0, max_len: int | None = None,
+                 description: str | None = None) -> None:
+        self.item, self.min_len, self.max_len, self.description = item, min_len, max_len, description
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, list | tuple) and len(value) >= self.min_len and all(self.item.accepts(v) for v in value)
+        return (isinstance(value, list | tuple) and len(value) >= self.min_len
+                and (self.max_len is None or len(value) <= self.max_len) and all(self.item.accepts(v) for v in value))
 
     def hint(self, value: Any) -> str:
         if isinstance(value, list | tuple):
@@ -173,6 +175,8 @@ class Each(Constraint):
         if self.description:
             return self.description
         size = "a non-empty list" if self.min_len == 1 else f"a list of ≥ {self.min_len} items" if self.min_len else "a list"
+        if self.max_len is not None:
+            size += f" of at most {self.max_len} items"
         return f"{size}, each {self.item}"
 
 

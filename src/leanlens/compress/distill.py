@@ -76,6 +76,10 @@ def _student_mlp(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> TorchMod
     if regression:
         scale = float(np.std(ds.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([float(np.mean(ds.y_train))]), torch.tensor([scale])
+    from ..errors import ConfigError
+    from ..limits import check_mlp_size
+
+    check_mlp_size(ds.n_features, cfg.hidden, k, error=ConfigError)  # before a byte is allocated
     seed = ctx.seed()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from .._validation import (
     NON_NEGATIVE,
-    NON_NEGATIVE_INT,
     POSITIVE,
     POSITIVE_INT,
     Each,
@@ -29,6 +28,7 @@ from .._validation import (
 )
 from ..config import Config, load_yaml
 from ..errors import ConfigError, did_you_mean
+from ..limits import BATCH_SIZE, EPOCHS, FINETUNE_EPOCHS, THREADS, WIDTHS
 from ..models.trainer import OPTIMIZERS, SCHEDULES
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Finetune(StepConfig):
     weight_decay: float = 0.0
 
     constraints: ClassVar = {
-        "epochs": POSITIVE_INT, "lr": POSITIVE, "batch_size": POSITIVE_INT, "optimizer": Options(OPTIMIZERS),
+        "epochs": EPOCHS, "lr": POSITIVE, "batch_size": BATCH_SIZE, "optimizer": Options(OPTIMIZERS),
         "schedule": Options(SCHEDULES), "weight_decay": NON_NEGATIVE,
     }
 
@@ -131,7 +131,7 @@ class Prune(StepConfig):
 
     constraints: ClassVar = {
         "kind": Options(("unstructured", "structured")), "amount": Interval(float, 0, 1, closed="left"),
-        "scope": Options(("global", "layer")), "steps": POSITIVE_INT, "finetune_epochs": NON_NEGATIVE_INT, "lr": POSITIVE,
+        "scope": Options(("global", "layer")), "steps": Interval(int, 1, 1000), "finetune_epochs": FINETUNE_EPOCHS, "lr": POSITIVE,
         "ignore": MODULE_NAMES, "round_to": [None, POSITIVE_INT],
     }
 
@@ -172,7 +172,7 @@ class Quantize(StepConfig):
 
     constraints: ClassVar = {
         "dtype": Options(("int8",)), "per_channel": InstanceOf(bool),
-        "ops": Each(Options(("MatMul", "Gemm", "Conv")), min_len=1), "threads": [None, POSITIVE_INT],
+        "ops": Each(Options(("MatMul", "Gemm", "Conv")), min_len=1), "threads": [None, THREADS],
     }
 
     def validate(self) -> None:
@@ -228,9 +228,9 @@ class Distill(StepConfig):
     augment: int = 4
 
     constraints: ClassVar = {
-        "student": Options(("mlp", "tree")), "hidden": Each(POSITIVE_INT), "max_depth": POSITIVE_INT, "temperature": POSITIVE,
-        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": POSITIVE_INT, "lr": POSITIVE,
-        "batch_size": POSITIVE_INT, "augment": NON_NEGATIVE_INT,
+        "student": Options(("mlp", "tree")), "hidden": WIDTHS, "max_depth": Interval(int, 1, 1000), "temperature": POSITIVE,
+        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": EPOCHS, "lr": POSITIVE,
+        "batch_size": BATCH_SIZE, "augment": Interval(int, 0, 1000),
     }
 
 
@@ -267,7 +267,7 @@ class LowRank(StepConfig):
 
     constraints: ClassVar = {
         "rank": [None, POSITIVE_INT], "rank_ratio": [None, FRACTION], "energy": [None, FRACTION],
-        "only_if_smaller": InstanceOf(bool), "min_features": POSITIVE_INT, "finetune_epochs": NON_NEGATIVE_INT,
+        "only_if_smaller": InstanceOf(bool), "min_features": POSITIVE_INT, "finetune_epochs": FINETUNE_EPOCHS,
         "lr": POSITIVE, "ignore": MODULE_NAMES,
     }
 

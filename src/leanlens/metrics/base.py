@@ -36,7 +36,6 @@ __all__ = [
     "model_output",
     "register_metric",
     "resolve_metrics",
-    "select_output",
 ]
 
 METRIC_RESULT_FORMAT = "leanlens-metric-result"
@@ -243,13 +242,6 @@ def resolve_metrics(metrics: str | Metric | Sequence[str | Metric]) -> list[Metr
     if not out:
         raise InvalidInputError("The 'metrics' parameter is empty; give 'all' or at least one metric name.")
     return out
-
-
-def select_output(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """(n, d) attributions of output ``targets[i]`` of each row from (n, d) or (n, d, k) values."""
-    if values.ndim == 2:
-        return values
-    return values[np.arange(values.shape[0]), :, targets]
 
 
 def model_output(model: BaseModel, X: np.ndarray, targets: np.ndarray, repeats: int = 1) -> np.ndarray:

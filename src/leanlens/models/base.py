@@ -110,9 +110,13 @@ class BaseModel(abc.ABC):
                 f"{self.n_features} (input shape {self.input_shape})."
             )
         if not np.all(np.isfinite(arr)):
-            bad = np.nonzero(~np.all(np.isfinite(arr.reshape(len(arr), -1)), axis=1))[0]
+            finite = np.isfinite(arr.reshape(len(arr), -1))
+            bad = np.nonzero(~np.all(finite, axis=1))[0]
+            col = int(np.flatnonzero(~finite[bad[0]])[0])
+            name = self.feature_names[col] if col < len(self.feature_names) else f"x{col}"
             raise InvalidInputError(
-                f"The {param!r} parameter has NaN or infinite values in {len(bad)} rows (first: row {int(bad[0])})."
+                f"The {param!r} parameter has NaN or infinite values (after the cast to float32, which turns "
+                f"|x| > 3.4e38 into inf) in {len(bad)} rows (first: row {int(bad[0])}, column {name!r})."
             )
         return np.ascontiguousarray(arr.reshape((len(arr), *self.input_shape)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -15,13 +16,13 @@ from .._validation import (
     POSITIVE,
     POSITIVE_INT,
     SEED,
-    Each,
     Interval,
     Options,
     check_param,
 )
 from ..config import Config
 from ..errors import ConfigError, InvalidInputError
+from ..limits import BATCH_SIZE, EPOCHS, WIDTHS
 
 if TYPE_CHECKING:
     import torch
@@ -81,11 +82,11 @@ class TrainConfig(Config):
     random_state: int | None = 0
 
     constraints: ClassVar = {
-        "arch": Options(ARCHS), "hidden": Each(POSITIVE_INT), "channels": Each(POSITIVE_INT),
+        "arch": Options(ARCHS), "hidden": WIDTHS, "channels": WIDTHS,
         "dropout": Interval(float, 0, 1, closed="left"), "loss": Options(LOSSES), "optimizer": Options(OPTIMIZERS),
         "lr": POSITIVE, "momentum": Interval(float, 0, 1, closed="left"), "weight_decay": NON_NEGATIVE,
         "schedule": Options(SCHEDULES), "gamma": Interval(float, 0, 1, closed="right"), "step_size": POSITIVE_INT,
-        "batch_size": POSITIVE_INT, "epochs": POSITIVE_INT, "patience": [None, POSITIVE_INT], "random_state": SEED,
+        "batch_size": BATCH_SIZE, "epochs": EPOCHS, "patience": [None, EPOCHS], "random_state": SEED,
     }
 
     def validate(self) -> None:
@@ -94,6 +95,22 @@ class TrainConfig(Config):
 
         check_param(self.activation, Options(tuple(ACTIVATIONS)), param="activation", owner="TrainConfig",
                     error=ConfigError)
+
+
+def _check_network_size(cfg: TrainConfig, input_shape: tuple[int, ...], n_out: int) -> None:
+    """Refuse a network over leanlens.limits.MAX_PARAMETERS before a byte of it is allocated."""
+    from ..limits import check_mlp_size
+
+    n_in = int(np.prod(input_shape))
+    if cfg.arch == "mlp":
+        check_mlp_size(n_in, cfg.hidden, n_out, error=ConfigError)
+        return
+    # CNN: 3x3 convolutions, then a dense layer on the flattened maps (an upper bound: no pooling)
+    chans = [int(input_shape[0]), *cfg.channels]
+    conv = sum(9 * a * b + b for a, b in itertools.pairwise(chans))
+    flat = chans[-1] * int(np.prod(input_shape[1:]))
+    check_mlp_size(flat, cfg.hidden[:1], n_out, param="hidden", error=ConfigError)
+    check_mlp_size(conv, (), 0, param="channels", error=ConfigError)
 
 
 # --- pieces the trainer is assembled from (each a small registry) -------------------------
@@ -293,6 +310,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
     if task == "regression":
         ym, ys = float(np.mean(dataset.y_train)), float(np.std(dataset.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([ym]), torch.tensor([ys])
+    _check_network_size(cfg, dataset.input_shape, n_out)
     with torch.random.fork_rng(devices=[]):
         if cfg.random_state is not None:
             torch.manual_seed(cfg.random_state)

@@ -25,6 +25,7 @@ from pydantic import (
 
 from ..config import load_yaml
 from ..errors import ConfigError, did_you_mean
+from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_REPS, MAX_ROWS, MAX_THREADS, MAX_TRIALS
 
 if TYPE_CHECKING:
     from ..compare import CompareConfig
@@ -160,7 +161,7 @@ class ExplainerSpec(_Spec):
     """One explanation method with its budget and extra parameters."""
 
     method: str
-    budget: int | None = Field(None, ge=1)
+    budget: int | None = Field(None, ge=1, le=MAX_BUDGET)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -168,9 +169,10 @@ class ExplainSpec(_Spec):
     """Which methods explain which rows."""
 
     methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
-    n_rows: int = Field(40, ge=1, description="Test rows explained per model.")
-    background: int = Field(50, ge=1, description="Training rows used as background.")
-    target: Literal["predicted"] | int | None = "predicted"
+    n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
+    background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
+    target: Literal["predicted"] | int = Field(
+        "predicted", description="The output explained per row: each row's predicted class, or an output index.")
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -184,14 +186,14 @@ class MetricsSpec(_Spec):
     """Explanation metrics computed for every model (empty: the metrics package's defaults)."""
 
     names: list[str] = Field(default_factory=list)
-    n_rows: int = Field(20, ge=1)
+    n_rows: int = Field(20, ge=1, le=MAX_ROWS)
 
 
 class CompressSpec(_Spec):
     """Options of ``leanlens.compress`` shared by every plan."""
 
-    latency_reps: int = Field(20, ge=0, description="Timed calls per batch size in the compression record (0: none).")
-    threads: int = Field(2, ge=1, description="torch / ONNX Runtime threads while measuring.")
+    latency_reps: int = Field(20, ge=0, le=MAX_REPS, description="Timed calls per batch size in the compression record (0: none).")
+    threads: int = Field(2, ge=1, le=MAX_THREADS, description="torch / ONNX Runtime threads while measuring.")
 
 
 class CompareSpec(_Spec):
@@ -226,8 +228,8 @@ class ExecutorSpec(_Spec):
 
     backend: Literal["local", "ray"] = "local"
     address: str | None = Field(None, description="Ray cluster address (host:port or ray://host:port); None starts a local instance.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray instance.")
-    chunk_rows: int = Field(100, ge=1, description="Rows per Ray explanation task.")
+    num_cpus: int | None = Field(None, ge=1, le=MAX_THREADS, description="CPUs of the local Ray instance.")
+    chunk_rows: int = Field(100, ge=1, le=MAX_ROWS, description="Rows per Ray explanation task.")
 
 
 class ParamSpec(_Spec):
@@ -261,7 +263,7 @@ class SweepSpec(_Spec):
     switches a step on or off.
     """
 
-    trials: int = Field(20, ge=1)
+    trials: int = Field(20, ge=1, le=MAX_TRIALS)
     plan: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
     space: dict[str, ParamSpec] = Field(default_factory=dict)
     storage: str | None = Field(None, description="Optuna storage URL; default sqlite:///<out>/study.db.")
@@ -295,7 +297,7 @@ class PipelineConfig(_Spec):
     version: Literal[1] = 1
     name: str = "run"
     seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch intra-op threads during the run (None: torch's default).")
+    threads: int | None = Field(None, ge=1, le=MAX_THREADS, description="torch intra-op threads during the run (None: torch's default).")
     data: DataSpec = Field(default_factory=lambda: DataSpec.model_validate({}))
     model: ModelSpec = Field(default_factory=lambda: ModelSpec.model_validate({}))
     plans: list[PlanSpec] = Field(default_factory=list)
