@@ -55,7 +55,7 @@ def loads_yaml(text: str, *, where: str = "The YAML text") -> Any:
 
     _check_yaml_events(text, where, max_depth=cap("MAX_NESTING"))
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 
-from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError, short_repr
+from ..errors import (
+    InvalidInputError,
+    LeanlensError,
+    ModelFormatError,
+    UnsupportedModelError,
+    short_repr,
+)
 from .base import BaseModel, Task, register_adapter
 
 __all__ = ["SklearnModel", "load_sklearn"]
