@@ -43,12 +43,14 @@ def _looks_like_pickle(path: Path) -> bool:
     return (len(head) == 2 and head[0] == 0x80 and head[1] <= 5) or head == b"PK"
 
 
-def load_model(path: str | os.PathLike[str]) -> BaseModel:
+def load_model(path: str | os.PathLike[str], *, allow_control_flow: bool = False) -> BaseModel:
     """Load a model folder saved by leanlens, or an ``.onnx`` file.
 
     Torch: ``model.safetensors`` + ``model.json``; scikit-learn: ``model.skops`` (only
     scikit-learn/NumPy/SciPy types are trusted); ONNX: ``model.onnx``. Pickle files are
-    refused with an explanation.
+    refused with an explanation. Declared sizes are checked against ``leanlens.models.limits``
+    before anything is allocated, and no graph or constructor from the file is run to load it;
+    ``allow_control_flow=True`` accepts ONNX graphs with Loop/Scan/If (files you trust).
     """
     if not isinstance(path, str | os.PathLike):
         raise InvalidInputError(
@@ -62,7 +64,7 @@ def load_model(path: str | os.PathLike[str]) -> BaseModel:
         if p.suffix.lower() == ".onnx":
             from .onnx_model import OnnxModel
 
-            return OnnxModel(p)
+            return OnnxModel(p, allow_control_flow=allow_control_flow)
         if _looks_like_pickle(p):
             raise ModelFormatError(f"Refusing to load {str(p)!r}: it is a pickle file. {PICKLE_REFUSAL}")
         raise ModelFormatError(
@@ -83,6 +85,10 @@ def load_model(path: str | os.PathLike[str]) -> BaseModel:
             f"The file {str(spec_file)!r} has unknown format {short_repr(fmt)}; expected one of {sorted(loaders)}."
         )
     check_spec_header(spec, p)
+    if fmt == "leanlens-onnx":
+        from .onnx_model import load_onnx_folder
+
+        return load_onnx_folder(p, spec, allow_control_flow=allow_control_flow)
     return loaders[fmt](p, spec)
 
 
