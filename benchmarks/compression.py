@@ -51,7 +51,7 @@ def _plans(lc: Any, quick: bool, ft: int) -> dict[str, list[Any]]:
 
 def _latency(lc: Any, original: Any, model: Any, ds: Any, reps: int, threads: int, clock: str) -> dict[str, Any]:
     """Median/p95/p10 ms of original and model, interleaved call by call, at batch 1 and 256."""
-    from leanlens.compress.record import latency_rows, paired_latency
+    from leanlens.compress.measurement import latency_rows, paired_latency
 
     out: dict[str, Any] = {}
     for b in (1, 256):
@@ -172,7 +172,8 @@ class _Result:
 
 def _as_result(lc: Any, model: Any, original: Any, ds: Any) -> _Result:
     """A record for a model that was not made by compress() (the scratch student)."""
-    from leanlens.compress.record import CompressionRecord, StepRecord, measure
+    from leanlens.compress.measurement import measure
+    from leanlens.compress.record import CompressionRecord, StepRecord
 
     before = measure(original, original, ds, reps=0, threads=1)
     after = measure(model, original, ds, reps=0, threads=1)

@@ -5,14 +5,16 @@ Exit codes: 0 success, 2 user error (one line on stderr), 1 bug (traceback).
 
 from __future__ import annotations
 
+import errno
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from . import __version__
+from ._version import __version__
 from .errors import InvalidInputError, LeanlensError
 
 app = typer.Typer(
@@ -98,7 +100,10 @@ def train(
     from . import TrainConfig
     from . import train as train_fn
     from ._io import prepare_out_dir
+    from .limits import MAX_BATCH_SIZE, MAX_EPOCHS
 
+    _bounded(epochs, "epochs", MAX_EPOCHS)
+    _bounded(batch_size, "batch-size", MAX_BATCH_SIZE)
     prepare_out_dir(out, overwrite=overwrite)
     if config is not None:
         cfg = TrainConfig.from_yaml(config)
@@ -116,10 +121,20 @@ def train(
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
+    from .limits import check_widths
+
     try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
+        widths = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text!r}.") from None
+        raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text[:200]!r}.") from None
+    return check_widths(widths, param=f"--{name}")
+
+
+def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
+    """An option's documented bound (leanlens.limits), checked before any work starts."""
+    from .limits import check_count
+
+    check_count(value, param=f"--{name}", high=high, low=low, allow_none=True)
 
 
 @app.command()
@@ -138,7 +153,11 @@ def info(
     if as_json:
         typer.echo(json.dumps(desc, indent=2))
         return
-    rows = {k: v for k, v in desc.items() if k != "metrics"}
+    from ._format import human_bytes, human_count
+
+    rows = {k: v for k, v in desc.items() if k not in ("metrics", "size_on_disk_bytes")}
+    rows.update({k: human_count(v) for k, v in rows.items() if isinstance(v, int) and not isinstance(v, bool) and "param" in k})
+    rows["size on disk"] = f"{human_bytes(size)} ({size:,} bytes)"
     rows.update({f"metric: {k}": v for k, v in desc["metrics"].items()})
     _print_table(str(model_dir), rows)
 
@@ -211,9 +230,11 @@ def sweep_command(
     address: Address = None,
 ) -> None:
     """Optuna search over compression plans: accuracy ↑, latency ↓, explanation agreement ↑."""
+    from .limits import MAX_TRIALS
     from .pipeline import load_pipeline_config, sweep
     from .pipeline.console import print_summary
 
+    _bounded(trials, "trials", MAX_TRIALS)
     cfg = load_pipeline_config(pipeline)
     result = sweep(cfg, out=out, trials=trials, overwrite=overwrite, backend=backend, address=address,
                    storage=storage, **_pipeline_options(quiet, log_json))
@@ -287,7 +308,7 @@ def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "kernel",
+    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "shapley",
     split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
     rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
     budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
@@ -309,12 +330,13 @@ def explain_command(
     from ._io import atomic_dir, prepare_out_dir
     from .explain.base import get_explainer
     from .explain.plots import save_explanation_plots
+    from .limits import MAX_BACKGROUND, MAX_BUDGET
     from .models import load_model
 
+    _bounded(budget, "budget", MAX_BUDGET)
+    _bounded(background, "background", MAX_BACKGROUND)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(method)
-    if background < 1:
-        raise InvalidInputError(f"--background must be a positive number of rows. Got {background}.")
     model = load_model(model_dir)
     if data_seed is None:
         # the split the model was trained on, so that --split test holds rows it never saw
@@ -399,8 +421,12 @@ def compress_command(
 
     from ._io import atomic_dir, atomic_write_text, prepare_out_dir
     from .compress import compress, parse_plan, plan_to_list
+    from .limits import MAX_EPOCHS, MAX_REPS, MAX_THREADS
     from .models import load_model
 
+    _bounded(threads, "threads", MAX_THREADS)
+    _bounded(reps, "reps", MAX_REPS, low=0)
+    _bounded(finetune, "finetune", MAX_EPOCHS)
     prepare_out_dir(out, overwrite=overwrite)
     inline = _inline_plan(prune, finetune, quantize, lowrank, distill)
     if plan is not None and inline:
@@ -444,7 +470,7 @@ def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "kernel",
+    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "shapley",
     metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
     rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
@@ -461,12 +487,14 @@ def evaluate_command(
     from . import evaluate as evaluate_fn
     from ._io import atomic_dir, atomic_write_json, prepare_out_dir
     from .explain.base import get_explainer
+    from .limits import MAX_BACKGROUND, MAX_BUDGET, MAX_ROWS
 
+    _bounded(rows, "rows", MAX_ROWS)
+    _bounded(budget, "budget", MAX_BUDGET)
+    _bounded(background, "background", MAX_BACKGROUND)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(explainer)
     names = [m.strip() for m in metrics.split(",") if m.strip()]
-    if rows < 1 or background < 1:
-        raise InvalidInputError(f"--rows and --background must be positive numbers of rows. Got {rows} and {background}.")
     model = _load_model_or_compressed(model_dir)
     # the split the model was trained on, so that the test rows are rows it never saw
     ds = load_data(data, label, random_state=model.metadata.get("train", {}).get("random_state", seed))
@@ -497,7 +525,7 @@ def compare_command(
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
     data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the models' data).")] = "digits",
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. kernel,ig.")] = "kernel",
+    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. shapley,ig.")] = "shapley",
     rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
@@ -526,25 +554,68 @@ def compare_command(
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
 
+#: OSErrors that are the environment's, not a bug: reported as one line with exit code 2.
+_USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG,
+                          errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EMFILE, errno.ELOOP, errno.EXDEV})
+_terminated = False
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a KeyboardInterrupt so that every Ctrl-C cleanup path runs for it too."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    raise Terminated()
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _interrupted() -> None:
+    if _terminated:
+        typer.echo("leanlens: terminated (SIGTERM)", err=True)
+        sys.exit(143)
+    typer.echo("leanlens: interrupted", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors → one line on stderr and exit code 2."""
+    """Console entry point: user errors → one line on stderr and exit code 2.
+
+    SIGTERM behaves like Ctrl-C (status files say "interrupted", temporary folders are
+    removed), then exits with 143 (130 for Ctrl-C).
+    """
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
         if rv == 130:
-            typer.echo("leanlens: interrupted", err=True)
-            sys.exit(130)
+            _interrupted()
     except LeanlensError as exc:
-        typer.echo(f"leanlens: error: {exc}", err=True)
+        typer.echo(f"leanlens: error: {_one_line(str(exc))}", err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("leanlens: aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("leanlens: interrupted", err=True)
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted()
     except typer.Exit as exc:
+        if exc.exit_code == 130:
+            _interrupted()
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in _USER_ERRNOS:
+            raise
+        from ._io import os_error_message
+
+        where = f": {exc.filename!s}" if exc.filename else ""
+        typer.echo(f"leanlens: error: {os_error_message(exc)}{where}", err=True)
+        sys.exit(2)
     except Exception as exc:
         # Usage errors from the click that Typer vendors carry their own exit code (2).
         if any(c.__name__ == "ClickException" for c in type(exc).__mro__):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self, get_args, get_origin
 
 import yaml
 
 from ._io import atomic_write_text
+from ._validation import Spec, check_params
 from .errors import ConfigError, did_you_mean, short_repr
 
 __all__ = ["Config", "load_yaml", "loads_yaml"]
@@ -105,14 +107,21 @@ def _check_yaml_events(text: str, where: str, *, max_depth: int) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Base of every config: frozen, validated in ``__post_init__``, round-trips to dict/YAML."""
+    """Base of every config: frozen, validated in ``__post_init__``, round-trips to dict/YAML.
 
-    kind: ClassVar[str] = "config"
+    ``constraints`` declares each field's rule (see :mod:`leanlens._validation`); they are
+    checked first, then ``validate()`` checks what involves several fields.
+    """
+
+    #: The config's name in error messages and file paths ("train", "prune", …).
+    config_name: ClassVar[str] = "config"
+    constraints: ClassVar[Mapping[str, Spec]] = {}
 
     def validate(self) -> None:
-        """Raise ConfigError / InvalidInputError on bad values. Subclasses override."""
+        """Raise ConfigError on bad combinations of values. Subclasses override."""
 
     def __post_init__(self) -> None:
+        check_params(self, self.constraints, owner=type(self).__name__, error=ConfigError)
         self.validate()
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,7 +137,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: Any, *, path: str = "") -> Self:
-        where = path or cls.kind
+        where = path or cls.config_name
         if data is None:
             data = {}
         if not isinstance(data, dict):

@@ -17,6 +17,7 @@ __all__ = [
     "LeanlensError",
     "ModelFormatError",
     "NotFittedError",
+    "OutputError",
     "OutputExistsError",
     "UnsupportedModelError",
     "closest",
@@ -54,6 +55,10 @@ class ModelFormatError(LeanlensError, ValueError):
 
 class OutputExistsError(LeanlensError, FileExistsError):
     """An output path exists and overwriting was not asked for."""
+
+
+class OutputError(LeanlensError, OSError):
+    """An output path cannot be written: permission denied, read-only, name too long, not a folder."""
 
 
 class NotFittedError(LeanlensError, RuntimeError):

@@ -11,7 +11,7 @@ from leanlens.errors import ModelFormatError, OutputExistsError
 
 def test_torch_round_trip(iris_mlp, iris, tmp_path):
     path = iris_mlp.save(tmp_path / "m")
-    assert sorted(p.name for p in path.iterdir()) == ["model.json", "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == [".leanlens", "model.json", "model.safetensors"]
     spec = json.loads((path / "model.json").read_text())
     assert spec["format"] == "leanlens-torch" and spec["leanlens_version"] == leanlens.__version__
     assert spec["feature_names"] == list(iris.feature_names)

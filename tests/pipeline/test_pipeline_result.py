@@ -8,7 +8,6 @@ import pytest
 
 from leanlens.errors import InvalidInputError, ModelFormatError
 from leanlens.pipeline import ModelEntry, RunResult, pareto_front
-from leanlens.pipeline.stages import merge_drift
 
 
 def test_pareto_front_two_and_three_objectives():
@@ -25,13 +24,23 @@ def test_pareto_front_two_and_three_objectives():
 def test_run_result_round_trip(tmp_path):
     res = RunResult(out_dir=tmp_path, name="x", seed=3, timings={"data": 0.1},
                     models=[ModelEntry(name="original", scores={"test_accuracy": 0.9}),
-                            ModelEntry(name="p", scores={"test_accuracy": 0.8}, verdict="changed")])
+                            ModelEntry(name="p", scores={"test_accuracy": 0.8}, drift=_drift("changed"))])
     res.save()
     again = RunResult.load(tmp_path)
     assert again.to_dict() == res.to_dict()
     assert again.original.accuracy == 0.9 and again.verdict == "changed"
     with pytest.raises(InvalidInputError, match="No model named 'q'"):
         again.entry("q")
+
+
+def _drift(verdict):
+    import numpy as np
+
+    from leanlens.compare import CompareConfig, DriftReport
+
+    return DriftReport(verdict=verdict, reasons=("r",), decision={"agreement": 1.0}, explainers={},
+                       surrogate={}, config=CompareConfig(), feature_names=("a",), output_names=("y",),
+                       rows=np.arange(3))
 
 
 def test_load_refuses_missing_and_foreign_files(tmp_path):
@@ -43,12 +52,3 @@ def test_load_refuses_missing_and_foreign_files(tmp_path):
     (tmp_path / "result.json").write_text("{broken")
     with pytest.raises(ModelFormatError, match="corrupt"):
         RunResult.load(tmp_path)
-
-
-def test_merged_drift_takes_the_most_severe_verdict():
-    a = {"verdict": "same-reasons", "reasons": ["r1"], "explainers": {"kernel": {}}, "seconds": 1.0}
-    b = {"verdict": "inconclusive", "reasons": ["r2"], "explainers": {"ig": {}}, "seconds": 2.0}
-    m = merge_drift([a, b])
-    assert m["verdict"] == "inconclusive" and set(m["explainers"]) == {"kernel", "ig"}
-    assert m["reasons"] == ["r1", "r2"] and m["seconds"] == 3.0
-    assert merge_drift([a])["verdict"] == "same-reasons"

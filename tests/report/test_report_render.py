@@ -45,10 +45,38 @@ def test_render_again_from_the_saved_result(report_run, tmp_path):
 
 def test_verdict_sentences_in_words(report_run):
     res = RunResult.from_dict(report_run.to_dict())
+    import numpy as np
+
+    from leanlens.compare import CompareConfig, DriftReport
+
+    drift = DriftReport(verdict="same-reasons", reasons=(), decision={}, explainers={}, surrogate={},
+                        config=CompareConfig(), feature_names=(), output_names=(), rows=np.arange(2))
     res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": 0.9}, latency_ms=1.0,
-                                          size_bytes=10, verdict="same-reasons", agreement=0.8))
+                                          size_bytes=10, drift=drift, agreement=0.8))
     res.original.latency_ms = 2.0
     (s,) = verdict_sentences(res)
     assert s.startswith("The model compressed by plan “int8” still decides for the same reasons")
     assert "2.00× the speed" in s and "agreement 0.80" in s
     assert res.verdict == "same-reasons"
+
+
+def test_methods_and_config_read_as_yaml_with_rounded_numbers(report_run):
+    import re
+
+    text = (report_run.out_dir / "report.html").read_text()
+    methods = text[text.index('id="methods"'):]
+    assert "\\u" not in methods  # the config's unicode is shown as such
+    assert not re.search(r"\{&#39;|\{'", methods)  # no Python dict reprs
+    assert not re.search(r"\d\.\d{7,}", methods)  # no float printed with 7+ decimals
+    assert '<pre class="params">' in methods
+
+
+def test_rounded_parameters():
+    import numpy as np
+
+    from leanlens.report.render import _rounded
+
+    got = _rounded({"tol": 0.002449244260787964, "w": np.float32(0.5), "ids": list(range(30)),
+                    "shape": np.zeros((3, 2)), "nested": {"a": (1, 2.123456)}, "name": "x", "none": None})
+    assert got == {"tol": 0.00245, "w": 0.5, "ids": "[30 values]", "shape": [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+                   "nested": {"a": [1, 2.12]}, "name": "x", "none": None}

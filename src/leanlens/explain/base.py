@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def _load_builtin_explainers() -> None:
 
 _BUILTIN_MODULES = (
     ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
-    ".lime", ".gradients", ".tree", ".importance", ".surrogate",
+    ".shapley.polyshap", ".shapley.gp", ".shapley.chooser", ".lime", ".gradients", ".tree", ".importance", ".surrogate",
 )
 
 
@@ -51,7 +51,8 @@ _BUILTIN_MODULES = (
 # (Captum and shap take seconds to import; a Shapley call should not pay for them).
 _METHOD_MODULES = {
     "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
-    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "permutation": ".shapley.permutation", "polyshap": ".shapley.polyshap", "gp": ".shapley.gp",
+    "shapley": ".shapley.chooser", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
     "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
 }
 
@@ -125,6 +126,13 @@ class Explainer(abc.ABC):
         bg = model.check_X(self.background, param="background")
         if len(bg) == 0:
             raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
+        from ..limits import MAX_BACKGROUND
+
+        if len(bg) > MAX_BACKGROUND:
+            raise InvalidInputError(
+                f"The 'background' parameter has {len(bg):,} rows; at most {MAX_BACKGROUND:,} are allowed "
+                "(a sample of 100-1000 rows is the usual choice)."
+            )
         return bg
 
     def explain(self, X: Any, *, target: Target | str = None) -> Explanation:
@@ -138,19 +146,47 @@ class Explainer(abc.ABC):
         Xc = model.check_X(X)
         if len(Xc) == 0:
             raise InvalidInputError("The 'X' parameter has no rows to explain.")
+        self._check_sizes(model, Xc)
         targets = resolve_targets(model, Xc, target)
         start = time.perf_counter()
         expl = self._explain(model, Xc, targets)
         expl.seconds = time.perf_counter() - start
         return expl
 
+    def _check_sizes(self, model: BaseModel, X: np.ndarray) -> None:
+        """The documented bounds of leanlens.limits: rows, budget, and the coalition matrix's memory."""
+        from ..limits import MAX_BUDGET, MAX_COALITION_CELLS, MAX_ROWS, check_count
+
+        if len(X) > MAX_ROWS:
+            raise InvalidInputError(f"The 'X' parameter has {len(X):,} rows; at most {MAX_ROWS:,} are explained at once.")
+        if self.budget is None:
+            return
+        budget = check_count(self.budget, param="budget", high=MAX_BUDGET, owner=type(self).__name__)
+        d = int(np.prod(model.input_shape))
+        if budget is not None and budget * d > MAX_COALITION_CELLS:
+            raise InvalidInputError(
+                f"The 'budget' parameter of {type(self).__name__} ({budget:,}) times the {d:,} features needs a "
+                f"{budget * d:,}-cell coalition matrix per row; at most {MAX_COALITION_CELLS:,} are allowed. "
+                "Lower the budget or group the features."
+            )
+
     @abc.abstractmethod
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         """Attributions of the validated rows ``X`` for ``targets`` (None: every output)."""
 
 
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: None) -> None: ...
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: int | str) -> np.ndarray: ...
 def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:
-    """None (all outputs) or an (n,) array of output indices."""
+    """Which output of ``model`` is explained for each row of ``X``: the one rule of leanlens.
+
+    None (all outputs) or an (n,) array of output indices: ``"predicted"`` is each row's
+    predicted class (the argmax of ``model.output``, as ``model.predict``; output 0 for
+    regression), an int or an output name that output for every row. Select those outputs
+    of a multi-output explanation with :meth:`Explanation.select`.
+    """
     k = model.n_outputs
     if target is None:
         return None
@@ -175,7 +211,7 @@ def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np
 def explain(
     model: Any,
     X: Any,
-    method: str = "kernel",
+    method: str = "shapley",
     *,
     background: Any = None,
     target: Target | str = None,

@@ -187,21 +187,18 @@ class Lime(Explainer):
         base = np.concatenate([q[1] for q in parts])
         coef = np.concatenate([q[2] for q in parts])
         p = parts[0][3]
-        self.coef_ = coef
-        if targets is not None:
-            rows = np.arange(len(X))
-            values, base = values[rows, :, targets], base[rows, targets]
-            self.coef_ = coef[rows, :, targets]
+        self.coef_ = coef if targets is None else coef[np.arange(len(X)), :, targets]
         params = {k: v for k, v in opts.items() if k != "image_shape"}
         params["image_shape"] = list(opts["image_shape"]) if opts["image_shape"] else None
         params["random_state"] = self.random_state
         params["n_interpretable_features"] = p
-        return Explanation(
+        expl = Explanation(
             values=values, base_values=base, data=Xf, feature_names=model.feature_names,
             output_names=model.output_names,
-            method=self.name, params=params, targets=targets, n_model_evals=len(X) * m,
+            method=self.name, params=params, n_model_evals=len(X) * m,
             input_shape=model.input_shape, notes=tuple(notes),
         )
+        return expl if targets is None else expl.select(targets)
 
     def _tabular(
         self, model: BaseModel, X: np.ndarray, bg: np.ndarray, opts: dict[str, Any], rng: np.random.Generator

@@ -150,15 +150,12 @@ class TreeShap(Explainer):
                     f"Σφ + base misses the model output by up to {resid:.3g}: shap's float32 split "
                     "comparisons disagree with scikit-learn's on a value lying on a split threshold."
                 )
-        values = sv
-        if targets is not None:
-            rows = np.arange(len(X))
-            values, base = sv[rows, :, targets], base[rows, targets]
         n_bg = 0 if bg is None else len(bg)
-        return Explanation(
-            values=values, base_values=base, data=Xf, feature_names=model.feature_names,
+        expl = Explanation(
+            values=sv, base_values=base, data=Xf, feature_names=model.feature_names,
             output_names=model.output_names, method=self.name,
             params={"feature_perturbation": fp, "model_output": output, "n_background": n_bg,
                     "random_state": self.random_state},
-            targets=targets, n_model_evals=len(X), input_shape=model.input_shape, notes=tuple(notes),
+            n_model_evals=len(X), input_shape=model.input_shape, notes=tuple(notes),
         )
+        return expl if targets is None else expl.select(targets)

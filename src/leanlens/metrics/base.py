@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .._results import check_format, jsonable
 from ..errors import InvalidInputError, did_you_mean
 
 if TYPE_CHECKING:
@@ -34,9 +35,10 @@ __all__ = [
     "model_output",
     "register_metric",
     "resolve_metrics",
-    "select_output",
 ]
 
+METRIC_RESULT_FORMAT = "leanlens-metric-result"
+METRIC_RESULT_VERSION = 1
 CATEGORIES = ("faithfulness", "robustness", "complexity", "axioms", "efficiency", "sanity", "ground_truth")
 METRICS: dict[str, type[Metric]] = {}
 
@@ -73,30 +75,34 @@ class MetricResult:
         return self.skipped is None
 
     def to_dict(self) -> dict[str, Any]:
-        from .._io import _json_default
-
-        def clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {str(k): clean(x) for k, x in v.items()}
-            if isinstance(v, list | tuple):
-                return [clean(x) for x in v]
-            if isinstance(v, np.ndarray | np.generic):
-                return _json_default(v)
-            if isinstance(v, float) and not np.isfinite(v):
-                return None
-            return v
-
         return {
+            "format": METRIC_RESULT_FORMAT,
+            "version": METRIC_RESULT_VERSION,
             "name": self.name,
             "category": self.category,
-            "value": clean(self.value),
+            "value": jsonable(self.value),
             "higher_is_better": self.higher_is_better,
-            "per_row": None if self.per_row is None else clean(np.asarray(self.per_row).tolist()),
-            "details": clean(self.details),
+            "per_row": None if self.per_row is None else jsonable(np.asarray(self.per_row, dtype=np.float64)),
+            "details": jsonable(self.details),
             "notes": list(self.notes),
             "skipped": self.skipped,
             "seconds": round(self.seconds, 6),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MetricResult:
+        """The MetricResult that :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``)."""
+        check_format(d, METRIC_RESULT_FORMAT, METRIC_RESULT_VERSION, what="metric result")
+        per_row = d.get("per_row")
+        value = d.get("value")
+        return cls(
+            name=str(d["name"]), category=str(d.get("category", "")),
+            value=None if value is None else float(value), higher_is_better=bool(d.get("higher_is_better", True)),
+            per_row=None if per_row is None else np.asarray([np.nan if v is None else v for v in per_row],
+                                                             dtype=np.float64),
+            details=dict(d.get("details") or {}), notes=tuple(d.get("notes") or ()), skipped=d.get("skipped"),
+            seconds=float(d.get("seconds") or 0.0),
+        )
 
     def __repr__(self) -> str:
         if self.skipped:
@@ -231,13 +237,6 @@ def resolve_metrics(metrics: str | Metric | Sequence[str | Metric]) -> list[Metr
     if not out:
         raise InvalidInputError("The 'metrics' parameter is empty; give 'all' or at least one metric name.")
     return out
-
-
-def select_output(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """(n, d) attributions of output ``targets[i]`` of each row from (n, d) or (n, d, k) values."""
-    if values.ndim == 2:
-        return values
-    return values[np.arange(values.shape[0]), :, targets]
 
 
 def model_output(model: BaseModel, X: np.ndarray, targets: np.ndarray, repeats: int = 1) -> np.ndarray:

@@ -8,10 +8,10 @@ Each cap is read when a file is loaded, so a user who trusts a bigger file can r
 in Python::
 
     import leanlens.models.limits as limits
-    limits.MAX_PARAMETERS = 2_000_000_000
+    limits.MAX_MODEL_PARAMETERS = 2_000_000_000
 
 or for the command line, with an environment variable of the same name prefixed
-``LEANLENS_`` (``LEANLENS_MAX_PARAMETERS=2000000000 leanlens info big_model/``).
+``LEANLENS_`` (``LEANLENS_MAX_MODEL_PARAMETERS=2000000000 leanlens info big_model/``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ __all__ = [
     "MAX_FEATURES",
     "MAX_JSON_BYTES",
     "MAX_MODEL_FILE_BYTES",
+    "MAX_MODEL_PARAMETERS",
     "MAX_NESTING",
-    "MAX_PARAMETERS",
     "MAX_SAFETENSORS_HEADER_BYTES",
     "MAX_SKOPS_UNCOMPRESSED_BYTES",
     "MAX_TENSOR_ELEMENTS",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Weights of one model, counted over every tensor (200M float32 = 800 MB).
-MAX_PARAMETERS = 200_000_000
+MAX_MODEL_PARAMETERS = 200_000_000
 #: Size on disk of one model file (model.safetensors, model.skops, model.onnx).
 MAX_MODEL_FILE_BYTES = 2 * 1024**3
 #: Sum of the uncompressed sizes of the entries of a skops zip (a zip bomb declares more).

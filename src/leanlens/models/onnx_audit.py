@@ -76,8 +76,8 @@ def inspect_onnx(path: Path, *, allow_control_flow: bool = False) -> OnnxSignatu
     for fn in model.functions:
         for node in fn.node:
             _check_node(node, path, allow_control_flow)
-    if total > cap("MAX_PARAMETERS"):
-        raise _fail(path, f"its initializers hold {total:,} values. {raise_hint('MAX_PARAMETERS')}")
+    if total > cap("MAX_MODEL_PARAMETERS"):
+        raise _fail(path, f"its initializers hold {total:,} values. {raise_hint('MAX_MODEL_PARAMETERS')}")
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as exc:

@@ -122,6 +122,15 @@ class OnnxModel(BaseModel):
     def file_size(self) -> int:
         return self.path.stat().st_size
 
+    def n_parameters(self, *, nonzero: bool = False) -> int:
+        """Elements of the graph's initializers, without one-element tensors (scales and zero points)."""
+        import onnx
+        from onnx import numpy_helper
+
+        arrays = [numpy_helper.to_array(t) for t in onnx.load(str(self.path)).graph.initializer]
+        big = [a for a in arrays if a.size > 1]
+        return sum(int(np.count_nonzero(a)) if nonzero else int(a.size) for a in big)
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "file": str(self.path), "bytes": self.file_size()}
 

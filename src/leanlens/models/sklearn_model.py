@@ -60,6 +60,19 @@ class SklearnModel(BaseModel):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "estimator": type(self.estimator).__name__}
 
+    def n_parameters(self, *, nonzero: bool = False) -> int | None:
+        """Tree ensembles: their nodes; linear models: their coefficients; otherwise None."""
+        est = self.estimator
+        trees = getattr(est, "estimators_", None)
+        members = list(np.ravel(trees)) if trees is not None else [est]
+        if all(hasattr(e, "tree_") for e in members):
+            return sum(int(e.tree_.node_count) for e in members)
+        coef = getattr(est, "coef_", None)
+        if coef is None:
+            return None
+        c = np.asarray(coef)
+        return int(np.count_nonzero(c)) if nonzero else int(c.size)
+
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.skops`` and ``model.json`` into the folder ``path`` (atomically)."""
         import skops.io as sio

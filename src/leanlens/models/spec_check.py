@@ -4,7 +4,7 @@ A small ``model.json`` can declare a 30000×30000 layer; building it first and c
 weights afterwards allocates gigabytes. Here the declared layers are turned into the exact
 list of tensor names and shapes they would need, compared with the safetensors *header*
 (read alone: an 8-byte little-endian length, then that much JSON), and counted against
-``limits.MAX_PARAMETERS`` — all before one layer is built.
+``limits.MAX_MODEL_PARAMETERS`` — all before one layer is built.
 """
 
 from __future__ import annotations
@@ -213,8 +213,8 @@ def check_torch_weights(folder: Path, spec: dict[str, Any]) -> None:
     """Refuse a torch model folder whose model.json and safetensors header disagree, or that is too big."""
     expected = expected_state(spec, folder)
     total = sum(math.prod(s) for s in expected.values())
-    if total > cap("MAX_PARAMETERS"):
-        raise _bad(folder, f"declares {total:,} parameters. {raise_hint('MAX_PARAMETERS')}")
+    if total > cap("MAX_MODEL_PARAMETERS"):
+        raise _bad(folder, f"declares {total:,} parameters. {raise_hint('MAX_MODEL_PARAMETERS')}")
     header = read_safetensors_header(folder / "model.safetensors")
     stored = {k: v[1] for k, v in header.items()}
     if stored != expected:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     create_model,
     field_validator,
@@ -24,6 +25,11 @@ from pydantic import (
 
 from ..config import load_yaml
 from ..errors import ConfigError, did_you_mean, short_repr
+from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_REPS, MAX_ROWS, MAX_THREADS, MAX_TRIALS
+
+if TYPE_CHECKING:
+    from ..compare import CompareConfig
+    from ..compress.plan import StepConfig
 
 __all__ = [
     "STEP_NAMES",
@@ -113,10 +119,26 @@ class ModelSpec(_Spec):
 
 
 class PlanSpec(_Spec):
-    """One compression plan: a name and the steps in the YAML plan form."""
+    """One compression plan: a name and the steps in the YAML plan form.
+
+    The steps are parsed into step configs once, at validation: :attr:`configs`.
+    """
 
     name: str = Field(..., min_length=1)
     steps: list[dict[str, dict[str, Any]]] = Field(..., min_length=1)
+    _configs: list[Any] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parse_steps(self) -> PlanSpec:
+        from ..compress.plan import parse_plan
+
+        self._configs = parse_plan(self.steps)
+        return self
+
+    @property
+    def configs(self) -> list[StepConfig]:
+        """The plan as validated step configs (what ``leanlens.compress`` runs)."""
+        return list(self._configs)
 
     @field_validator("steps")
     @classmethod
@@ -129,24 +151,17 @@ class PlanSpec(_Spec):
                 raise ValueError(
                     f"step {i}: unknown step {name!r}.{did_you_mean(name, STEP_NAMES)} Valid steps: {', '.join(STEP_NAMES)}"
                 )
-        return _checked_by_compress(steps)
-
-
-def _checked_by_compress(steps: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
-    """Validate each step's fields with the compress package's own parser (its messages)."""
-    try:
         from ..compress.plan import parse_plan
-    except ImportError:  # compression not installed in this checkout: checked when the plan runs
+
+        parse_plan(steps)  # each step's fields, with the compress package's own messages
         return steps
-    parse_plan(steps)
-    return steps
 
 
 class ExplainerSpec(_Spec):
     """One explanation method with its budget and extra parameters."""
 
     method: str
-    budget: int | None = Field(None, ge=1)
+    budget: int | None = Field(None, ge=1, le=MAX_BUDGET)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -154,9 +169,10 @@ class ExplainSpec(_Spec):
     """Which methods explain which rows."""
 
     methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
-    n_rows: int = Field(40, ge=1, description="Test rows explained per model.")
-    background: int = Field(50, ge=1, description="Training rows used as background.")
-    target: Literal["predicted"] | int | None = "predicted"
+    n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
+    background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
+    target: Literal["predicted"] | int = Field(
+        "predicted", description="The output explained per row: each row's predicted class, or an output index.")
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -170,14 +186,14 @@ class MetricsSpec(_Spec):
     """Explanation metrics computed for every model (empty: the metrics package's defaults)."""
 
     names: list[str] = Field(default_factory=list)
-    n_rows: int = Field(20, ge=1)
+    n_rows: int = Field(20, ge=1, le=MAX_ROWS)
 
 
 class CompressSpec(_Spec):
     """Options of ``leanlens.compress`` shared by every plan."""
 
-    latency_reps: int = Field(20, ge=0, description="Timed calls per batch size in the compression record (0: none).")
-    threads: int = Field(2, ge=1, description="torch / ONNX Runtime threads while measuring.")
+    latency_reps: int = Field(20, ge=0, le=MAX_REPS, description="Timed calls per batch size in the compression record (0: none).")
+    threads: int = Field(2, ge=1, le=MAX_THREADS, description="torch / ONNX Runtime threads while measuring.")
 
 
 class CompareSpec(_Spec):
@@ -193,10 +209,8 @@ class CompareSpec(_Spec):
     @field_validator("config")
     @classmethod
     def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            from ..compare import CompareConfig
-        except ImportError:
-            return value
+        from ..compare import CompareConfig
+
         CompareConfig.from_dict(value, path="compare.config")
         return value
 
@@ -214,8 +228,8 @@ class ExecutorSpec(_Spec):
 
     backend: Literal["local", "ray"] = "local"
     address: str | None = Field(None, description="Ray cluster address (host:port or ray://host:port); None starts a local instance.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray instance.")
-    chunk_rows: int = Field(100, ge=1, description="Rows per Ray explanation task.")
+    num_cpus: int | None = Field(None, ge=1, le=MAX_THREADS, description="CPUs of the local Ray instance.")
+    chunk_rows: int = Field(100, ge=1, le=MAX_ROWS, description="Rows per Ray explanation task.")
 
 
 class ParamSpec(_Spec):
@@ -249,7 +263,7 @@ class SweepSpec(_Spec):
     switches a step on or off.
     """
 
-    trials: int = Field(20, ge=1)
+    trials: int = Field(20, ge=1, le=MAX_TRIALS)
     plan: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
     space: dict[str, ParamSpec] = Field(default_factory=dict)
     storage: str | None = Field(None, description="Optuna storage URL; default sqlite:///<out>/study.db.")
@@ -283,7 +297,7 @@ class PipelineConfig(_Spec):
     version: Literal[1] = 1
     name: str = "run"
     seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch intra-op threads during the run (None: torch's default).")
+    threads: int | None = Field(None, ge=1, le=MAX_THREADS, description="torch intra-op threads during the run (None: torch's default).")
     data: DataSpec = Field(default_factory=lambda: DataSpec.model_validate({}))
     model: ModelSpec = Field(default_factory=lambda: ModelSpec.model_validate({}))
     plans: list[PlanSpec] = Field(default_factory=list)
@@ -303,6 +317,27 @@ class PipelineConfig(_Spec):
         if dupes:
             raise ValueError(f"plan names must be unique and not 'original'; got {dupes}")
         return plans
+
+    _compare_config: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _typed_compare_config(self) -> PipelineConfig:
+        from ..compare import CompareConfig
+
+        fields: dict[str, Any] = {"n_rows": self.explain.n_rows, "n_background": self.explain.background,
+                                  **self.compare.config}
+        fields.setdefault("min_rows", min(20, max(2, int(fields["n_rows"]))))
+        budgets = {m.method: m.budget for m in self.explain.methods if m.budget is not None}
+        if "budget" not in self.compare.config and budgets:
+            fields["budgets"] = {**budgets, **(self.compare.config.get("budgets") or {})}
+        self._compare_config = CompareConfig.from_dict(fields, path="compare.config")
+        return self
+
+    @property
+    def compare_config(self) -> CompareConfig:
+        """The :class:`leanlens.CompareConfig` of the run, validated once: ``compare.config`` over
+        the ``explain`` section's rows, background and per-method budgets."""
+        return self._compare_config  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (paths as strings) that :func:`parse_pipeline_config` reads back."""

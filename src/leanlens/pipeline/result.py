@@ -6,16 +6,26 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .._io import atomic_write_json
+from .._results import check_format, jsonable
 from ..errors import InvalidInputError, ModelFormatError
 
-__all__ = ["RESULT_FORMAT", "ModelEntry", "RunResult", "pareto_front"]
+if TYPE_CHECKING:
+    from ..compare import DriftReport
+    from ..compress import CompressionRecord
+    from ..compress.plan import StepConfig
+    from ..metrics import MetricResult
+    from .config import PipelineConfig
+
+__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "ModelEntry", "RunResult", "headline_score", "pareto_front"]
 
 RESULT_FORMAT = "leanlens-run"
+#: 2: typed entries (plan as step configs, ``skipped`` per method, MetricResult/DriftReport/record with formats)
+RESULT_VERSION = 2
 Status = Literal["running", "complete", "interrupted", "failed"]
 
 
@@ -26,22 +36,22 @@ class ModelEntry:
     Attributes
     ----------
     name : "original" or the plan's name.
-    plan : the plan's steps in YAML form (empty for the original).
+    plan : the plan's steps (step configs; empty for the original).
     scores : test-set scores (``test_accuracy``, …).
     size_bytes : size of the saved model folder on disk.
     n_parameters : parameter count (torch models), else None.
     latency_ms : median wall time of ``output`` on ``latency_batch`` rows, in ms.
     path : model folder, relative to the run folder.
     explanations : explanation method → file, relative to the run folder.
-    record : the CompressionRecord as a dict (compressed models).
-    drift : the DriftReport as a dict (compressed models, when compared).
-    verdict : ``drift["verdict"]`` for short.
+    record : the :class:`~leanlens.compress.CompressionRecord` (compressed models).
+    drift : the :class:`~leanlens.compare.DriftReport` (compressed models, when compared).
     agreement : explanation agreement with the original in [−1, 1] (higher is closer), when known.
-    explanation_metrics : MetricResult dicts per explanation method.
+    explanation_metrics : :class:`~leanlens.metrics.MetricResult` list per explanation method.
+    skipped : explanation method → why it does not apply to this model.
     """
 
     name: str
-    plan: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    plan: list[StepConfig] = dataclasses.field(default_factory=list)
     scores: dict[str, float] = dataclasses.field(default_factory=dict)
     size_bytes: int | None = None
     n_parameters: int | None = None
@@ -50,18 +60,57 @@ class ModelEntry:
     latency_batch: int | None = None
     path: str | None = None
     explanations: dict[str, str] = dataclasses.field(default_factory=dict)
-    record: dict[str, Any] | None = None
-    drift: dict[str, Any] | None = None
-    verdict: str | None = None
+    record: CompressionRecord | None = None
+    drift: DriftReport | None = None
     agreement: float | None = None
-    explanation_metrics: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    explanation_metrics: dict[str, list[MetricResult]] = dataclasses.field(default_factory=dict)
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def accuracy(self) -> float | None:
-        for key in ("test_accuracy", "test_r2"):
-            if key in self.scores:
-                return float(self.scores[key])
-        return None
+        """The headline test score (accuracy, or R² for regression); see :func:`headline_score`."""
+        value = headline_score(self.scores)
+        return None if np.isnan(value) else value
+
+    @property
+    def verdict(self) -> str | None:
+        """The DriftReport's verdict (None when not compared)."""
+        return None if self.drift is None else str(self.drift.verdict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..compress.plan import plan_to_list
+
+        return {
+            "name": self.name, "plan": plan_to_list(self.plan), "scores": dict(self.scores),
+            "size_bytes": self.size_bytes, "n_parameters": self.n_parameters, "latency_ms": self.latency_ms,
+            "latency_p95_ms": self.latency_p95_ms, "latency_batch": self.latency_batch, "path": self.path,
+            "explanations": dict(self.explanations),
+            "record": None if self.record is None else self.record.to_dict(),
+            "drift": None if self.drift is None else self.drift.to_dict(),
+            "verdict": self.verdict, "agreement": self.agreement,
+            "explanation_metrics": {k: [r.to_dict() for r in v] for k, v in self.explanation_metrics.items()},
+            "skipped": dict(self.skipped),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelEntry:
+        from ..compare import DriftReport
+        from ..compress import CompressionRecord
+        from ..compress.plan import parse_plan
+        from ..metrics import MetricResult
+
+        return cls(
+            name=str(d["name"]), plan=parse_plan(d["plan"]) if d.get("plan") else [],
+            scores=dict(d.get("scores") or {}), size_bytes=d.get("size_bytes"), n_parameters=d.get("n_parameters"),
+            latency_ms=d.get("latency_ms"), latency_p95_ms=d.get("latency_p95_ms"),
+            latency_batch=d.get("latency_batch"), path=d.get("path"), explanations=dict(d.get("explanations") or {}),
+            record=None if d.get("record") is None else CompressionRecord.from_dict(d["record"]),
+            drift=None if d.get("drift") is None else DriftReport.from_dict(d["drift"]),
+            agreement=d.get("agreement"),
+            explanation_metrics={k: [MetricResult.from_dict(r) for r in v]
+                                 for k, v in (d.get("explanation_metrics") or {}).items()},
+            skipped=dict(d.get("skipped") or {}),
+        )
 
 
 @dataclasses.dataclass
@@ -72,11 +121,13 @@ class RunResult:
     ----------
     out_dir : the run folder.
     status : "running" | "complete" | "interrupted" | "failed".
-    config : the validated pipeline config as a dict.
+    config : the validated pipeline config.
     seed : the pipeline seed. versions : library versions. machine : CPU and cores.
     timings : seconds per stage, in order. dataset : the Dataset's summary.
     models : one :class:`ModelEntry` per model, the original first.
     pareto : names of the models on the accuracy–latency Pareto front.
+    targets : the output explained for each explained row (``explain.target`` of the original
+        model, by :func:`leanlens.explain.resolve_targets`); the report shows these outputs.
     trials : sweep trials (number, params, objectives, state), when the run is a sweep.
     notes : what the reader should know (explainers that did not apply to a model, …).
     """
@@ -84,7 +135,7 @@ class RunResult:
     out_dir: Path
     name: str = "run"
     status: Status = "running"
-    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    config: PipelineConfig | None = None
     seed: int = 0
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     machine: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -92,6 +143,7 @@ class RunResult:
     dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
     models: list[ModelEntry] = dataclasses.field(default_factory=list)
     pareto: list[str] = dataclasses.field(default_factory=list)
+    targets: list[int] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     started: str = ""
     finished: str = ""
@@ -136,19 +188,30 @@ class RunResult:
 
     # -- serialization ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        """JSON-able dict (the content of ``result.json``)."""
+        d: dict[str, Any] = {"format": RESULT_FORMAT, "version": RESULT_VERSION}
+        for f in dataclasses.fields(self):
+            d[f.name] = getattr(self, f.name)
         d["out_dir"] = str(self.out_dir)
-        return {"format": RESULT_FORMAT, "format_version": 1, **d}
+        d["config"] = None if self.config is None else self.config.to_dict()
+        d["models"] = [m.to_dict() for m in self.models]
+        return jsonable(d)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:
-        if d.get("format") != RESULT_FORMAT:
-            raise ModelFormatError(f"Not a leanlens run result (format {d.get('format')!r}).")
+        """The RunResult :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``)."""
+        from .config import parse_pipeline_config
+
+        check_format(d, RESULT_FORMAT, RESULT_VERSION, what="run result")
         fields = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in fields}
-        kw["out_dir"] = Path(kw["out_dir"])
-        kw["models"] = [ModelEntry(**m) for m in kw.get("models", [])]
-        return cls(**kw)
+        try:
+            kw["out_dir"] = Path(kw["out_dir"])
+            kw["config"] = None if kw.get("config") is None else parse_pipeline_config(kw["config"], source="result.json")
+            kw["models"] = [ModelEntry.from_dict(m) for m in kw.get("models", [])]
+            return cls(**kw)
+        except (KeyError, TypeError) as exc:
+            raise ModelFormatError(f"The run result is incomplete or corrupt: {type(exc).__name__}: {exc}.") from None
 
     def save(self) -> Path:
         """Write ``result.json`` into the run folder (atomically)."""
@@ -168,6 +231,18 @@ class RunResult:
         res = cls.from_dict(d)
         res.out_dir = p.parent
         return res
+
+
+HEADLINE_SCORES = ("test_accuracy", "test_r2")
+
+
+def headline_score(scores: dict[str, float]) -> float:
+    """The one score a run ranks models by: test accuracy for classifiers, test R² for
+    regression (NaN when neither was measured)."""
+    for key in HEADLINE_SCORES:
+        if key in scores:
+            return float(scores[key])
+    return float("nan")
 
 
 def pareto_front(points: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:

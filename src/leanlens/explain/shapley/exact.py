@@ -8,12 +8,14 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ..base import register_explainer
-from ._common import ShapleyExplainer
+from .base import ShapleyExplainer
 from .game import MaskingGame
 
 __all__ = ["MAX_EXACT_FEATURES", "ExactShapley", "all_coalitions", "shapley_matrix"]
 
 MAX_EXACT_FEATURES = 16
+#: Model rows (coalitions × background rows) per batch of explained rows.
+EXACT_ROWS_PER_BATCH = 1 << 22
 
 
 def all_coalitions(d: int) -> np.ndarray:
@@ -69,7 +71,7 @@ class ExactShapley(ShapleyExplainer):
         M = shapley_matrix(d)
         inner = slice(1, (1 << d) - 1)  # ∅ and the full set are known already
         phi = np.empty((game.n, d, game.n_outputs))
-        rows_per_call = max(1, (1 << 22) // ((1 << d) * game.n_background))
+        rows_per_call = max(1, EXACT_ROWS_PER_BATCH // ((1 << d) * game.n_background))
         for a in range(0, game.n, rows_per_call):
             rows = np.arange(a, min(game.n, a + rows_per_call))
             v = np.empty((len(rows), 1 << d, game.n_outputs))

@@ -7,14 +7,10 @@ import math
 import numpy as np
 
 from ..base import register_explainer
-from ._common import (
-    RegressionShapley,
-    constrained_wls,
-    kernel_size_mass,
-    unique_random_subsets,
-)
+from .base import RegressionShapley
 from .game import MaskingGame
-from .kernel import paired_subsets
+from .regression import constrained_wls
+from .sampling import kernel_size_mass, paired_subsets, unique_random_subsets
 
 __all__ = ["LeverageShap", "leverage_allocation"]
 
