@@ -276,16 +276,17 @@ def _parse_rows(text: str, n: int, split: str) -> Any:
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
     """--param KEY=VALUE items → method parameters (values read as YAML: 10, 0.5, true, [8, 8])."""
-    import yaml
+    from .config import loads_yaml
+    from .errors import ConfigError, short_repr
 
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {item!r}.")
+            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {short_repr(item)}.")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = loads_yaml(value, where="--param")  # no aliases, tags or deep nesting
+        except ConfigError:
             out[key.strip()] = value
     return out
 

@@ -179,9 +179,13 @@ def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from .spec_check import check_torch_weights
+
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
+    # Declared layer shapes vs the safetensors header, and the parameter cap, before any layer is built.
+    check_torch_weights(folder, spec)
     try:
         body = layers_to_module(spec["layers"])
         pre = spec["preprocessing"]

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from ..config import load_yaml
-from ..errors import ConfigError, InvalidInputError, did_you_mean
+from ..errors import ConfigError, InvalidInputError, did_you_mean, short_repr
 from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_REPS, MAX_ROWS, MAX_THREADS, MAX_TRIALS
 
 if TYPE_CHECKING:
@@ -436,21 +436,23 @@ def _format_errors(exc: ValidationError, source: str) -> str:
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
         where = _loc_text(loc)
+        where = where if len(where) <= 200 else where[:196] + "…"
         if err["type"] == "extra_forbidden":
             valid = _field_names_at(PipelineConfig, loc[:-1])
-            hint = did_you_mean(str(loc[-1]), valid) if valid else ""
+            hint = did_you_mean(str(loc[-1])[:200], valid) if valid else ""
             valid_txt = f" Valid keys: {', '.join(valid)}." if valid else ""
-            lines.append(f"{where}: unknown key {loc[-1]!r}.{hint}{valid_txt}")
+            lines.append(f"{where}: unknown key {short_repr(loc[-1])}.{hint}{valid_txt}")
         elif err["type"] == "literal_error":
             options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-            lines.append(f"{where}: {err['msg']}; got {err['input']!r}.{did_you_mean(str(err['input']), options)}")
+            lines.append(f"{where}: {err['msg']}; got {short_repr(err['input'])}.{did_you_mean(str(err['input'])[:200], options)}")
         elif err["type"] == "missing":
             lines.append(f"{where}: required key is missing.")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
-            lines.append(f"{where}: {msg}; got {err['input']!r}.")
+            lines.append(f"{where}: {short_repr(msg, 300)}; got {short_repr(err['input'])}.")
     head = f"The {source!r} config is invalid ({len(lines)} problem{'s' if len(lines) != 1 else ''}): "
-    return head + " | ".join(lines)
+    more = f" | … and {len(lines) - 10} more" if len(lines) > 10 else ""
+    return head + " | ".join(lines[:10]) + more
 
 
 def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
