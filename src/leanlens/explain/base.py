@@ -92,6 +92,7 @@ class Explainer(abc.ABC):
     model_agnostic: ClassVar[bool] = True
     needs_background: ClassVar[bool] = True
     has_budget: ClassVar[bool] = False
+    params: dict[str, Any]  # method-specific parameters, as given (set in __init__)
     #: The method's own ``**params`` and the rule of each (see :mod:`leanlens._validation`); ``explain``
     #: refuses other names and checks the given values. None: the method checks its params itself.
     param_constraints: ClassVar[Mapping[str, Spec] | None] = None
@@ -109,7 +110,7 @@ class Explainer(abc.ABC):
         self.background = background
         self.budget = budget
         self.random_state = random_state
-        self.params = params
+        self.params: dict[str, Any] = params
 
     # -- validation shared by every method --------------------------------------------------
     def _model(self) -> BaseModel:

@@ -221,7 +221,7 @@ def _signature(model: Any, path: Path) -> OnnxSignature:
     odims = _dims(out.type)
     width = None
     if odims is not None and len(odims) >= 1 and all(isinstance(d, int) for d in odims[1:]):
-        width = math.prod(int(d) for d in odims[1:]) if len(odims) > 1 else 1
+        width = math.prod(int(d) for d in odims[1:] if isinstance(d, int)) if len(odims) > 1 else 1
     op, name = "", out.name
     while name in producers:
         node = producers[name]

@@ -327,7 +327,7 @@ class GPShap(ShapleyExplainer):
         self._overhead = (0.0, 0.0)  # (wall, cpu) ms per row outside model calls, of the last explain
 
     def _check_params(self, d: int) -> None:
-        params = self.params
+        params: dict[str, Any] = dict(self.params)
         self.params = {k: v for k, v in params.items() if k not in ("fit_points", "fit_iter")}
         try:  # the shared checks (unknown names, max_background, tol) on all but our own
             super()._check_params(d)
