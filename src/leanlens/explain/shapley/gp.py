@@ -33,10 +33,11 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ..base import register_explainer
-from ._common import ShapleyExplainer, random_subsets
+from .base import ShapleyExplainer
 from .exact import all_coalitions, shapley_matrix
 from .game import MaskingGame
 from .kernel import kernel_design
+from .sampling import random_subsets
 
 __all__ = ["GPShap", "hamming_shapley_map", "hamming_shapley_prior_cov"]
 
@@ -326,13 +327,10 @@ class GPShap(ShapleyExplainer):
         self.adaptive = adaptive
         self._overhead = (0.0, 0.0)  # (wall, cpu) ms per row outside model calls, of the last explain
 
+    extra_params = ("fit_points", "fit_iter")
+
     def _check_params(self, d: int) -> None:
-        params: dict[str, Any] = dict(self.params)
-        self.params = {k: v for k, v in params.items() if k not in ("fit_points", "fit_iter")}
-        try:  # the shared checks (unknown names, max_background, tol) on all but our own
-            super()._check_params(d)
-        finally:
-            self.params = params
+        super()._check_params(d)  # the shared checks (unknown names, max_background, tol)
         if self._param("tol", None) is not None:
             raise InvalidInputError("The 'tol' parameter is not supported by the 'gp' explainer (its cost is set by 'budget').")
         for name, low in (("fit_points", d + 4), ("fit_iter", 1)):
