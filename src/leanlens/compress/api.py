@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..models.base import BaseModel
     from .auto import AutoBudget, AutoSearch
 
-__all__ = ["CompressionResult", "StepContext", "compress"]
+__all__ = ["CompressionResult", "StepContext", "compress", "load_model_or_compressed"]
 
 
 @dataclasses.dataclass
@@ -61,13 +61,32 @@ class CompressionResult:
     auto: AutoSearch | None = None
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``folder/model/`` (the model's own format) and ``folder/record.json`` (atomically)."""
-        from .._io import atomic_dir
+        """Write the compressed folder (atomically): ``model/`` (the model's own format),
+        ``record.json``, ``plan.yaml`` (the plan that made it, reusable as ``--plan``) and, after
+        ``plan="auto"``, ``auto.json`` (the search: candidates, Pareto front, message)."""
+        import yaml
+
+        from .._io import atomic_dir, atomic_write_json, atomic_write_text
 
         with atomic_dir(folder, overwrite=overwrite) as tmp:
             self.model.save(tmp / "model")
             self.record.save(tmp / "record.json")
+            plan = [{s.step: s.config} for s in self.record.steps]
+            atomic_write_text(tmp / "plan.yaml", yaml.safe_dump(plan, sort_keys=False))
+            if self.auto is not None:
+                atomic_write_json(tmp / "auto.json", self.auto.to_dict())
         return Path(folder)
+
+
+def load_model_or_compressed(path: str | Path) -> BaseModel:
+    """A saved model folder, an .onnx file, or a compressed folder (:meth:`CompressionResult.save`;
+    its ``model/``)."""
+    from ..models import load_model
+
+    p = Path(path)
+    if p.is_dir() and not (p / "model.json").is_file() and (p / "model").is_dir():
+        return load_model(p / "model")
+    return load_model(p)
 
 
 def compress(
@@ -120,8 +139,8 @@ def compress(
     16
     """
     from ..data.dataset import Dataset
-    from ..evaluation import score
     from ..models.base import as_model
+    from ..models.evaluation import score
 
     if not isinstance(data, Dataset):
         raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")
@@ -137,10 +156,10 @@ def compress(
         return result
     if budget is not None or executor is not None:
         raise InvalidInputError("The 'budget' and 'executor' parameters are for plan='auto' only.")
-    if not isinstance(latency_reps, int) or latency_reps < 0:
-        raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
-    if not isinstance(threads, int) or threads < 1:
-        raise InvalidInputError(f"The 'threads' parameter must be an int ≥ 1. Got {threads!r} instead.")
+    from ..limits import MAX_REPS, MAX_THREADS, check_count
+
+    check_count(latency_reps, param="latency_reps", low=0, high=MAX_REPS, owner="compress()")
+    check_count(threads, param="threads", high=MAX_THREADS, owner="compress()")
     random_state = check_random_state(random_state, owner="compress()")
     original = as_model(model)
     steps: list[StepConfig] = parse_plan(plan)

@@ -159,7 +159,7 @@ def plot_beeswarm(
     cmap = _cmap("coolwarm")
     for pos, i in enumerate(order):
         v = e.values[:, i]
-        x = e.data[:, i]
+        x = _player_data(e, int(i))
         span = np.ptp(x)
         c = (x - x.min()) / span if span > 0 else np.full_like(x, 0.5)
         jitter = rng.uniform(-0.3, 0.3, size=len(v)) * _density(v)
@@ -167,7 +167,8 @@ def plot_beeswarm(
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(np.arange(len(order)), [e.feature_names[i] for i in order])
     ax.set_xlabel("attribution (impact on output)")
-    ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: feature value)")
+    colour = "mean feature value of the group" if e.groups is not None else "feature value"
+    ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: {colour})")
     return _finish(fig, path)
 
 
@@ -199,10 +200,13 @@ def plot_waterfall(
     order = np.argsort(-np.abs(phi), kind="stable")
     shown = order[:max_features]
     rest = phi[order[max_features:]].sum()
-    labels = [f"{e.feature_names[i]} = {e.data[row, i]:.3g}" for i in shown]
+    if e.groups is None:
+        labels = [f"{e.feature_names[i]} = {e.data[row, i]:.3g}" for i in shown]
+    else:  # a group has no single value: name it and its size
+        labels = [f"{e.feature_names[i]} ({len(e.groups[i])} features)" for i in shown]
     steps = list(phi[shown])
     if len(order) > max_features:
-        labels.append(f"{len(order) - max_features} other features")
+        labels.append(f"{len(order) - max_features} other {'groups' if e.groups is not None else 'features'}")
         steps.append(rest)
     fig = _figure(7, 1.4 + 0.35 * len(steps))
     ax = fig.add_subplot()
@@ -220,17 +224,25 @@ def plot_waterfall(
     return _finish(fig, path)
 
 
+def _player_data(e: Explanation, i: int) -> np.ndarray:
+    """The explained rows' value of player i: the feature, or the mean of the group's features."""
+    if e.groups is None:
+        return e.data[:, i]
+    return e.data[:, list(e.groups[i])].mean(axis=1)
+
+
 def _image_shape(e: Explanation, image_shape: tuple[int, int] | None) -> tuple[int, int]:
+    n_pixels = e.data.shape[1]  # raw features, also when the values are per group
     if image_shape is not None:
         shape = tuple(int(s) for s in image_shape)
     elif e.input_shape is not None and len(e.input_shape) == 3:
         shape = tuple(e.input_shape[1:])
     else:
-        side = round(float(np.sqrt(e.n_features)))
+        side = round(float(np.sqrt(n_pixels)))
         shape = (side, side)
-    if len(shape) != 2 or shape[0] * shape[1] != e.n_features:
+    if len(shape) != 2 or shape[0] * shape[1] != n_pixels:
         raise InvalidInputError(
-            f"The 'image_shape' parameter must be (h, w) with h·w = {e.n_features} features. "
+            f"The 'image_shape' parameter must be (h, w) with h·w = {n_pixels} features. "
             f"Got {shape} (input shape {e.input_shape})."
         )
     return shape[0], shape[1]
@@ -248,6 +260,8 @@ def plot_image_heatmap(
 
     ``rows``: indices to show (default: the first 8). The shape comes from
     ``Explanation.input_shape`` ((c, h, w) inputs), else ``image_shape``, else a square.
+    Group attributions (e.g. ``groups="patches:2x2"``) show as cells: every pixel of a group
+    carries the group's value, and the groups' outlines are drawn.
     """
     e = _one_output(expl, output)
     h, w = _image_shape(e, image_shape)
@@ -257,17 +271,34 @@ def plot_image_heatmap(
         raise InvalidInputError("The 'rows' parameter selects no rows.")
     fig = _figure(1.8 * len(idx) + 0.8, 2.3)
     axes = fig.subplots(1, len(idx), squeeze=False)[0]
-    lim = float(np.abs(e.values[idx]).max()) or 1.0
+    pixel_values = e.feature_values()
+    lim = float(np.abs(pixel_values[idx]).max()) or 1.0
     im = None
     for ax, r in zip(axes, idx, strict=True):
         ax.imshow(e.data[r].reshape(h, w), cmap="gray_r", interpolation="nearest")
-        im = ax.imshow(e.values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
+        im = ax.imshow(pixel_values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
+        if e.groups is not None:
+            _outline_groups(ax, e.groups, h, w)
         label = _output_label(e, int(r))
         ax.set_title(f"row {r} → {label}" if label else f"row {r}", fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="attribution")  # type: ignore[arg-type]
     return _finish(fig, path)
+
+
+def _outline_groups(ax: Any, groups: tuple[tuple[int, ...], ...], h: int, w: int) -> None:
+    """Draw the borders between pixels of different groups (cells of a patch grouping)."""
+    owner = np.empty(h * w, dtype=np.int64)
+    for gi, g in enumerate(groups):
+        owner[np.asarray(g) % (h * w)] = gi  # every channel of a pixel is in the same group
+    grid = owner.reshape(h, w)
+    for r in range(h):
+        for c in range(w):
+            if c + 1 < w and grid[r, c] != grid[r, c + 1]:
+                ax.plot([c + 0.5, c + 0.5], [r - 0.5, r + 0.5], color="black", lw=0.6)
+            if r + 1 < h and grid[r, c] != grid[r + 1, c]:
+                ax.plot([c - 0.5, c + 0.5], [r + 0.5, r + 0.5], color="black", lw=0.6)
 
 
 def plot_surrogate_tree(surrogate: SurrogateTree, *, path: str | Path | None = None) -> Figure:
@@ -425,6 +456,7 @@ def save_explanation_plots(
         save_figure(plot_beeswarm(expl), folder / f"beeswarm.{fmt}"),
         save_figure(plot_waterfall(expl, 0), folder / f"waterfall_row0.{fmt}"),
     ]
-    if image_shape is not None or (expl.input_shape is not None and len(expl.input_shape) == 3):
+    patches = str(expl.params.get("groups_spec", "")).startswith("patches:")
+    if image_shape is not None or patches or (expl.input_shape is not None and len(expl.input_shape) == 3):
         written.append(save_figure(plot_image_heatmap(expl, image_shape=image_shape), folder / f"heatmap.{fmt}"))
     return written

@@ -13,38 +13,23 @@ raw forward pass on input prepared once (no validation, no copies, no softmax).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import statistics
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["DISPERSION_LIMIT", "LatencyResult", "Timing", "interleaved", "time_calls", "torch_threads"]
+from .threads import torch_threads
+
+__all__ = ["DISPERSION_LIMIT", "LatencyResult", "Timing", "forward_fn", "interleaved", "time_calls"]
 
 #: p95 / median above this (in any timed model) marks a measurement as unreliable.
 #: On a quiet machine the models of our benchmarks stay below ~1.3; a busy one goes past 2.
 DISPERSION_LIMIT = 1.5
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with torch's intra-op threads set to ``n`` (None: leave them); restored after."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @dataclasses.dataclass(frozen=True)
