@@ -84,7 +84,11 @@ def test_trust_rule_accepts_estimators_and_the_allow_list_only():
 
 def test_real_tree_and_other_models_still_load_and_predict(tmp_path):
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import (
+        ExtraTreesRegressor,
+        GradientBoostingClassifier,
+        RandomForestClassifier,
+    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
