@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar, overload
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import Spec, check_params, check_random_state
 from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
 from ..models.base import BaseModel, as_model
 from .explanation import Explanation
@@ -94,6 +95,10 @@ class Explainer(abc.ABC):
     #: so e.g. 10,000 features do not end in an OverflowError deep in an estimator.
     max_players: ClassVar[int | None] = None
     has_budget: ClassVar[bool] = False
+    params: dict[str, Any]  # method-specific parameters, as given (set in __init__)
+    #: The method's own ``**params`` and the rule of each (see :mod:`leanlens._validation`); ``explain``
+    #: refuses other names and checks the given values. None: the method checks its params itself.
+    param_constraints: ClassVar[Mapping[str, Spec] | None] = None
 
     def __init__(
         self,
@@ -108,7 +113,7 @@ class Explainer(abc.ABC):
         self.background = background
         self.budget = budget
         self.random_state = random_state
-        self.params = params
+        self.params: dict[str, Any] = params
 
     # -- validation shared by every method --------------------------------------------------
     def _model(self) -> BaseModel:
@@ -145,6 +150,7 @@ class Explainer(abc.ABC):
         ``"predicted"`` each row's predicted class.
         """
         check_random_state(self.random_state, owner=type(self).__name__)
+        self._check_declared_params()
         model = self._model()
         Xc = model.check_X(X)
         if len(Xc) == 0:
@@ -162,6 +168,18 @@ class Explainer(abc.ABC):
         _refuse_non_finite(model, X, "explained rows")
         if self.needs_background and self.background is not None:
             _refuse_non_finite(model, self._background(model), "background rows")
+
+    def _check_declared_params(self) -> None:
+        declared = self.param_constraints
+        if declared is None:
+            return
+        unknown = sorted(set(self.params) - set(declared))
+        if unknown:
+            hint = did_you_mean(unknown[0], declared) if len(unknown) == 1 else ""
+            raise InvalidInputError(
+                f"Unknown parameter(s) {unknown} for the {self.name!r} method.{hint} Valid: {sorted(declared)}."
+            )
+        check_params(self.params, {k: declared[k] for k in self.params}, owner=type(self).__name__)
 
     def _check_sizes(self, model: BaseModel, X: np.ndarray) -> None:
         """The documented bounds of leanlens.limits: rows, budget, and the coalition matrix's memory."""

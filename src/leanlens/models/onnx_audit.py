@@ -219,11 +219,9 @@ def _signature(model: Any, path: Path) -> OnnxSignature:
         raise ModelFormatError(f"The ONNX model {str(path)!r} has no floating-point output.")
     out = outs[-1]
     odims = _dims(out.type)
-    width: int | None = None
-    if odims is not None and len(odims) >= 1:
-        per_row = [d for d in odims[1:] if isinstance(d, int)]
-        if len(per_row) == len(odims) - 1:
-            width = math.prod(per_row)
+    width = None
+    if odims is not None and len(odims) >= 1 and all(isinstance(d, int) for d in odims[1:]):
+        width = math.prod(int(d) for d in odims[1:] if isinstance(d, int)) if len(odims) > 1 else 1
     op, name = "", out.name
     while name in producers:
         node = producers[name]

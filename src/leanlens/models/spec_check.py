@@ -146,9 +146,9 @@ def _layers_state(layers: list[Any], prefix: str, state: dict[str, Shape], folde
                 state[f"{name}.{p}"] = (n,)
             state[f"{name}.num_batches_tracked"] = ()
         elif t == "dropout":
-            rate = layer.get("p")
-            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
-                raise _bad(folder, f"layer {name} (dropout) needs p in [0, 1). Got {short_repr(rate)}.")
+            drop = layer.get("p")
+            if isinstance(drop, bool) or not isinstance(drop, int | float) or not 0 <= drop < 1:
+                raise _bad(folder, f"layer {name} (dropout) needs p in [0, 1). Got {short_repr(drop)}.")
         elif t == "maxpool2d":
             _pair(layer.get("kernel"), f"layer {name} 'kernel'", folder, 1, 1024)
         elif t not in _NO_PARAMS:

@@ -55,8 +55,11 @@ class TorchModel(BaseModel):
     def forward_output(self, x: torch.Tensor) -> torch.Tensor:
         """The explained output as a differentiable tensor (probabilities or values)."""
         z = self.module(x)
-        if z.ndim == 1:
-            z = z[:, None]
+        return self.head(z[:, None] if z.ndim == 1 else z)
+
+    def head(self, z: torch.Tensor) -> torch.Tensor:
+        """The map from the network's raw output ``z`` (n, L) to the explained output (n, k):
+        softmax (sigmoid for one logit) for classifiers that give logits, else ``z`` itself."""
         if self.output_kind == "logits" and self.task != "regression":
             if z.shape[1] == 1:
                 p = torch.sigmoid(z)
