@@ -14,7 +14,8 @@ child's cwd) and its own TMPDIR. After the child ends the folder is compared wit
 
 Usage::
 
-    python benchmarks/robustness.py            # the full corpus (~15 min on 2 loaded cores)
+    python benchmarks/robustness.py --jobs 4   # the corpus (~200 cases; ~30 min on 2 loaded cores)
+    python benchmarks/robustness.py --extended # every hostile model through all three entry points
     python benchmarks/robustness.py --quick    # a dozen cases (for tests/benchmarks)
     python benchmarks/robustness.py --only info:skops   # cases whose name contains a string
 """
@@ -44,7 +45,7 @@ from _common import machine_info, machine_line, write_results
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 MEM_CAP = 4 << 30  # bytes of address space per child
-TIMEOUT = 120.0
+TIMEOUT = 90.0
 CLI = "import sys, leanlens.cli; leanlens.cli.main(sys.argv[1:])"
 CLI_READY = "import sys, leanlens.cli; sys.stderr.write('ready\\n'); sys.stderr.flush(); leanlens.cli.main(sys.argv[1:])"
 API = """
@@ -137,7 +138,7 @@ def _readonly_parent(root: Path) -> None:
 
 # -- the corpus --------------------------------------------------------------------------------
 
-def hostile_cases() -> list[Case]:
+def hostile_cases(extended: bool = False) -> list[Case]:
     from leanlens.testing import hostile
 
     cases: list[Case] = []
@@ -149,13 +150,18 @@ def hostile_cases() -> list[Case]:
         shutil.rmtree(probe, ignore_errors=True)
     explain_args = ["--data", "iris", "--method", "kernel", "--rows", "0:2", "--background", "5", "--budget", "32",
                     "--no-plots", "-q", "--out", "out"]
+    n_model = 0
     for name, use in {**uses, **controls}.items():
         ok = (0,) if name in controls else (2,)
         if use == "model":
-            cases += [Case(f"info:{name}", "hostile model", ["info", "{h}"], expect=ok, out=None, hostile=name),
-                      Case(f"explain:{name}", "hostile model", ["explain", "{h}", *explain_args], expect=ok, hostile=name),
-                      Case(f"api-load:{name}", "hostile model",
-                           api="    import leanlens\n    leanlens.load_model(sys.argv[1])", expect=ok, out=None, hostile=name)]
+            entries = [Case(f"explain:{name}", "hostile model", ["explain", "{h}", *explain_args], expect=ok, hostile=name),
+                       Case(f"info:{name}", "hostile model", ["info", "{h}"], expect=ok, out=None, hostile=name),
+                       Case(f"api-load:{name}", "hostile model",
+                            api="    import leanlens\n    leanlens.load_model(sys.argv[1])", expect=ok, out=None,
+                            hostile=name)]
+            # each file through one entry point in turn (all three load it the same way); --extended: all three
+            cases += entries if extended else [entries[n_model % 3]]
+            n_model += 1
         elif use == "pipeline":
             cases += [Case(f"run:{name}", "hostile yaml", ["run", "{h}", "--out", "out", "-q"], hostile=name),
                       Case(f"sweep:{name}", "hostile yaml", ["sweep", "{h}", "--out", "out", "-q"], hostile=name),
@@ -434,8 +440,8 @@ def control_cases() -> list[Case]:
     ]
 
 
-def corpus() -> list[Case]:
-    return [*hostile_cases(), *number_cases(), *path_cases(), *data_cases(), *pipeline_cases(), *signal_cases(),
+def corpus(extended: bool = False) -> list[Case]:
+    return [*hostile_cases(extended), *number_cases(), *path_cases(), *data_cases(), *pipeline_cases(), *signal_cases(),
             *control_cases()]
 
 
@@ -579,9 +585,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help=f"only {len(QUICK)} cases (smoke test).")
     ap.add_argument("--only", default=None, help="run only cases whose name contains this string")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
+    ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    ap.add_argument("--extended", action="store_true",
+                    help="feed every hostile model through info, explain and load_model (not one of them in turn)")
     args = ap.parse_args()
     sys.path.insert(0, str(SRC))
-    cases = corpus()
+    cases = corpus(args.extended or args.quick)
     if args.quick:
         cases = [c for c in cases if c.name in QUICK]
     if args.only:
@@ -590,12 +599,21 @@ def main() -> None:
     print(machine_line(), f"| load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ll-robust-fixtures-") as fx:
         fixtures = make_fixtures(Path(fx) / "inputs")
-        results = []
-        for i, case in enumerate(cases, 1):
+        from concurrent.futures import ThreadPoolExecutor
+
+        done = 0
+
+        def one(case: Case) -> dict[str, Any]:
+            nonlocal done
             r = run_case(case, fixtures)
-            results.append(r)
-            print(f"[{i:3d}/{len(cases)}] {'ok  ' if r['ok'] else 'FAIL'} exit={r['exit']!s:>4} "
+            done += 1
+            print(f"[{done:3d}/{len(cases)}] {'ok  ' if r['ok'] else 'FAIL'} exit={r['exit']!s:>4} "
                   f"{r['seconds']:6.1f}s  {case.name}  | {r['first_stderr'][:110]}", flush=True)
+            return r
+
+        # each case is a child process: threads only wait on them (signal cases keep their own timing)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(one, cases))
     n = len(results)
     n_ok = sum(r["ok"] for r in results)
     clean_exit = sum(r["exit"] in (0, 2) for r in results)
