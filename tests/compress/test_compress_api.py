@@ -88,7 +88,7 @@ def test_record_totals_and_json(mlp64, digits, tmp_path):
 def test_bad_arguments(mlp64, digits, iris):
     with pytest.raises(InvalidInputError, match="'data' parameter of compress"):
         compress(mlp64, [Prune()], data=digits.X_test)
-    with pytest.raises(InvalidInputError, match="'latency_reps' parameter must be an int ≥ 0. Got -1"):
+    with pytest.raises(InvalidInputError, match=r"'latency_reps' parameter of compress\(\) must be an int in \[0, 1,000,000\]. Got -1"):
         compress(mlp64, [Prune()], data=digits, latency_reps=-1)
     with pytest.raises(InvalidInputError, match="takes 64 features but the dataset 'iris' has 4"):
         compress(mlp64, [Prune()], data=iris)
@@ -130,7 +130,7 @@ def test_cli_plan_file_and_errors(iris, iris_mlp, tmp_path, capsys):
         (["--plan", str(tmp_path / "bad.yaml")], "'amount' parameter of Prune must be a number in [0, 1). Got 1.2"),
         (["--plan", str(tmp_path / "plan.yaml"), "--quantize", "int8"], "either --plan or inline steps"),
         ([], "No compression steps"),
-        (["--prune", "half"], "--prune must look like structured:0.5"),
+        (["--prune", "half"], "'prune' parameter must look like structured:0.5"),
     ):
         with pytest.raises(SystemExit) as exc:
             main(["compress", str(tmp_path / "m"), "--data", "iris", "--out", str(tmp_path / "x"), "-q", *extra])

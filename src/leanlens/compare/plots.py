@@ -10,7 +10,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .report import DriftReport
 
-__all__ = ["plot_agreement_histogram", "plot_feature_drift", "plot_global_importance", "save_plots"]
+__all__ = ["plot_agreement_histogram", "plot_feature_drift", "plot_global_importance", "save_plots", "strip_chart"]
 
 MAX_FEATURES_SHOWN = 20
 
@@ -76,26 +76,68 @@ def plot_feature_drift(report: DriftReport, explainer: str, path: Path) -> Path:
 
 
 def plot_agreement_histogram(report: DriftReport, explainer: str, path: Path) -> Path:
-    """Per-row explanation distance, original vs compressed and seed vs seed, noise floor marked."""
+    """Per-row explanation distance to the original: the compressed model's and the twins' (mean)."""
     plt = _pyplot()
     e = report.explainers[explainer]
-    obs = np.asarray(e["per_row"]["distance"])
-    noise = np.asarray(e["per_row"]["noise_distance"])
-    hi = float(max(obs.max(initial=0.0), noise.max(initial=0.0))) or 1.0
+    obs = np.asarray(e["per_row"]["distance"], dtype=float)
+    ref = np.asarray(e["per_row"]["twin_distance"], dtype=float)
+    hi = float(max(obs.max(initial=0.0), ref.max(initial=0.0))) or 1.0
     bins = np.linspace(0, hi, 25)
+    label = "twins" if e["yardstick"]["kind"] == "twins" else "seed vs seed (no twins)"
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    ax.hist(noise, bins=bins, alpha=0.6, label="original, seed vs seed (noise)")
+    ax.hist(ref, bins=bins, alpha=0.6, label=f"original vs {label}")
     ax.hist(obs, bins=bins, alpha=0.6, label="original vs compressed")
-    ax.axvline(e["noise_floor"]["value"], color="black", ls="--", label=f"noise floor {e['noise_floor']['value']:.3f}")
-    ax.axvline(e["drift"]["value"], color="tab:red", ls="-", label=f"drift {e['drift']['value']:.3f}")
-    ax.set_xlabel("per-row explanation distance (scale-free)")
+    ax.set_xlabel("per-row explanation distance (scale-free, noise-corrected)")
     ax.set_ylabel("rows")
-    ax.set_title(f"{explainer}: drift ratio {e['ratio']['value']:.2f} → {e['status']}")
+    ax.set_title(f"{explainer}: ratio {_num(e['ratio']['value'])} → {e['status']}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+def _num(x: Any) -> str:
+    return "?" if not isinstance(x, int | float) else ("∞" if x == float("inf") else f"{x:.2f}")
+
+
+def strip_chart(drift: DriftReport | dict[str, Any], title: str | None = None) -> Any:
+    """One strip per explainer: each twin's distance to the original (grey dots), the
+    compressed model's distance with the interval implied by the ratio's (red), and the
+    estimator noise (shaded band from 0). Returns a matplotlib Figure (the report's hook)."""
+    plt = _pyplot()
+    d = drift.to_dict() if hasattr(drift, "to_dict") else drift
+    per = d.get("explainers") or {}
+    names = list(per)
+    fig, ax = plt.subplots(figsize=(6.5, 0.7 * max(len(names), 1) + 1.3))
+    for y, m in enumerate(names):
+        e = per[m]
+        yard = float((e.get("yardstick") or {}).get("value") or 0.0)
+        noise = float(e.get("estimator_noise") or 0.0)
+        ax.barh(y, noise, height=0.5, color="0.85", label="estimator noise" if y == 0 else None)
+        tw = e.get("twin_distances") or []
+        if tw:
+            ax.scatter(tw, [y] * len(tw), color="0.35", zorder=3, label="twins" if y == 0 else None)
+        else:
+            ax.scatter([yard], [y], color="0.35", marker="|", s=200, zorder=3,
+                       label="seed-to-seed noise (no twins)" if y == 0 else None)
+        dist = float((e.get("distance") or {}).get("value") or 0.0)
+        r = e.get("ratio") or {}
+        lo, hi = r.get("lo"), r.get("hi")
+        xerr = None
+        if isinstance(lo, int | float) and isinstance(hi, int | float) and np.isfinite(hi) and yard > 0:
+            xerr = [[max(dist - lo * yard, 0.0)], [max(hi * yard - dist, 0.0)]]
+        ax.errorbar([dist], [y], xerr=xerr, fmt="o", color="tab:red", capsize=4, zorder=4,
+                    label="compressed (interval)" if y == 0 else None)
+    ax.set_yticks(range(len(names)), [f"{m}\n{per[m].get('status', '')}" for m in names])
+    ax.set_ylim(-0.7, len(names) - 0.3)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("explanation distance to the original (scale-free, noise-corrected)")
+    ax.set_title(title or f"{d.get('verdict', '')}: compared against {(d.get('twins') or {}).get('against', '?')}",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 def save_plots(report: DriftReport, folder: Path) -> list[Path]:
@@ -106,4 +148,9 @@ def save_plots(report: DriftReport, folder: Path) -> list[Path]:
         out.append(plot_global_importance(report, name, folder / f"{safe}_global_importance.png"))
         out.append(plot_feature_drift(report, name, folder / f"{safe}_feature_drift.png"))
         out.append(plot_agreement_histogram(report, name, folder / f"{safe}_agreement_histogram.png"))
+    plt = _pyplot()
+    fig = strip_chart(report)
+    fig.savefig(folder / "strip_chart.png", dpi=80)
+    plt.close(fig)
+    out.append(folder / "strip_chart.png")
     return out

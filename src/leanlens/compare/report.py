@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from .._io import atomic_dir, atomic_write_json
+from ..errors import InvalidInputError
 from .config import CompareConfig
+from .rule import Verdict
 
-__all__ = ["DriftReport", "Verdict"]
+__all__ = ["DRIFT_FORMAT", "DRIFT_VERSION", "DriftReport", "Verdict"]
 
-Verdict = Literal["same-reasons", "changed", "inconclusive"]
+DRIFT_FORMAT = "leanlens.drift"
+DRIFT_VERSION = 2
+VERDICTS = ("same-reasons", "changed", "inconclusive")
 
 
 def _clean(obj: Any) -> Any:
@@ -31,6 +35,10 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def _fmt(x: Any) -> str:
+    return "?" if not isinstance(x, int | float) else ("∞" if x == float("inf") else f"{x:.2f}")
+
+
 @dataclasses.dataclass
 class DriftReport:
     """Did the compressed model keep its reasons? Everything ``compare()`` measured.
@@ -39,18 +47,23 @@ class DriftReport:
     ----------
     verdict : "same-reasons" | "changed" | "inconclusive".
     reasons : the verdict's reasons in words, most important first.
+    sentence : the verdict in one sentence, saying what the model was compared against.
     decision : decision drift (agreement, flip rate with interval, TV distance, per-class
         accuracy change, flipped rows).
-    explainers : per explainer: drift, noise floor and drift ratio with intervals, status,
-        agreement measures (observed and noise floor; per row, mean, global), global
-        importance of both models, rank change, cross-deletion.
+    explainers : per explainer: budget (and its history), noise-corrected distance of the
+        compressed model and of each twin to the original, the yardstick, estimator noise,
+        the ratio with its interval, the per-feature share test, status and reason, top-k
+        explanation agreement (and the twins'), global importance, cross-deletion.
     surrogate : surrogate-tree drift. config : the CompareConfig used.
     feature_names, output_names : of the models. rows : indices of the compared rows in the
         data's test split (or in X). seconds : wall time. notes : caveats.
+    twins : where the yardstick came from (source "retrained" | "fine-tuned" | "given" | "none",
+        n, seeds, description, ``against`` in words).
     """
 
     verdict: Verdict
     reasons: tuple[str, ...]
+    sentence: str
     decision: dict[str, Any]
     explainers: dict[str, dict[str, Any]]
     surrogate: dict[str, Any]
@@ -60,6 +73,7 @@ class DriftReport:
     rows: np.ndarray
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    twins: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -73,8 +87,12 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (the content of ``drift.json``)."""
         return _clean({
+            "format": DRIFT_FORMAT,
+            "version": DRIFT_VERSION,
             "verdict": self.verdict,
+            "sentence": self.sentence,
             "reasons": list(self.reasons),
+            "twins": self.twins,
             "n_rows": self.n_rows,
             "rows": self.rows,
             "feature_names": list(self.feature_names),
@@ -88,15 +106,29 @@ class DriftReport:
         })
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DriftReport:
-        """The report :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``)."""
+    def from_dict(cls, d: Any) -> DriftReport:
+        """The report from :meth:`to_dict`'s output (``to_dict(from_dict(x)) == x``)."""
+        from .._results import check_format
+
+        check_format(d, DRIFT_FORMAT, DRIFT_VERSION, what="DriftReport")
+        if d.get("version") != DRIFT_VERSION:
+            raise InvalidInputError(
+                f"The DriftReport has version {d.get('version')!r}: version 1 reports were judged against the "
+                "explainer's noise, not against twins, and are not read back. Rerun compare()."
+            )
+        missing = [k for k in ("verdict", "sentence", "reasons", "rows", "feature_names", "output_names", "decision",
+                               "explainers", "surrogate", "config") if k not in d]
+        if missing:
+            raise InvalidInputError(f"The DriftReport dict lacks {missing}.")
+        if d["verdict"] not in VERDICTS:
+            raise InvalidInputError(f"The DriftReport verdict must be one of {VERDICTS}. Got {d['verdict']!r}.")
         return cls(
-            verdict=d["verdict"], reasons=tuple(d["reasons"]), decision=dict(d["decision"]),
+            verdict=d["verdict"], reasons=tuple(d["reasons"]), sentence=str(d["sentence"]), decision=dict(d["decision"]),
             explainers=dict(d["explainers"]), surrogate=dict(d["surrogate"]),
             config=CompareConfig.from_dict(d["config"], path="drift.config"),
             feature_names=tuple(d["feature_names"]), output_names=tuple(d["output_names"]),
             rows=np.asarray(d["rows"], dtype=np.int64), seconds=float(d.get("seconds") or 0.0),
-            notes=tuple(d.get("notes") or ()),
+            notes=tuple(d.get("notes") or ()), twins=dict(d.get("twins") or {}),
         )
 
     def save(self, path: str | Path, *, overwrite: bool = False, plots: bool = True) -> Path:
@@ -109,19 +141,30 @@ class DriftReport:
                 save_plots(self, tmp)
         return Path(path)
 
+    def top_k_agreement(self, explainer: str | None = None) -> tuple[float, float | None]:
+        """(top-k explanation agreement original vs compressed, the same for the twins) — mean per row."""
+        name = explainer or next(iter(self.explainers))
+        e = self.explainers[name]
+        tw = e.get("twin_agreement")
+        return float(e["agreement"]["mean"]["feature_agreement"]), (None if tw is None else float(tw))
+
     def summary(self) -> str:
-        """A few lines for a terminal: verdict, reasons, headline figures."""
-        lines = [f"verdict: {self.verdict}"]
+        """A few lines for a terminal: verdict, sentence, reasons, headline figures."""
+        lines = [f"verdict: {self.verdict}", self.sentence]
         lines += [f"  - {r}" for r in self.reasons]
         d = self.decision
         lines.append(f"decision agreement {d['agreement']:.3f} on {self.n_rows} rows "
                      f"(flip rate {d['flip_rate']:.3f}, {d['flip_rate_ci']['lo']:.3f}–{d['flip_rate_ci']['hi']:.3f})")
+        lines.append(f"compared against: {self.twins.get('description', '?')}")
         for name, e in self.explainers.items():
-            r, dr, nf = e["ratio"], e["drift"], e["noise_floor"]
+            r = e["ratio"]
+            tw = e.get("twin_agreement")
             lines.append(
-                f"{name}: drift {dr['value']:.3f} [{dr['lo']:.3f}, {dr['hi']:.3f}], noise floor {nf['value']:.3f}, "
-                f"ratio {r['value']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] → {e['status']}; "
-                f"top-{self.config.k} feature agreement {e['agreement']['mean']['feature_agreement']:.2f}"
+                f"{name} (budget {e.get('budget')}): distance {e['distance']['value']:.3f} vs twins "
+                f"{e['yardstick']['value']:.3f}, estimator noise {e['estimator_noise']:.3f}, ratio "
+                f"{_fmt(r['value'])} [{_fmt(r['lo'])}, {_fmt(r['hi'])}] → {e['status']}; top-{e['k']} explanation "
+                f"agreement {e['agreement']['mean']['feature_agreement']:.2f}"
+                + (f" (twins: {tw:.2f})" if tw is not None else "")
             )
         return "\n".join(lines)
 

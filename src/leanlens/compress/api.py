@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..models.base import BaseModel
 
-__all__ = ["CompressionResult", "StepContext", "compress"]
+__all__ = ["CompressionResult", "StepContext", "compress", "load_model_or_compressed"]
 
 
 @dataclasses.dataclass
@@ -60,13 +60,29 @@ class CompressionResult:
     record: CompressionRecord
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``folder/model/`` (the model's own format) and ``folder/record.json`` (atomically)."""
-        from .._io import atomic_dir
+        """Write the compressed folder (atomically): ``model/`` (the model's own format),
+        ``record.json`` and ``plan.yaml`` (the plan that made it, reusable as ``--plan``)."""
+        import yaml
+
+        from .._io import atomic_dir, atomic_write_text
 
         with atomic_dir(folder, overwrite=overwrite) as tmp:
             self.model.save(tmp / "model")
             self.record.save(tmp / "record.json")
+            plan = [{s.step: s.config} for s in self.record.steps]
+            atomic_write_text(tmp / "plan.yaml", yaml.safe_dump(plan, sort_keys=False))
         return Path(folder)
+
+
+def load_model_or_compressed(path: str | Path) -> BaseModel:
+    """A saved model folder, an .onnx file, or a compressed folder (:meth:`CompressionResult.save`;
+    its ``model/``)."""
+    from ..models import load_model
+
+    p = Path(path)
+    if p.is_dir() and not (p / "model.json").is_file() and (p / "model").is_dir():
+        return load_model(p / "model")
+    return load_model(p)
 
 
 def compress(
@@ -110,15 +126,15 @@ def compress(
     16
     """
     from ..data.dataset import Dataset
-    from ..evaluation import score
     from ..models.base import as_model
+    from ..models.evaluation import score
 
     if not isinstance(data, Dataset):
         raise InvalidInputError(f"The 'data' parameter of compress() must be a leanlens Dataset. Got {type(data).__name__}.")
-    if not isinstance(latency_reps, int) or latency_reps < 0:
-        raise InvalidInputError(f"The 'latency_reps' parameter must be an int ≥ 0. Got {latency_reps!r} instead.")
-    if not isinstance(threads, int) or threads < 1:
-        raise InvalidInputError(f"The 'threads' parameter must be an int ≥ 1. Got {threads!r} instead.")
+    from ..limits import MAX_REPS, MAX_THREADS, check_count
+
+    check_count(latency_reps, param="latency_reps", low=0, high=MAX_REPS, owner="compress()")
+    check_count(threads, param="threads", high=MAX_THREADS, owner="compress()")
     random_state = check_random_state(random_state, owner="compress()")
     original = as_model(model)
     steps: list[StepConfig] = parse_plan(plan)

@@ -109,13 +109,32 @@ class Explanation:
         k = self.values.shape[2]
         if not -k <= j < k:
             raise InvalidInputError(f"The output index must be in [0, {k}). Got {j}.")
+        return self.select(np.full(self.n_rows, j % k))
+
+    def select(self, targets: Any) -> Explanation:
+        """The (n, d) explanation of output ``targets[i]`` of each row i.
+
+        ``targets`` is an (n,) array of output indices, e.g. each row's predicted class from
+        :func:`leanlens.explain.resolve_targets`. A single-output explanation is returned as
+        it is (it already explains one output per row). ``output_names`` keeps every output
+        and ``targets`` records the selection, as with ``explain(..., target=...)``.
+        """
+        if not self.multi_output:
+            return self
+        t = np.asarray(targets)
+        k = self.values.shape[2]
+        if t.shape != (self.n_rows,) or not np.issubdtype(t.dtype, np.integer):
+            raise InvalidInputError(f"The 'targets' parameter must be {self.n_rows} output indices, one per row. "
+                                    f"Got an array of shape {t.shape} and dtype {t.dtype}.")
+        if t.size and (t.min() < 0 or t.max() >= k):
+            raise InvalidInputError(f"The 'targets' indices must be in [0, {k}). Got values in [{t.min()}, {t.max()}].")
+        rows = np.arange(self.n_rows)
         return dataclasses.replace(
             self,
-            values=self.values[:, :, j],
-            base_values=self.base_values[:, j] if self.base_values.ndim == 2 else self.base_values,
-            stderr=self.stderr[:, :, j] if self.stderr is not None else None,
-            # like an explainer's target=j: output_names keeps every output, targets index into it
-            targets=np.full(self.n_rows, j % k),
+            values=self.values[rows, :, t],
+            base_values=self.base_values[rows, t] if self.base_values.ndim == 2 else self.base_values,
+            stderr=self.stderr[rows, :, t] if self.stderr is not None else None,
+            targets=t.astype(np.int64),
         )
 
     def rows(self, idx: Any) -> Explanation:

@@ -1,0 +1,286 @@
+"""Labelled benchmark of compare()'s verdict: pairs whose answer is known, per explainer.
+
+Pair types (the compressed side of ``compare(original, other, data)``):
+
+- same: ``int8`` (dynamic int8, ONNX Runtime); ``prune30-ft`` (structured 30 % + 5 epochs of
+  fine-tuning); ``heldout-twin`` (the recipe retrained with a seed the twins did not use);
+  ``distilled`` (an MLP student with ≥ 25 % of the parameters);
+- changed, decisions agree: ``proxy`` (the recipe trained with the key feature shuffled, so the
+  model relies on its noisy copy); ``zeroed-ft`` (the key feature's input weights zeroed, then
+  fine-tuned back to accuracy with them held at zero);
+- changed, decisions flip: ``prune80`` (structured 80 % without fine-tuning).
+
+Data: the synthetic additive set (x1 is the key feature, x12 = x1 + 0.1ε its proxy) and two
+bundled sets, breast_cancer and wine, to which a noisy copy (+0.1 sd) of the most
+class-separating feature (ANOVA F) is appended. Every original is an MLP (32, 32).
+
+Cost: per (data set, seed) the original, its 3 twins and the seven pair models are trained
+once; compare() caches twins and memoizes explanations, so the original's and the twins'
+explanations are computed once per explainer and shared by the seven pairs.
+
+Run: ``PYTHONPATH=src python benchmarks/verdict.py [--quick] [--seeds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, machine_line, write_results
+
+EXPECTED = {"int8": "same-reasons", "prune30-ft": "same-reasons", "heldout-twin": "same-reasons",
+            "distilled": "same-reasons", "proxy": "changed", "zeroed-ft": "changed", "prune80": "changed"}
+CLASS = {"int8": "same", "prune30-ft": "same", "heldout-twin": "same", "distilled": "same",
+         "proxy": "changed (agree)", "zeroed-ft": "changed (agree)", "prune80": "changed (flips)"}
+EXPLAINERS = ("kernel", "permutation", "ig")
+EPOCHS = {"additive": 30, "breast_cancer": 60, "wine": 120}
+
+
+def load(name: str) -> tuple[Any, int, int]:
+    """(dataset, key feature index, proxy feature index)."""
+    import leanlens
+    from leanlens.data.readers import from_numpy
+
+    if name == "additive":
+        ds = leanlens.datasets.synthetic("additive", n=2000, random_state=0)
+        return ds, 0, 11
+    base = leanlens.datasets.load(name, random_state=0)
+    X = np.concatenate([base.X_train, base.X_val, base.X_test]).astype(np.float64)
+    y = np.concatenate([base.y_train, base.y_val, base.y_test])
+    from sklearn.feature_selection import f_classif
+
+    key = int(np.nanargmax(f_classif(X, y)[0]))
+    rng = np.random.default_rng(0)
+    copy = X[:, key] + 0.1 * X[:, key].std() * rng.normal(size=len(X))
+    Xa = np.column_stack([X, copy]).astype(np.float32)
+    names = (*base.feature_names, f"{base.feature_names[key]} (noisy copy)")
+    ds = from_numpy(Xa, y, feature_names=names, target_names=base.target_names, random_state=0, name=f"{name}+copy")
+    return ds, key, Xa.shape[1] - 1
+
+
+def recipe(name: str, seed: int) -> Any:
+    import leanlens
+
+    return leanlens.TrainConfig(hidden=(32, 32), epochs=EPOCHS[name], dropout=0.0, random_state=seed)
+
+
+def shuffled(ds: Any, key: int, seed: int) -> Any:
+    """The data with column ``key`` permuted across rows in the training and validation splits."""
+    rng = np.random.default_rng(seed)
+    Xt, Xv = ds.X_train.copy(), ds.X_val.copy()
+    Xt[:, key] = Xt[rng.permutation(len(Xt)), key]
+    Xv[:, key] = Xv[rng.permutation(len(Xv)), key]
+    return dataclasses.replace(ds, X_train=Xt, X_val=Xv)
+
+
+def zeroed_finetuned(model: Any, ds: Any, key: int, seed: int, epochs: int) -> Any:
+    """Zero the key feature's input weights, then fine-tune with them held at zero."""
+    import torch
+
+    from leanlens.compress.finetune import task_loss
+    from leanlens.models.trainer import TrainConfig, fit_module
+
+    m = model.copy()
+    first = next(x for x in m.module.body if isinstance(x, torch.nn.Linear))
+    with torch.no_grad():
+        first.weight[:, key] = 0.0
+    mask = torch.ones_like(first.weight)
+    mask[:, key] = 0.0
+    handle = first.weight.register_hook(lambda g: g * mask)
+    fit_module(m.module, task_loss(m), ds.X_train, ds.y_train, ds.X_val, ds.y_val,
+               TrainConfig(epochs=epochs, lr=1e-3, random_state=seed))
+    handle.remove()
+    m.module.eval()
+    return m
+
+
+def pair_models(name: str, ds: Any, original: Any, key: int, seed: int, avoid: list[int],
+                only: tuple[str, ...]) -> dict[str, Any]:
+    import leanlens
+
+    out: dict[str, Any] = {}
+    if "int8" in only:
+        out["int8"] = leanlens.compress(original, [{"quantize": {"dtype": "int8"}}], data=ds, random_state=seed,
+                                        latency_reps=0).model
+    if "prune30-ft" in only:
+        out["prune30-ft"] = leanlens.compress(original, [{"prune": {"kind": "structured", "amount": 0.3}},
+                                                         {"finetune": {"epochs": 5}}],
+                                              data=ds, random_state=seed, latency_reps=0).model
+    if "heldout-twin" in only:
+        held = seed + 7919
+        while held in avoid:
+            held += 1
+        out["heldout-twin"] = leanlens.train(ds, recipe(name, held))
+    if "distilled" in only:
+        out["distilled"] = leanlens.compress(original, [{"distill": {"student": "mlp", "hidden": [20, 20],
+                                                                     "epochs": EPOCHS[name]}}],
+                                             data=ds, random_state=seed, latency_reps=0).model
+    if "proxy" in only:
+        out["proxy"] = leanlens.train(shuffled(ds, key, seed), recipe(name, seed))
+    if "zeroed-ft" in only:
+        out["zeroed-ft"] = zeroed_finetuned(original, ds, key, seed, epochs=max(5, EPOCHS[name] // 3))
+    if "prune80" in only:
+        out["prune80"] = leanlens.compress(original, [{"prune": {"kind": "structured", "amount": 0.8}}],
+                                           data=ds, random_state=seed, latency_reps=0).model
+    return out
+
+
+def n_params(m: Any) -> int | None:
+    module = getattr(m, "module", None)
+    return None if module is None else int(sum(p.numel() for p in module.parameters()))
+
+
+def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, explainers: tuple[str, ...],
+             pairs: tuple[str, ...], twins_n: int) -> list[dict[str, Any]]:
+    import leanlens
+    from leanlens.compare import compare, make_twins
+    from leanlens.errors import UnsupportedModelError
+
+    t0 = time.perf_counter()
+    original = leanlens.train(ds, recipe(name, seed))
+    # the twins compare() will use (same draw as inside compare: cached there afterwards)
+    tw_seeds = _twin_seeds(original, ds, seed, cfg, twins_n)
+    models = pair_models(name, ds, original, key, seed, tw_seeds, pairs)
+    t_models = time.perf_counter() - t0
+    rows = []
+    p_orig = n_params(original)
+    for pair, m in models.items():
+        for method in explainers:
+            t1 = time.perf_counter()
+            try:
+                r = compare(original, m, ds, [method], twins=twins_n, random_state=seed, config=cfg)
+            except UnsupportedModelError:
+                rows.append({"data": name, "seed": seed, "pair": pair, "explainer": method, "verdict": "n/a"})
+                continue
+            e = r.explainers[method]
+            rows.append({
+                "data": name, "seed": seed, "pair": pair, "explainer": method, "verdict": r.verdict,
+                "expected": EXPECTED[pair], "ratio": e["ratio"], "distance": e["distance"]["value"],
+                "twin_distances": e["twin_distances"], "estimator_noise": e["estimator_noise"],
+                "seed_noise": e["seed_noise"], "budget": e["budget"], "budgets": [h["budget"] for h in e["budget_history"]],
+                "share": {k: e["share"][k] for k in ("feature", "move", "reference_move")},
+                "share_feature_is_key": e["share"]["feature"] in (key, proxy),
+                "decision_agreement": r.decision["agreement"], "status": e["status"], "unresolved": e["unresolved"],
+                "param_share": (None if n_params(m) is None or not p_orig else n_params(m) / p_orig),
+                "seconds": round(time.perf_counter() - t1, 3), "sentence": r.sentence,
+            })
+    print(f"  {name} seed {seed}: models {t_models:.1f} s, compare {time.perf_counter() - t0 - t_models:.1f} s "
+          f"({os.getloadavg()[0]:.1f} load)", flush=True)
+    _ = make_twins
+    return rows
+
+
+def _twin_seeds(original: Any, ds: Any, seed: int, cfg: Any, n: int) -> list[int]:
+    """The seeds compare(random_state=seed) draws for its twins (to keep the held-out twin out)."""
+    rng = np.random.default_rng(seed)
+    rng.integers(0, 2**31 - 2)
+    rng.integers(0, 2**31 - 2)
+    twin_rng = np.random.default_rng(rng.integers(0, 2**31 - 2))
+    seeds: list[int] = []
+    while len(seeds) < n:
+        s = int(twin_rng.integers(0, 2**31 - 1))
+        if s != seed and s not in seeds:
+            seeds.append(s)
+    return seeds
+
+
+def confusion(rows: list[dict[str, Any]], explainer: str) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r["explainer"] != explainer or r["verdict"] == "n/a":
+            continue
+        c = out.setdefault(CLASS[r["pair"]], Counter())  # type: ignore[arg-type]
+        c[r["verdict"]] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+def table(rows: list[dict[str, Any]], explainers: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    lines = ["| explainer | class | same-reasons | changed | inconclusive | correct |", "|---|---|---|---|---|---|"]
+    summary: dict[str, Any] = {}
+    for m in explainers:
+        conf = confusion(rows, m)
+        summary[m] = {"confusion": conf}
+        for cls in ("same", "changed (agree)", "changed (flips)"):
+            c = conf.get(cls, {})
+            n = sum(c.values())
+            want = "same-reasons" if cls == "same" else "changed"
+            ok = c.get(want, 0) / n if n else float("nan")
+            summary[m][cls] = ok
+            lines.append(f"| {m} | {cls} | {c.get('same-reasons', 0)} | {c.get('changed', 0)} | "
+                         f"{c.get('inconclusive', 0)} | {ok:.0%} ({c.get(want, 0)}/{n}) |")
+        mine = [r for r in rows if r["explainer"] == m and r["verdict"] != "n/a"]
+        held = [r for r in mine if r["pair"] == "heldout-twin"]
+        summary[m]["heldout_changed"] = (sum(r["verdict"] == "changed" for r in held) / len(held)) if held else None
+        summary[m]["inconclusive"] = (sum(r["verdict"] == "inconclusive" for r in mine) / len(mine)) if mine else None
+    lines.append("")
+    lines.append("| explainer | held-out twins read changed | inconclusive (all pairs) |")
+    lines.append("|---|---|---|")
+    for m in explainers:
+        s = summary[m]
+        hc, inc = s["heldout_changed"], s["inconclusive"]
+        lines.append(f"| {m} | {'–' if hc is None else f'{hc:.0%}'} | {'–' if inc is None else f'{inc:.0%}'} |")
+    agree = [r["decision_agreement"] for r in rows if r["pair"] in ("proxy", "zeroed-ft") and "decision_agreement" in r]
+    if agree:
+        lines.append("")
+        lines.append(f"changed-with-agreement pairs: decision agreement median {np.median(agree):.3f}, "
+                     f"≥ 0.95 in {np.mean(np.array(agree) >= 0.95):.0%} of them")
+    ps = [r["param_share"] for r in rows if r["pair"] == "distilled" and r.get("param_share")]
+    if ps:
+        lines.append(f"distilled students hold {min(ps):.0%} of the original's parameters")
+    return "\n".join(lines), summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 data set, 1 seed, 3 pairs, 2 explainers")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--data", default="additive,breast_cancer,wine")
+    ap.add_argument("--explainers", default=",".join(EXPLAINERS))
+    ap.add_argument("--rows", type=int, default=100)
+    ap.add_argument("--background", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    from leanlens.compare import CompareConfig
+
+    datasets = ("additive",) if args.quick else tuple(x for x in args.data.split(",") if x)
+    seeds = range(1 if args.quick else args.seeds)
+    explainers = ("kernel", "ig") if args.quick else tuple(args.explainers.split(","))
+    pairs = ("heldout-twin", "proxy", "prune80") if args.quick else tuple(EXPECTED)
+    cfg = CompareConfig(n_rows=40 if args.quick else args.rows, n_background=10 if args.quick else args.background,
+                        n_bootstrap=200, budgets={"kernel": 256, "permutation": 256} if args.quick else None)
+    print(machine_line(), f"load {os.getloadavg()}", flush=True)
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    loads = [os.getloadavg()[0]]
+    for name in datasets:
+        ds, key, proxy = load(name)
+        for seed in seeds:
+            rows += run_seed(name, ds, key, proxy, seed, cfg, explainers, pairs, 3)
+            loads.append(os.getloadavg()[0])
+    text, summary = table(rows, explainers)
+    total = time.perf_counter() - start
+    text = (f"{machine_line()}; torch 1 thread; load average during the run {min(loads):.1f}–{max(loads):.1f}\n\n"
+            + text + f"\n\nwall time {total:.0f} s for {len(rows)} verdicts "
+            f"({len(datasets)} data sets × {len(seeds)} seeds × {len(pairs)} pairs × {len(explainers)} explainers)")
+    payload = {"machine": machine_info(), "load": loads, "config": cfg.to_dict(), "datasets": datasets,
+               "seeds": list(seeds), "pairs": pairs, "explainers": explainers, "summary": summary, "rows": rows,
+               "seconds": total, "quick": args.quick}
+    write_results("verdict_quick" if args.quick else "verdict", json.loads(json.dumps(payload, default=str)), text,
+                  out=args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""One explainer's part of ``compare()``: raise its budget until its noise resolves the twins,
+then measure the ratio, the per-feature share test, agreement and cross-deletion."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..metrics import agreement as ag
+from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
+from .estimate import ExplainedSet, explain_models
+from .statistics import distances, ratio_interval, seed_distance, share_moves, shares
+
+if TYPE_CHECKING:
+    from ..models.base import BaseModel
+    from .config import CompareConfig
+
+__all__ = ["measure_explainer"]
+
+
+def _noise_and_floor(es: ExplainedSet, twin_names: list[str]) -> tuple[float, float]:
+    """(estimator noise of the twins' and the compressed model's differences, twins' distance)."""
+    o = es.phi["original"]
+    ds = [distances(o, es.phi[t]) for t in twin_names]
+    dc = distances(o, es.phi["compressed"])
+    noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*ds, dc]])))
+    floor = math.sqrt(max(float(np.mean([d.corrected.mean() for d in ds])), 0.0))
+    return noise, floor
+
+
+def original_d(models: dict[str, BaseModel]) -> int:
+    return int(next(iter(models.values())).n_features)
+
+
+def start_budget(method: str, d: int) -> int | None:
+    """A small first budget for sampling Shapley estimators (the loop raises it while the noise is
+    too large): ``max(128, 4(d + 2))`` coalitions per row; None (the method's default) otherwise."""
+    from ..explain.base import get_explainer
+    from ..explain.shapley.base import ShapleyExplainer
+
+    cls = get_explainer(method)
+    if isinstance(cls, type) and issubclass(cls, ShapleyExplainer) and cls.has_budget and method != "exact":
+        return max(128, 4 * (d + 2))
+    return None
+
+
+def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
+                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str]
+                    ) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
+    """Explain all models, doubling the budget until the estimator noise is at most
+    ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out).
+
+    Returns the final explanations, the history of budgets tried and, when unresolved, why.
+    """
+    budget = cfg.budget_of(method)
+    if budget is None:
+        budget = start_budget(method, original_d(models))
+    history: list[dict[str, Any]] = []
+    while True:
+        es = explain_models(models, method, X, targets, bg, budget, seeds)
+        if es.deterministic or not twin_names:
+            history.append({"budget": es.budget, "noise": 0.0 if es.deterministic else None, "twin_distance": None,
+                            "seconds": round(es.seconds, 3)})
+            return es, history, None
+        noise, floor = _noise_and_floor(es, twin_names)
+        history.append({"budget": es.budget, "noise": noise, "twin_distance": floor, "seconds": round(es.seconds, 3)})
+        target = cfg.noise_fraction * floor
+        if noise <= target:
+            return es, history, None
+        used = es.budget
+        if used is None:
+            return es, history, (f"estimator noise {noise:.3f} is above {cfg.noise_fraction:g} of the twins' distance "
+                                 f"{floor:.3f} and {method} has no budget to raise")
+        # noise ∝ 1/sqrt(budget): the factor that would reach the target, in doublings.
+        factor = (noise / target) ** 2 if target > 0 else 4.0
+        doublings = max(1, math.ceil(math.log2(factor)))
+        new = used * 2**doublings
+        runs = sum(len(p) for p in es.phi.values())
+        est = es.seconds_per_run * runs * (new / used)
+        left = deadline - time.perf_counter()
+        if new > cfg.max_budget or est > left:
+            why = "max_budget" if new > cfg.max_budget else "max_seconds"
+            return es, history, (
+                f"estimator noise {noise:.3f} is above {cfg.noise_fraction:g} of the twins' distance {floor:.3f} at "
+                f"budget {used}; a budget of about {new} (≈ {est:.0f} s more) would resolve it "
+                f"({why}={cfg.max_budget if why == 'max_budget' else cfg.max_seconds:g} does not allow it)")
+        budget = new
+
+
+def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, twins: list[BaseModel],
+                      X: np.ndarray, targets: np.ndarray, bg: np.ndarray, cfg: CompareConfig, seeds: tuple[int, int],
+                      deadline: float, rng: np.random.Generator) -> dict[str, Any]:
+    """Everything ``compare()`` reports about one explainer (a JSON-able dict)."""
+    twin_names = [f"twin{i}" for i in range(len(twins))]
+    models = {"original": original, "compressed": compressed, **dict(zip(twin_names, twins, strict=True))}
+    es, history, unresolved = _resolve_budget(models, method, X, targets, bg, cfg, seeds, deadline, twin_names)
+    o, c = es.phi["original"], es.phi["compressed"]
+    dc = distances(o, c)
+    dts = [distances(o, es.phi[t]) for t in twin_names]
+    seed_sq = seed_distance(o)
+    if dts:
+        twin_sq = np.stack([d.corrected for d in dts], axis=1)
+        yard_per_twin = [d.distance() for d in dts]
+        ref_phis = [es.phi[t] for t in twin_names]
+    else:
+        # Fallback: the explainer's seed-to-seed distance on the original is the yardstick, and the
+        # compressed model's distance is taken the same way (its run at the second seed against
+        # the original's first), so a model compared with itself reads 1.
+        twin_sq = seed_sq[:, None]
+        yard_per_twin = []
+        ref_phis = [o[1:]] if len(o) > 1 else []
+        if len(o) > 1:
+            from .statistics import _unit_rms
+
+            dc_sq = np.sum((_unit_rms(o[:1]) - _unit_rms(c[1:]))[0] ** 2, axis=1)
+            dc = type(dc)(observed=dc_sq, variance=np.zeros(len(dc_sq)), corrected=dc_sq)
+    ratio = ratio_interval(dc.corrected, twin_sq, n_resamples=cfg.n_bootstrap, confidence=cfg.confidence,
+                           rng=np.random.default_rng(rng.integers(2**31 - 1)))
+    yard = math.sqrt(max(float(twin_sq.mean()), 0.0))
+    n = len(X)
+    k = min(cfg.k, X.reshape(n, -1).shape[1])
+    mo, mc = o.mean(axis=0), c.mean(axis=0)
+    obs = ag.agreement(mo, mc, k=k)
+    twin_ag = [ag.agreement(mo, p.mean(axis=0), k=k)["mean"]["feature_agreement"] for p in ref_phis]
+    gi_o, gi_c = np.abs(mo).mean(axis=0), np.abs(mc).mean(axis=0)
+    share = share_moves(o, c, ref_phis) if ref_phis else share_moves(o, c, [o])
+    # Cross-deletion: the compressed model's deletion curve under the original's order vs its own.
+    baseline = bg.reshape(len(bg), -1).mean(axis=0)
+    Xf = X.reshape(n, -1).astype(np.float64)
+    steps = min(Xf.shape[1], 20)
+    fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
+    _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
+    auc_cross, auc_own = _auc(fr, cross), _auc(fr, own)
+    span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
+    noise_c = dc.noise()
+    est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))
+    return {
+        "budget": es.budget,
+        "budget_history": history,
+        "deterministic": es.deterministic,
+        "unresolved": unresolved,
+        "distance": {"value": dc.distance(), "observed": float(np.sqrt(dc.observed.mean())), "noise": noise_c},
+        "twin_distances": yard_per_twin,
+        "yardstick": {"value": yard, "kind": "twins" if dts else "seed-noise"},
+        "estimator_noise": 0.0 if es.deterministic else est_noise,
+        "seed_noise": float(np.sqrt(seed_sq.mean())),
+        "ratio": ratio,
+        # kept under the names the report reads: the noise-corrected distance and the estimator noise
+        "drift": {"value": dc.distance(), "lo": None, "hi": None},
+        "noise_floor": {"value": 0.0 if es.deterministic else est_noise},
+        "share": {k_: v for k_, v in share.items() if not k_.startswith("shares_")},
+        "shares": {"original": share["shares_original"], "compressed": share["shares_compressed"],
+                   "twins": [shares(p).tolist() for p in ref_phis]},
+        "agreement": {"mean": obs["mean"], "global": obs["global"]},
+        "twin_agreement": float(np.mean(twin_ag)) if twin_ag else None,
+        "global_importance": {"original": gi_o.tolist(), "compressed": gi_c.tolist()},
+        "top_k": {"original": ag.top_k_indices(gi_o[None], k)[0].tolist(),
+                  "compressed": ag.top_k_indices(gi_c[None], k)[0].tolist()},
+        "rank_change": {"spearman": float(ag.rank_correlation(gi_o[None], gi_c[None])[0]),
+                        "feature_agreement": float(obs["global"]["feature_agreement"])},
+        "cross_deletion": {
+            "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
+            "gap": float(auc_cross.mean() - auc_own.mean()),
+            "relative_gap": float((auc_cross.mean() - auc_own.mean()) / span),
+            "fractions": fr.tolist(), "curve_original_order": cross.mean(axis=0).tolist(),
+            "curve_own_order": own.mean(axis=0).tolist(),
+        },
+        "per_row": {
+            "distance": np.sqrt(np.maximum(dc.corrected, 0)).tolist(),
+            "twin_distance": np.sqrt(np.maximum(twin_sq.mean(axis=1), 0)).tolist(),
+            "feature_agreement": obs["per_row"]["feature_agreement"].tolist(),
+        },
+        "seconds": round(es.seconds, 3),
+        "k": k,
+    }

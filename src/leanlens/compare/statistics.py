@@ -1,0 +1,119 @@
+"""The one statistic of ``compare()``: noise-corrected explanation distances and their ratio.
+
+Pure functions over arrays of explanations. ``phi`` arrays have shape (n_seeds, n, d): the
+runs of one explainer on one model at one or two seeds (common random numbers across models).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Distances", "distances", "ratio_interval", "share_moves"]
+
+
+def _unit_rms(phi: np.ndarray) -> np.ndarray:
+    """Scale a model's runs by one factor so that their seed-averaged rows have unit RMS norm."""
+    mean = phi.mean(axis=0)
+    rms = float(np.sqrt(np.mean(np.sum(mean**2, axis=1))))
+    return phi / rms if rms > 1e-12 else phi
+
+
+@dataclasses.dataclass(frozen=True)
+class Distances:
+    """Per-row squared distances of one model's explanations to the original's.
+
+    ``corrected[i]`` is an unbiased estimate of ``‖φ̃_orig,i − φ̃_model,i‖²``: the cross product
+    ``δ¹·δ²`` of the two seeds' differences, which equals the seed-averaged squared distance
+    ``observed[i]`` minus the estimator's variance ``variance[i]`` (zero for one deterministic run).
+    """
+
+    observed: np.ndarray
+    variance: np.ndarray
+    corrected: np.ndarray
+
+    def distance(self) -> float:
+        """Noise-corrected RMS distance over rows (0 when the correction overshoots)."""
+        return float(np.sqrt(max(float(self.corrected.mean()), 0.0)))
+
+    def noise(self) -> float:
+        """RMS standard error of the seed-averaged difference (the estimator noise)."""
+        return float(np.sqrt(max(float(self.variance.mean()), 0.0)))
+
+
+def distances(phi_o: np.ndarray, phi_m: np.ndarray) -> Distances:
+    """Noise-corrected per-row squared distances between two models' runs (same seeds)."""
+    a, b = _unit_rms(phi_o), _unit_rms(phi_m)
+    delta = a - b
+    mean = delta.mean(axis=0)
+    observed = np.sum(mean**2, axis=1)
+    if len(delta) == 1:
+        variance = np.zeros(len(observed))
+    else:
+        variance = np.sum((delta[0] - delta[1]) ** 2, axis=1) / 4.0
+    return Distances(observed=observed, variance=variance, corrected=observed - variance)
+
+
+def seed_distance(phi_o: np.ndarray) -> np.ndarray:
+    """Per-row squared distance between the original's two runs (independent seeds): the
+    explainer's seed-to-seed noise on the original (zeros for one deterministic run)."""
+    if len(phi_o) < 2:
+        return np.zeros(phi_o.shape[1])
+    a = _unit_rms(phi_o)
+    return np.asarray(np.sum((a[0] - a[1]) ** 2, axis=1), dtype=np.float64)
+
+
+def ratio_interval(model_sq: np.ndarray, twin_sq: np.ndarray, *, n_resamples: int, confidence: float,
+                   rng: np.random.Generator) -> dict[str, Any]:
+    """``R = sqrt(mean model_sq) / sqrt(mean twin_sq)`` with a percentile bootstrap over rows and twins.
+
+    model_sq : (n,) per-row corrected squared distances of the compared model.
+    twin_sq : (n, T) the same for each of T twins (or the yardstick's per-row values, T = 1).
+    The rows are resampled jointly (the same rows for the model and the twins), and the
+    twins are resampled with replacement within each row resample.
+    """
+    n, t = twin_sq.shape
+    floor = float(np.mean(twin_sq))
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        num, den = np.maximum(num, 0.0), np.maximum(den, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, np.sqrt(num) / np.sqrt(np.where(den > 0, den, 1.0)), np.inf)
+
+    value = float(ratio(np.array([model_sq.mean()]), np.array([floor]))[0])
+    rows = rng.integers(0, n, size=(n_resamples, n))
+    num = model_sq[rows].mean(axis=1)
+    per_twin = twin_sq[rows].mean(axis=1)  # (B, T)
+    if t > 1:
+        pick = rng.integers(0, t, size=(n_resamples, t))
+        den = np.take_along_axis(per_twin, pick, axis=1).mean(axis=1)
+    else:
+        den = per_twin[:, 0]
+    samples = ratio(num, den)
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+    return {"value": value, "lo": float(lo), "hi": float(hi)}
+
+
+def shares(phi: np.ndarray) -> np.ndarray:
+    """Each feature's share of the global importance ``mean|φ_i| / Σ_j mean|φ_j|`` (seed-averaged)."""
+    g = np.abs(phi.mean(axis=0)).mean(axis=0)
+    return np.asarray(g / max(float(g.sum()), 1e-12), dtype=np.float64)
+
+
+def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray]) -> dict[str, Any]:
+    """The per-feature test: the compressed model's largest move of one feature's share of the
+    importance, and the largest move of any feature in any reference model (twins)."""
+    so, sc = shares(phi_o), shares(phi_c)
+    move = sc - so
+    j = int(np.argmax(np.abs(move)))
+    ref = [np.abs(shares(p) - so) for p in twins]
+    ref_max = float(max((float(r.max()) for r in ref), default=0.0))
+    ref_j = int(np.argmax(np.max(np.stack(ref), axis=0))) if ref else -1
+    return {
+        "feature": j, "share_original": float(so[j]), "share_compressed": float(sc[j]),
+        "move": float(abs(move[j])), "reference_move": ref_max, "reference_feature": ref_j,
+        "shares_original": so.tolist(), "shares_compressed": sc.tolist(),
+    }
