@@ -25,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+Label = Annotated[str | None, typer.Option("--label", help="Label column of a .csv/.parquet file.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars; print only results.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace the output folder if it exists.")]
 
@@ -40,19 +41,6 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """leanlens: compress models and check they still decide for the same reasons."""
-
-
-def load_data(data: str, target: str | None = None, *, random_state: int = 0) -> Any:
-    """A bundled dataset name, or a .csv / .parquet path with ``--target``."""
-    from . import datasets
-
-    p = Path(data)
-    if p.suffix.lower() in (".csv", ".parquet") or p.is_file():
-        if not target:
-            raise InvalidInputError(f"--target is required with a data file ({data!r}): name the label column.")
-        reader = datasets.from_parquet if p.suffix.lower() == ".parquet" else datasets.from_csv
-        return reader(p, target=target, random_state=random_state)
-    return datasets.load(data, random_state=random_state)
 
 
 def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> None:
@@ -77,7 +65,7 @@ def datasets() -> None:
 @app.command()
 def train(
     data: Annotated[str, typer.Option(help="Bundled dataset name (see `leanlens datasets`) or a .csv/.parquet file.")] = "digits",
-    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    label: Label = None,
     arch: Annotated[str, typer.Option(help="Architecture: mlp or cnn (SmallCNN, for digits-images).")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Hidden layer widths, comma-separated ('' for a linear model).")] = "512,512",
     activation: Annotated[str, typer.Option(help="relu, tanh, sigmoid, gelu or leaky_relu.")] = "relu",
@@ -100,6 +88,7 @@ def train(
     from . import TrainConfig
     from . import train as train_fn
     from ._io import prepare_out_dir
+    from .data.source import open_dataset, record_data_source
     from .limits import MAX_BATCH_SIZE, MAX_EPOCHS
 
     _bounded(epochs, "epochs", MAX_EPOCHS)
@@ -113,8 +102,9 @@ def train(
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs,
             dropout=dropout, weight_decay=weight_decay, patience=patience, random_state=seed,
         )
-    ds = load_data(data, target, random_state=seed)
+    ds = open_dataset(data, label=label, random_state=seed)
     model = train_fn(ds, cfg, progress=not quiet)
+    record_data_source(model, data, label=label)
     model.save(out, overwrite=overwrite)
     _print_table(f"{ds.name}: {cfg.arch} {list(cfg.hidden)}", model.metadata["metrics"])
     typer.echo(f"saved to {out}")
@@ -242,11 +232,15 @@ def sweep_command(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON schema of the pipeline YAML."""
+def schema(
+    of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
+                                           "`train --config`), compare (compare.yaml for `compare --config`) "
+                                           "or plan (one step of a plan).")] = "pipeline",
+) -> None:
+    """Print the JSON schema of a YAML file leanlens reads: types, bounds and defaults of every key."""
     from .pipeline import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(json_schema(of), indent=2))
 
 
 @app.command()
@@ -282,16 +276,17 @@ def _parse_rows(text: str, n: int, split: str) -> Any:
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
     """--param KEY=VALUE items → method parameters (values read as YAML: 10, 0.5, true, [8, 8])."""
-    import yaml
+    from .config import loads_yaml
+    from .errors import ConfigError, short_repr
 
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {item!r}.")
+            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {short_repr(item)}.")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = loads_yaml(value, where="--param")  # no aliases, tags or deep nesting
+        except ConfigError:
             out[key.strip()] = value
     return out
 
@@ -305,8 +300,8 @@ def _parse_target(text: str) -> int | str | None:
 @app.command("explain")
 def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
     method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "shapley",
     split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
     rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
@@ -324,9 +319,8 @@ def explain_command(
     quiet: Quiet = False,
 ) -> None:
     """Explain rows of a saved model; write explanation.json (+ .npz) and plots into --out."""
-    import numpy as np
-
     from ._io import atomic_dir, prepare_out_dir
+    from .data.source import background_rows, data_of
     from .explain.base import get_explainer
     from .explain.plots import save_explanation_plots
     from .limits import MAX_BACKGROUND, MAX_BUDGET
@@ -337,17 +331,14 @@ def explain_command(
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(method)
     model = load_model(model_dir)
-    if data_seed is None:
-        # the split the model was trained on, so that --split test holds rows it never saw
-        data_seed = model.metadata.get("train", {}).get("random_state", seed)
-    ds = load_data(data, label, random_state=data_seed)
+    # the split the model was trained on, so that --split test holds rows it never saw
+    ds = data_of(model, data, label=label, random_state=seed, split_seed=data_seed)
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
-    rng = np.random.default_rng(seed)
-    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    bg = background_rows(ds, background, random_state=seed)
     explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
     expl = explainer.explain(X[idx], target=_parse_target(target))
-    expl.params = {**expl.params, "data": data, "split": split, "data_seed": data_seed, "rows": rows,
+    expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -365,46 +356,18 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
-def _inline_plan(prune: str | None, finetune: int | None, quantize: str | None, lowrank: float | None,
-                 distill: str | None) -> list[dict[str, Any]]:
-    """Inline steps in a fixed order: distill, prune, low-rank, fine-tune, quantize."""
-    steps: list[dict[str, Any]] = []
-    if distill is not None:
-        steps.append({"distill": {"hidden": list(_ints(distill, "distill"))}})
-    if prune is not None:
-        parts = prune.split(":")
-        if len(parts) == 1:
-            parts = ["structured", *parts]
-        try:
-            spec: dict[str, Any] = {"kind": parts[0], "amount": float(parts[1])}
-        except (ValueError, IndexError):
-            raise InvalidInputError(
-                f"--prune must look like structured:0.5, unstructured:0.8 or structured:0.5:taylor. Got {prune!r}."
-            ) from None
-        if len(parts) > 2:
-            spec["criterion"] = parts[2]
-        steps.append({"prune": spec})
-    if lowrank is not None:
-        steps.append({"lowrank": {"rank_ratio": lowrank}})
-    if finetune is not None:
-        steps.append({"finetune": {"epochs": finetune}})
-    if quantize is not None:
-        steps.append({"quantize": {"dtype": quantize}})
-    return steps
-
-
 @app.command("compress")
 def compress_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (with --target).")] = "digits",
-    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
     plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
     prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
     finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
     quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (dynamic, ONNX Runtime).")] = None,
     lowrank: Annotated[float | None, typer.Option(help="Inline step: SVD low-rank at this fraction of the rank.")] = None,
     distill: Annotated[str | None, typer.Option(help="Inline step: distill into an MLP with these hidden widths, e.g. 64,32.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the data split and of every random choice.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice (and of the split when the model does not record its own).")] = 0,
     reps: Annotated[int, typer.Option(help="Timed calls per batch size for latency (0: skip latency).")] = 200,
     threads: Annotated[int, typer.Option(help="torch / ONNX Runtime threads while measuring.")] = 2,
     out: Annotated[Path, typer.Option(help="Output folder: model/, record.json, plan.yaml.")] = Path("runs/compressed"),
@@ -416,10 +379,10 @@ def compress_command(
     Inline steps run in the order distill, prune, low-rank, fine-tune, quantize; use --plan
     for any other order.
     """
-    import yaml
-
-    from ._io import atomic_dir, atomic_write_text, prepare_out_dir
-    from .compress import compress, parse_plan, plan_to_list
+    from ._io import prepare_out_dir
+    from .compress import compress, parse_plan
+    from .compress.inline import inline_plan
+    from .data.source import data_of
     from .limits import MAX_EPOCHS, MAX_REPS, MAX_THREADS
     from .models import load_model
 
@@ -427,19 +390,16 @@ def compress_command(
     _bounded(reps, "reps", MAX_REPS, low=0)
     _bounded(finetune, "finetune", MAX_EPOCHS)
     prepare_out_dir(out, overwrite=overwrite)
-    inline = _inline_plan(prune, finetune, quantize, lowrank, distill)
+    inline = inline_plan(prune=prune, finetune=finetune, quantize=quantize, lowrank=lowrank, distill=distill)
     if plan is not None and inline:
         raise InvalidInputError("Give either --plan or inline steps (--prune, --finetune, ...), not both.")
     if plan is None and not inline:
         raise InvalidInputError("No compression steps: pass --plan plan.yaml or inline steps such as --prune structured:0.5.")
     steps = parse_plan(plan if plan is not None else inline)
     model = load_model(model_dir)
-    ds = load_data(data, target, random_state=seed)
+    ds = data_of(model, data, label=label, random_state=seed)
     result = compress(model, steps, data=ds, random_state=seed, progress=not quiet, latency_reps=reps, threads=threads)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        result.model.save(tmp / "model")
-        result.record.save(tmp / "record.json")
-        atomic_write_text(tmp / "plan.yaml", yaml.safe_dump(plan_to_list(steps), sort_keys=False))
+    result.save(out, overwrite=overwrite)
     from rich.console import Console
     from rich.table import Table
 
@@ -455,20 +415,11 @@ def compress_command(
     typer.echo(f"saved to {out}")
 
 
-def _load_model_or_compressed(path: Path) -> Any:
-    """A model folder, an .onnx file, or a `leanlens compress` output folder (its model/)."""
-    from .models import load_model
-
-    if path.is_dir() and not (path / "model.json").is_file() and (path / "model").is_dir():
-        return load_model(path / "model")
-    return load_model(path)
-
-
 @app.command("evaluate")
 def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
     explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "shapley",
     metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
     rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
@@ -481,10 +432,10 @@ def evaluate_command(
     quiet: Quiet = False,
 ) -> None:
     """Explain test rows of a saved model and score the explanation with quality metrics."""
-    import numpy as np
-
     from . import evaluate as evaluate_fn
     from ._io import atomic_dir, atomic_write_json, prepare_out_dir
+    from .compress import load_model_or_compressed
+    from .data.source import background_rows, data_of
     from .explain.base import get_explainer
     from .limits import MAX_BACKGROUND, MAX_BUDGET, MAX_ROWS
 
@@ -494,19 +445,18 @@ def evaluate_command(
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(explainer)
     names = [m.strip() for m in metrics.split(",") if m.strip()]
-    model = _load_model_or_compressed(model_dir)
+    model = load_model_or_compressed(model_dir)
     # the split the model was trained on, so that the test rows are rows it never saw
-    ds = load_data(data, label, random_state=model.metadata.get("train", {}).get("random_state", seed))
+    ds = data_of(model, data, label=label, random_state=seed)
     X = ds.X_test[:rows]
-    rng = np.random.default_rng(seed)
-    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    bg = background_rows(ds, background, random_state=seed)
     tgt = _parse_target(target)
     expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
     results = evaluate_fn(model, X, expl, names, background=bg, target=None if tgt == "predicted" else tgt,
                           explainer=cls, ground_truth=ds.ground_truth, random_state=seed)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         atomic_write_json(tmp / "metrics.json", {
-            "model": str(model_dir), "data": data, "explainer": explainer, "rows": len(X), "seed": seed,
+            "model": str(model_dir), "data": ds.name, "explainer": explainer, "rows": len(X), "seed": seed,
             "metrics": [r.to_dict() for r in results],
         })
         expl.save(tmp / "explanation.json")
@@ -522,8 +472,8 @@ def evaluate_command(
 def compare_command(
     original_dir: Annotated[Path, typer.Argument(help="The original model folder (or .onnx file).")],
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the models' data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in the original's model.json.")] = None,
+    label: Label = None,
     explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. shapley,ig.")] = "shapley",
     rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
@@ -539,15 +489,17 @@ def compare_command(
     from . import compare as compare_fn
     from ._io import prepare_out_dir
     from .compare import CompareConfig
+    from .compress import load_model_or_compressed
+    from .data.source import data_of
 
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
-    original = _load_model_or_compressed(original_dir)
-    compressed = _load_model_or_compressed(compressed_dir)
+    original = load_model_or_compressed(original_dir)
+    compressed = load_model_or_compressed(compressed_dir)
     # the split the original was trained on, so that the test rows are rows it never saw
-    ds = load_data(data, label, random_state=original.metadata.get("train", {}).get("random_state", seed))
+    ds = data_of(original, data, label=label, random_state=seed)
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
@@ -590,9 +542,12 @@ def main(argv: list[str] | None = None) -> None:
     removed), then exits with 143 (130 for Ctrl-C).
     """
     import threading
+    import warnings
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.

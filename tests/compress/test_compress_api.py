@@ -130,7 +130,7 @@ def test_cli_plan_file_and_errors(iris, iris_mlp, tmp_path, capsys):
         (["--plan", str(tmp_path / "bad.yaml")], "'amount' parameter of Prune must be a number in [0, 1). Got 1.2"),
         (["--plan", str(tmp_path / "plan.yaml"), "--quantize", "int8"], "either --plan or inline steps"),
         ([], "No compression steps"),
-        (["--prune", "half"], "--prune must look like structured:0.5"),
+        (["--prune", "half"], "'prune' parameter must look like structured:0.5"),
     ):
         with pytest.raises(SystemExit) as exc:
             main(["compress", str(tmp_path / "m"), "--data", "iris", "--out", str(tmp_path / "x"), "-q", *extra])

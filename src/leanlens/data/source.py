@@ -42,13 +42,13 @@ def record_data_source(model: Any, source: str | Path, *, label: str | None = No
 
 
 def data_of(model: Any, source: str | Path | None = None, *, label: str | None = None,
-            random_state: int | None = 0) -> Dataset:
+            random_state: int | None = 0, split_seed: int | None = None) -> Dataset:
     """The data ``model`` was trained on, split as it was in training.
 
     ``source`` (and ``label``) default to what ``model.json`` records (:func:`record_data_source`,
     or the name of a bundled data set); the split seed is the one the model was trained with
-    (``random_state`` when the model does not record one), so that the test split holds rows
-    the model never saw.
+    (``random_state`` when the model does not record one; ``split_seed`` overrides it), so that
+    the test split holds rows the model never saw.
     """
     meta = getattr(model, "metadata", None) or {}
     recorded = meta.get("data") or {}
@@ -63,7 +63,7 @@ def data_of(model: Any, source: str | Path | None = None, *, label: str | None =
                 "Give a bundled data set name or a .csv/.parquet file."
             )
         source = name
-    seed = (meta.get("train") or {}).get("random_state", random_state)
+    seed = split_seed if split_seed is not None else (meta.get("train") or {}).get("random_state", random_state)
     return open_dataset(source, label=label, random_state=seed)
 
 
