@@ -84,8 +84,8 @@ def probe_cost(explainer: Explainer, X: np.ndarray, *, target: Any = None) -> Co
     e = explainer.explain(X[:1], target=target)
     seconds = time.perf_counter() - start
     bg = getattr(explainer, "background", None)
-    n_bg = None if bg is None else int(len(np.asarray(bg)))
-    return Cost(method=explainer.name, n_rows=int(len(X)), evals_per_row=int(e.n_model_evals),
+    n_bg = None if bg is None else len(np.asarray(bg))
+    return Cost(method=explainer.name, n_rows=len(X), evals_per_row=int(e.n_model_evals),
                 seconds_per_row=seconds, n_background=n_bg, budget=getattr(explainer, "budget", None))
 
 
@@ -94,7 +94,7 @@ def _duration(seconds: float) -> str:
         return "under a second"
     if seconds < 90:
         return f"{seconds:.0f} s"
-    minutes, s = divmod(int(round(seconds)), 60)
+    minutes, s = divmod(round(seconds), 60)
     if minutes < 90:
         return f"{minutes} min {s:02d} s"
     hours, m = divmod(minutes, 60)
