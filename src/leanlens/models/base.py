@@ -146,6 +146,16 @@ class BaseModel(abc.ABC):
             raise UnsupportedModelError("predict_proba() is for classifiers; this model does regression.")
         return self.output(X)
 
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """A zero-argument call doing one forward pass on ``X``, validated and prepared once.
+
+        What :mod:`leanlens.models.latency` times: no per-call checks or copies. Backends
+        override it with their raw forward (torch module, ONNX Runtime session);
+        ``threads`` fixes the intra-op threads of backends that hold their own (ONNX Runtime).
+        """
+        arr = self.check_X(X)
+        return lambda: self._output(arr)
+
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save into a folder; each adapter that can be saved overrides this."""
         raise UnsupportedModelError(
