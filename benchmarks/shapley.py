@@ -435,7 +435,7 @@ def _table(payload: dict[str, Any]) -> str:
              "|---|---|---|" + "---|" * len(methods) + "---|---|"]
     for case, c in payload["cases"].items():
         for m, r in c["budgets"].items():
-            cells = " | ".join(f"{r[k]['ratio_vs_shap_kernel']:.2f}" for k in methods)
+            cells = " | ".join(f"{r[k]['ratio_vs_shap_kernel']:.2f}" if k in r else "–" for k in methods)
             s = r.get("ours shapley", {})
             lines.append(f"| {case} | {m} | {r['shap.KernelExplainer']['median_rel_sq_error']:.2e} | {cells} | "
                          f"{s.get('chosen', '')} | {s.get('overhead_ms_per_row', float('nan')):.1f} |")
