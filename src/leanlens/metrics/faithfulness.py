@@ -36,6 +36,8 @@ __all__ = [
     "InsertionAUC",
     "PredictionGapImportant",
     "PredictionGapUnimportant",
+    "attribution_order",
+    "curve_auc",
     "deletion_curve",
 ]
 
@@ -85,7 +87,8 @@ def deletion_curve(
     return counts / d, out.reshape(n, len(counts))
 
 
-def _auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+def curve_auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+    """(n,) trapezoid area under each row's curve ``curves`` (n, s) over ``fractions`` (s,)."""
     widths = np.diff(fractions)
     return np.asarray(((curves[:, 1:] + curves[:, :-1]) / 2 * widths).sum(axis=1), dtype=np.float64)
 
@@ -107,7 +110,7 @@ class _CurveMetric(Metric):
             model, Xf, attribution_order(ctx.phi, self.params["order"]), ctx.targets, baseline,
             steps=self.params["steps"], insertion=self.insertion,
         )
-        per_row = _auc(fr, curves)
+        per_row = curve_auc(fr, curves)
         details = {"fractions": fr.tolist(), "mean_curve": curves.mean(axis=0).tolist()}
         return float(per_row.mean()), per_row, details, ()
 

@@ -118,8 +118,8 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     from ..explain import explain
     from ..metrics.agreement import agreement
     from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import unpack_model
-    from .measure import inference_latency
     from .stages import load_dataset
 
     start = time.perf_counter()
@@ -136,13 +136,13 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                        threads=task["threads"])
         model = res.model
         scores = score(model, ds.X_test, ds.y_test, prefix="test_")
-        lat = inference_latency(model, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                                min_seconds=0.1, max_seconds=1.0)
+        lat = interleaved({"m": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
         expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
                        budget=task["budget"], random_state=task["seed"], **task["params"])
         phi = expl.select(task["targets"]).values
         agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
-        return {"accuracy": headline_score(scores), "latency_ms": lat["median_ms"],
+        return {"accuracy": headline_score(scores), "latency_ms": lat.median,
                 "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
                 "seconds": time.perf_counter() - start, "error": None}
     except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on
@@ -361,8 +361,9 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
     from ..explain import explain, resolve_targets
     from ..models import load_model
     from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import pack_model
-    from .measure import folder_size, inference_latency
+    from .measure import folder_size
     from .stages import explanation_rows, load_dataset, obtain_model
 
     sw = cfg.sweep
@@ -387,12 +388,12 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
     with events.stage("explain original", method=name):
         expl = explain(original, X, method=name, background=bg, target=None, budget=spec.budget,
                        random_state=cfg.seed, **spec.params)
-    lat = inference_latency(original, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                            min_seconds=0.1, max_seconds=1.0)
+    lat = interleaved({"m": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
     return {
         "dataset": ds, "original": original,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
-                                     latency_ms=lat["median_ms"], latency_batch=LATENCY_BATCH,
+                                     latency_ms=lat.median, latency_batch=LATENCY_BATCH,
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),

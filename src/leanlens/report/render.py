@@ -120,13 +120,14 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
         "notes": list(getattr(result, "notes", []) or []),
     }
     top, n_samples = report.top_features, report.sample_rows
+    colors = figures.model_colors([m.name for m in result.models])  # one colour per model in every chart
     if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
         ctx["accuracy_latency"] = figures.accuracy_latency_chart(
             [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
-            [float(m.latency_ms or 0) for m in result.models], result.pareto)
+            [float(m.latency_ms or 0) for m in result.models], result.pareto, colors=colors)
     else:
         ctx["accuracy_latency"] = None
-    ctx["importance"] = _importance_figures(result, expl, methods, top)
+    ctx["importance"] = _importance_figures(result, expl, methods, top, colors)
     ctx["drift"] = _drift_figures(result)
     targets = np.asarray(result.targets, dtype=np.int64) if result.targets else None
     ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
@@ -194,7 +195,8 @@ def _plan_text(m: ModelEntry) -> str:
     return " → ".join(parts) or "—"
 
 
-def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int) -> list[dict[str, str]]:
+def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int,
+                        colors: dict[str, str]) -> list[dict[str, str]]:
     out = []
     for method in methods:
         imps = {}
@@ -208,7 +210,7 @@ def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], met
             names = e.feature_names
         if imps:
             out.append({"method": method, "uri": figures.importance_chart(
-                names, imps, top=top, title=f"{method}: global importance, top {top} of the original")})
+                names, imps, top=top, title=f"{method}: global importance, top {top} of the original", colors=colors)})
     return out
 
 
@@ -268,9 +270,12 @@ def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list
         if shape is None:
             continue
         strips = []
-        for name, e in per_model.items():
+        rows = {name: _per_row(e, targets) for name, e in per_model.items()}
+        # One colour scale for every model's strip: equal colours mean equal attributions.
+        vmax = max(float(np.abs(e.feature_values()[: min(n_samples, e.n_rows)]).max()) for e in rows.values()) or 1.0
+        for name, e in rows.items():
             r = min(n_samples, e.n_rows)
-            fig = plot_image_heatmap(_per_row(e, targets), list(range(r)), image_shape=shape)
+            fig = plot_image_heatmap(e, list(range(r)), image_shape=shape, vmax=vmax)
             fig.suptitle(f"{name}", fontsize=9)
             strips.append({"model": name, "uri": figures.figure_to_uri(fig, dpi=80)})
         out.append({"method": method, "strips": strips})
@@ -318,6 +323,10 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
     return rows
 
 
+#: Below this held-out fidelity a surrogate tree is flagged as not a faithful summary of its model.
+SURROGATE_FIDELITY_OK = 0.8
+
+
 def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) -> list[dict[str, Any]]:
     """A depth-3 surrogate decision tree of each model, fitted on the training rows."""
     if models is None or dataset is None:
@@ -332,7 +341,8 @@ def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) 
             continue
         tree = SurrogateTree(models[m.name], max_depth=3, random_state=result.seed).fit(X)
         out.append({"model": m.name, "text": tree.export_text(), "fidelity": tree.fidelity_,
-                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=60)})
+                    "faithful": tree.fidelity_ >= SURROGATE_FIDELITY_OK,
+                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=90)})
     return out
 
 
