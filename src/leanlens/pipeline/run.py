@@ -35,12 +35,11 @@ from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, make_executor
-from .result import ModelEntry, RunResult, pareto_front
+from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
 
 STAGES = ("data", "model", "compress", "measure", "explain", "metrics", "compare", "report")
-LATENCY_BATCH = 256
 
 
 def coerce_config(config: Any) -> PipelineConfig:
