@@ -213,7 +213,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
     from ..models.evaluation import score
-    from .stages import apply_plan, load_dataset, obtain_model
+    from .stages import apply_plan, fit_surrogates, load_dataset, obtain_model
 
     folder = result.out_dir
     with events.stage("data", source=str(cfg.data.path or cfg.data.name)):
@@ -260,7 +260,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
         result.status = "complete"
         result.timings = dict(events.timings)
-        path = render_report(result, folder / "report.html", models=models, dataset=ds)
+        path = render_report(result, folder / "report.html",
+                             surrogates=fit_surrogates(models, ds, seed=cfg.seed))
         result.report = path.name
     shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 
