@@ -265,11 +265,15 @@ def sweep_command(
 
 @app.command()
 @_common_flags
-def schema() -> None:
-    """Print the JSON schema of the pipeline YAML."""
+def schema(
+    of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
+                                           "`train --config`), compare (compare.yaml for `compare --config`) "
+                                           "or plan (one step of a plan).")] = "pipeline",
+) -> None:
+    """Print the JSON schema of a YAML file leanlens reads: types, bounds and defaults of every key."""
     from .pipeline import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(json_schema(of), indent=2))
 
 
 @app.command()
@@ -306,16 +310,17 @@ def _parse_rows(text: str, n: int, split: str) -> Any:
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
     """--param KEY=VALUE items → method parameters (values read as YAML: 10, 0.5, true, [8, 8])."""
-    import yaml
+    from .config import loads_yaml
+    from .errors import ConfigError, short_repr
 
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {item!r}.")
+            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {short_repr(item)}.")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = loads_yaml(value, where="--param")  # no aliases, tags or deep nesting
+        except ConfigError:
             out[key.strip()] = value
     return out
 
@@ -575,9 +580,12 @@ def main(argv: list[str] | None = None) -> None:
     removed), then exits with 143 (130 for Ctrl-C).
     """
     import threading
+    import warnings
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.

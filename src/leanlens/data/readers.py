@@ -292,7 +292,8 @@ def from_numpy(
     if task == "regression":
         if y.dtype.kind not in "biuf":
             raise DataError(f"A regression target must be numeric. Got dtype {y.dtype}.")
-        y_enc = y.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_enc = y.astype(np.float32)
         if not np.all(np.isfinite(y_enc)):
             raise DataError("The regression target contains NaN or infinite values "
                             f"(or values too large for float32, |y| > {np.finfo(np.float32).max:.3g}).")
@@ -318,7 +319,8 @@ def from_numpy(
     idx_train, idx_val = train_test_split(
         idx_rest, test_size=val_size / (1 - test_size), random_state=random_state, stratify=strat_rest
     )
-    Xf = X.astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow is reported below, naming the column
+        Xf = X.astype(np.float32)
     _refuse_float32_overflow(Xf, feature_names)
     return Dataset(
         name=name,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar, overload
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import Spec, check_params, check_random_state
 from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
 from ..models.base import BaseModel, as_model
 from .explanation import Explanation
@@ -91,6 +92,10 @@ class Explainer(abc.ABC):
     model_agnostic: ClassVar[bool] = True
     needs_background: ClassVar[bool] = True
     has_budget: ClassVar[bool] = False
+    params: dict[str, Any]  # method-specific parameters, as given (set in __init__)
+    #: The method's own ``**params`` and the rule of each (see :mod:`leanlens._validation`); ``explain``
+    #: refuses other names and checks the given values. None: the method checks its params itself.
+    param_constraints: ClassVar[Mapping[str, Spec] | None] = None
 
     def __init__(
         self,
@@ -105,7 +110,7 @@ class Explainer(abc.ABC):
         self.background = background
         self.budget = budget
         self.random_state = random_state
-        self.params = params
+        self.params: dict[str, Any] = params
 
     # -- validation shared by every method --------------------------------------------------
     def _model(self) -> BaseModel:
@@ -142,6 +147,7 @@ class Explainer(abc.ABC):
         ``"predicted"`` each row's predicted class.
         """
         check_random_state(self.random_state, owner=type(self).__name__)
+        self._check_declared_params()
         model = self._model()
         Xc = model.check_X(X)
         if len(Xc) == 0:
@@ -152,6 +158,18 @@ class Explainer(abc.ABC):
         expl = self._explain(model, Xc, targets)
         expl.seconds = time.perf_counter() - start
         return expl
+
+    def _check_declared_params(self) -> None:
+        declared = self.param_constraints
+        if declared is None:
+            return
+        unknown = sorted(set(self.params) - set(declared))
+        if unknown:
+            hint = did_you_mean(unknown[0], declared) if len(unknown) == 1 else ""
+            raise InvalidInputError(
+                f"Unknown parameter(s) {unknown} for the {self.name!r} method.{hint} Valid: {sorted(declared)}."
+            )
+        check_params(self.params, {k: declared[k] for k in self.params}, owner=type(self).__name__)
 
     def _check_sizes(self, model: BaseModel, X: np.ndarray) -> None:
         """The documented bounds of leanlens.limits: rows, budget, and the coalition matrix's memory."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._results import check_format, jsonable
+from .._validation import Spec, check_params
 from ..errors import InvalidInputError, did_you_mean
 
 if TYPE_CHECKING:
@@ -145,7 +146,11 @@ class Metric(abc.ABC):
     #: short formula shown in reports
     formula: ClassVar[str] = ""
 
+    #: The rule of each constructor parameter (see :mod:`leanlens._validation`), checked on construction.
+    param_constraints: ClassVar[Mapping[str, Spec]] = {}
+
     def __init__(self, **params: Any) -> None:
+        check_params(params, {k: c for k, c in self.param_constraints.items() if k in params}, owner=type(self).__name__)
         self.params = params
 
     def skip_reason(self, model: BaseModel, explanation: Explanation, ctx: MetricContext) -> str | None:

@@ -55,8 +55,11 @@ class TorchModel(BaseModel):
     def forward_output(self, x: torch.Tensor) -> torch.Tensor:
         """The explained output as a differentiable tensor (probabilities or values)."""
         z = self.module(x)
-        if z.ndim == 1:
-            z = z[:, None]
+        return self.head(z[:, None] if z.ndim == 1 else z)
+
+    def head(self, z: torch.Tensor) -> torch.Tensor:
+        """The map from the network's raw output ``z`` (n, L) to the explained output (n, k):
+        softmax (sigmoid for one logit) for classifiers that give logits, else ``z`` itself."""
         if self.output_kind == "logits" and self.task != "regression":
             if z.shape[1] == 1:
                 p = torch.sigmoid(z)
@@ -176,9 +179,13 @@ def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from .spec_check import check_torch_weights
+
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
+    # Declared layer shapes vs the safetensors header, and the parameter cap, before any layer is built.
+    check_torch_weights(folder, spec)
     try:
         body = layers_to_module(spec["layers"])
         pre = spec["preprocessing"]

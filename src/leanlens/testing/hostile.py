@@ -730,7 +730,7 @@ def yaml_deep_nesting(folder: Path) -> HostileCase:
 
 def yaml_long_key(folder: Path) -> HostileCase:
     """A 100,000-character unknown key: an error echoing it must stay short."""
-    return _yaml_case(folder, "yaml_long_key", "100k-character unknown key", "k" * 100_000 + ": 1\n")
+    return _yaml_case(folder, "yaml_long_key", "100k-character unknown key", "? " + "k" * 100_000 + "\n: 1\n")
 
 
 # -- explanations --------------------------------------------------------------------------
