@@ -73,7 +73,7 @@ def _common_flags(fn: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> None:
+def _print_table(title: str, rows: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -280,11 +280,9 @@ def schema(
 @_common_flags
 def explainers() -> None:
     """List every registered explanation method, one line each."""
-    from .explain.base import EXPLAINERS, _load_builtin_explainers
+    from .explain.base import available_explainers
 
-    _load_builtin_explainers()
-    for name in sorted(EXPLAINERS):
-        cls = EXPLAINERS[name]
+    for name, cls in available_explainers().items():
         scope = "any model" if cls.model_agnostic else "specific"
         typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..metrics import agreement as ag
-from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
+from ..metrics.faithfulness import attribution_order, curve_auc, deletion_curve
 from .estimate import ExplainedSet, explain_models
 from .statistics import distances, ratio_interval, seed_distance, share_moves, shares
 
@@ -133,7 +133,7 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     steps = min(Xf.shape[1], 20)
     fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
     _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
-    auc_cross, auc_own = _auc(fr, cross), _auc(fr, own)
+    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
     span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
     noise_c = dc.noise()
     est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))

@@ -30,14 +30,7 @@ if TYPE_CHECKING:
     from ..explain.explanation import Explanation
     from ..models.base import BaseModel
 
-__all__ = [
-    "DeletionAUC",
-    "FaithfulnessCorrelation",
-    "InsertionAUC",
-    "PredictionGapImportant",
-    "PredictionGapUnimportant",
-    "deletion_curve",
-]
+__all__ = ["DeletionAUC", "FaithfulnessCorrelation", "InsertionAUC", "PredictionGapImportant", "PredictionGapUnimportant", "curve_auc", "deletion_curve"]
 
 Result = tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]
 
@@ -85,7 +78,8 @@ def deletion_curve(
     return counts / d, out.reshape(n, len(counts))
 
 
-def _auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+def curve_auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+    """(n,) trapezoid areas under (n, steps) curves sampled at ``fractions`` (steps,)."""
     widths = np.diff(fractions)
     return np.asarray(((curves[:, 1:] + curves[:, :-1]) / 2 * widths).sum(axis=1), dtype=np.float64)
 
@@ -107,7 +101,7 @@ class _CurveMetric(Metric):
             model, Xf, attribution_order(ctx.phi, self.params["order"]), ctx.targets, baseline,
             steps=self.params["steps"], insertion=self.insertion,
         )
-        per_row = _auc(fr, curves)
+        per_row = curve_auc(fr, curves)
         details = {"fractions": fr.tolist(), "mean_curve": curves.mean(axis=0).tolist()}
         return float(per_row.mean()), per_row, details, ()
 
