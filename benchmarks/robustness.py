@@ -14,7 +14,8 @@ child's cwd) and its own TMPDIR. After the child ends the folder is compared wit
 
 Usage::
 
-    python benchmarks/robustness.py            # the full corpus (~15 min on 2 loaded cores)
+    python benchmarks/robustness.py --jobs 4   # the corpus (~200 cases; ~30 min on 2 loaded cores)
+    python benchmarks/robustness.py --extended # every hostile model through all three entry points
     python benchmarks/robustness.py --quick    # a dozen cases (for tests/benchmarks)
     python benchmarks/robustness.py --only info:skops   # cases whose name contains a string
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import getpass
 import hashlib
 import json
 import os
@@ -44,7 +46,7 @@ from _common import machine_info, machine_line, write_results
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 MEM_CAP = 4 << 30  # bytes of address space per child
-TIMEOUT = 120.0
+TIMEOUT = 90.0
 CLI = "import sys, leanlens.cli; leanlens.cli.main(sys.argv[1:])"
 CLI_READY = "import sys, leanlens.cli; sys.stderr.write('ready\\n'); sys.stderr.flush(); leanlens.cli.main(sys.argv[1:])"
 API = """
@@ -57,6 +59,10 @@ except LeanlensError as exc:
     sys.exit(2)
 """
 HIDDEN_TMP = (".tmp", ".old-", ".leanlens-probe-")
+#: Caches third-party libraries keep in the temp dir on purpose, reused across runs (torch's
+#: inductor cache appears when an optimizer imports torch._dynamo): not leanlens temporaries.
+#: onnxruntime keeps a session-id file ``.ses`` there the same way.
+CACHES = (f"torchinductor_{getpass.getuser()}", ".ses")
 
 
 @dataclasses.dataclass
@@ -73,6 +79,7 @@ class Case:
     signal: int = signal.SIGTERM
     immutable: str | None = None           # a folder (relative to the case root) made read-only (chattr +i)
     timeout: float = TIMEOUT
+    protect_out: bool = False              # the output path holds the user's data: it must not change
 
 
 # -- inputs shared by the cases ----------------------------------------------------------------
@@ -137,7 +144,7 @@ def _readonly_parent(root: Path) -> None:
 
 # -- the corpus --------------------------------------------------------------------------------
 
-def hostile_cases() -> list[Case]:
+def hostile_cases(extended: bool = False) -> list[Case]:
     from leanlens.testing import hostile
 
     cases: list[Case] = []
@@ -149,13 +156,18 @@ def hostile_cases() -> list[Case]:
         shutil.rmtree(probe, ignore_errors=True)
     explain_args = ["--data", "iris", "--method", "kernel", "--rows", "0:2", "--background", "5", "--budget", "32",
                     "--no-plots", "-q", "--out", "out"]
+    n_model = 0
     for name, use in {**uses, **controls}.items():
         ok = (0,) if name in controls else (2,)
         if use == "model":
-            cases += [Case(f"info:{name}", "hostile model", ["info", "{h}"], expect=ok, out=None, hostile=name),
-                      Case(f"explain:{name}", "hostile model", ["explain", "{h}", *explain_args], expect=ok, hostile=name),
-                      Case(f"api-load:{name}", "hostile model",
-                           api="    import leanlens\n    leanlens.load_model(sys.argv[1])", expect=ok, out=None, hostile=name)]
+            entries = [Case(f"explain:{name}", "hostile model", ["explain", "{h}", *explain_args], expect=ok, hostile=name),
+                       Case(f"info:{name}", "hostile model", ["info", "{h}"], expect=ok, out=None, hostile=name),
+                       Case(f"api-load:{name}", "hostile model",
+                            api="    import leanlens\n    leanlens.load_model(sys.argv[1])", expect=ok, out=None,
+                            hostile=name)]
+            # each file through one entry point in turn (all three load it the same way); --extended: all three
+            cases += entries if extended else [entries[n_model % 3]]
+            n_model += 1
         elif use == "pipeline":
             cases += [Case(f"run:{name}", "hostile yaml", ["run", "{h}", "--out", "out", "-q"], hostile=name),
                       Case(f"sweep:{name}", "hostile yaml", ["sweep", "{h}", "--out", "out", "-q"], hostile=name),
@@ -304,11 +316,11 @@ def path_cases() -> list[Case]:
 
 def data_cases() -> list[Case]:
     g = "hostile tables"
-    train = ["train", "--hidden", "4", "--epochs", "1", "-q", "--out", "out", "--target", "y", "--data", "t.csv"]
+    train = ["train", "--hidden", "4", "--epochs", "1", "-q", "--out", "out", "--label", "y", "--data", "t.csv"]
     junk = HEADER + _rows(40).replace("\n3.", "\noops,", 1)
     return [
         Case("csv 1e300 value", g, train, setup=_csv(HEADER + _rows(40, "1e300,1,1,1,0\n"))),
-        Case("csv -1e300 target (regression)", g, [*train[:-4], "--target", "a", "--data", "t.csv"],
+        Case("csv -1e300 target (regression)", g, [*train[:-4], "--label", "a", "--data", "t.csv"],
              setup=_csv(HEADER + _rows(40, "-1e300,1,1,1,0\n"))),
         Case("csv inf value", g, train, setup=_csv(HEADER + _rows(40, "inf,1,1,1,0\n"))),
         Case("csv nan value", g, train, setup=_csv(HEADER + _rows(40, "nan,1,1,1,0\n"))),
@@ -322,8 +334,8 @@ def data_cases() -> list[Case]:
         Case("csv header only", g, train, setup=_csv(HEADER)),
         Case("csv 3 rows", g, train, setup=_csv(HEADER + _rows(3))),
         Case("csv single class", g, train, setup=_csv(HEADER + _rows(40).replace(",1\n", ",0\n"))),
-        Case("csv target missing", g, [*train[:-4], "--target", "nope", "--data", "t.csv"], setup=_csv(HEADER + _rows(40))),
-        Case("csv no --target", g, ["train", "--data", "t.csv", "-q", "--out", "out"], setup=_csv(HEADER + _rows(40))),
+        Case("csv target missing", g, [*train[:-4], "--label", "nope", "--data", "t.csv"], setup=_csv(HEADER + _rows(40))),
+        Case("csv no --label", g, ["train", "--data", "t.csv", "-q", "--out", "out"], setup=_csv(HEADER + _rows(40))),
         Case("csv target with NaN", g, train, setup=_csv(HEADER + _rows(40, "1,1,1,1,\n"))),
         Case("csv ragged rows", g, train, setup=_csv(HEADER + _rows(40) + "1,2,3,4,5,6,7,8\n")),
         Case("csv binary garbage", g, train,
@@ -375,7 +387,8 @@ def pipeline_cases() -> list[Case]:
         Case("run data.path junk csv", g, ["run", "p.yaml", "--out", "out", "-q"],
              setup=lambda r: (_csv(HEADER + _rows(40).replace("\n3.", "\noops,", 1))(r),
                               yaml("data: {path: t.csv, target: y}\n" + base.split("\n", 1)[1])(r))),
-        Case("run empty yaml", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("")),
+        Case("api empty pipeline yaml", g, out=None, expect=(0, 2), setup=yaml(""),
+             api="    from leanlens.pipeline import load_pipeline_config\n    load_pipeline_config('p.yaml')"),
         Case("run yaml list", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("- 1\n- 2\n")),
         Case("run unknown key", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("dataa: {name: iris}\n")),
         Case("run budget 1e12", g, ["run", "p.yaml", "--out", "out", "-q"],
@@ -426,7 +439,7 @@ def control_cases() -> list[Case]:
         Case("info a good model", g, ["info", "{in}/model"], expect=(0,), out=None),
         Case("explain a good model", g, ["explain", "{in}/model", "--data", "iris", "--method", "exact", "--rows", "0:3",
                                          "--no-plots", "-q", "--out", "out"], expect=(0,)),
-        Case("train csv", g, ["train", "--data", "{in}/data.csv", "--target", "y", "--hidden", "4", "--epochs", "1",
+        Case("train csv", g, ["train", "--data", "{in}/data.csv", "--label", "y", "--hidden", "4", "--epochs", "1",
                               "-q", "--out", "out"], expect=(0,)),
         Case("train twice with --overwrite", g, ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "-q",
                                                  "--out", "out", "--overwrite"], expect=(0,),
@@ -434,8 +447,8 @@ def control_cases() -> list[Case]:
     ]
 
 
-def corpus() -> list[Case]:
-    return [*hostile_cases(), *number_cases(), *path_cases(), *data_cases(), *pipeline_cases(), *signal_cases(),
+def corpus(extended: bool = False) -> list[Case]:
+    return [*hostile_cases(extended), *number_cases(), *path_cases(), *data_cases(), *pipeline_cases(), *signal_cases(),
             *control_cases()]
 
 
@@ -491,7 +504,8 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
         case.setup(root)
     out = work / case.out if case.out else None
     pre_out_exists = out is not None and out.exists()
-    before = _snapshot(root, [systmp])
+    protected = case.protect_out or case.setup in (_user_folder, _file_at_out)
+    before = _snapshot(root, [systmp] + ([out] if out is not None and not protected else []))
     immutable = root / case.immutable if case.immutable else None
     if immutable is not None:
         subprocess.run(["chattr", "+i", str(immutable)], check=True)
@@ -535,7 +549,7 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
     for p in root.rglob("*"):
         if any(t in p.name for t in HIDDEN_TMP) and p.name.startswith("."):
             left.append(str(p.relative_to(root)))
-    left += [f"TMPDIR/{p.name}" for p in systmp.iterdir()]
+    left += [f"TMPDIR/{p.name}" for p in systmp.iterdir() if p.name not in CACHES]
     if out is not None and code != 0 and not pre_out_exists and out.exists():
         status = _status(out)
         if status not in ("interrupted",):
@@ -543,12 +557,13 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
     if out is not None and out.exists() and _status(out) == "running":
         left.append("a run left 'running'")
     # side effects: every file that existed is unchanged; nothing new outside the output folder
-    skip = [systmp] + ([out] if out is not None and not pre_out_exists else [])
+    skip = [systmp] + ([out] if out is not None and not protected else [])
     after = _snapshot(root, skip)
     effects = [f"changed {k}" for k, v in before.items() if k in after and after[k] != v]
     effects += [f"removed {k}" for k in before if k not in after]
     effects += [f"created {k}" for k in after if k not in before and not any(t in k for t in HIDDEN_TMP)]
-    ok = (code in case.expect and not traceback and not left and not effects and not timed_out)
+    stale = first.startswith("Usage:") or "No such option" in stderr
+    ok = (code in case.expect and not traceback and not left and not effects and not timed_out and not stale)
     with contextlib.suppress(OSError):
         subprocess.run(["chattr", "-R", "-i", str(root)], check=False, capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
@@ -579,9 +594,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help=f"only {len(QUICK)} cases (smoke test).")
     ap.add_argument("--only", default=None, help="run only cases whose name contains this string")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
+    ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    ap.add_argument("--extended", action="store_true",
+                    help="feed every hostile model through info, explain and load_model (not one of them in turn)")
     args = ap.parse_args()
     sys.path.insert(0, str(SRC))
-    cases = corpus()
+    cases = corpus(args.extended or args.quick)
     if args.quick:
         cases = [c for c in cases if c.name in QUICK]
     if args.only:
@@ -590,12 +608,21 @@ def main() -> None:
     print(machine_line(), f"| load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ll-robust-fixtures-") as fx:
         fixtures = make_fixtures(Path(fx) / "inputs")
-        results = []
-        for i, case in enumerate(cases, 1):
+        from concurrent.futures import ThreadPoolExecutor
+
+        done = 0
+
+        def one(case: Case) -> dict[str, Any]:
+            nonlocal done
             r = run_case(case, fixtures)
-            results.append(r)
-            print(f"[{i:3d}/{len(cases)}] {'ok  ' if r['ok'] else 'FAIL'} exit={r['exit']!s:>4} "
+            done += 1
+            print(f"[{done:3d}/{len(cases)}] {'ok  ' if r['ok'] else 'FAIL'} exit={r['exit']!s:>4} "
                   f"{r['seconds']:6.1f}s  {case.name}  | {r['first_stderr'][:110]}", flush=True)
+            return r
+
+        # each case is a child process: threads only wait on them (signal cases keep their own timing)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(one, cases))
     n = len(results)
     n_ok = sum(r["ok"] for r in results)
     clean_exit = sum(r["exit"] in (0, 2) for r in results)

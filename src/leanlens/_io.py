@@ -114,7 +114,7 @@ def is_leanlens_folder(path: str | os.PathLike[str]) -> bool:
 
 def mark_folder(path: str | os.PathLike[str], kind: str) -> None:
     """Write the ``.leanlens`` marker into a folder leanlens owns (``kind``: model, run, ...)."""
-    from . import __version__
+    from ._version import __version__
 
     atomic_write_text(Path(path) / MARKER, json.dumps({"written_by": "leanlens", "kind": kind,
                                                        "leanlens_version": __version__}) + "\n")

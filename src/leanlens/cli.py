@@ -33,6 +33,13 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars; pr
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace the output folder if it exists.")]
 
 
+def _check_seed(value: int | None) -> int | None:
+    """Typer callback of every --seed option: an int in [0, 2**32 - 1] (what numpy and sklearn accept)."""
+    from ._validation import check_random_state
+
+    return check_random_state(value, param="--seed")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"leanlens {__version__}")
@@ -110,7 +117,7 @@ def train(
     dropout: Annotated[float, typer.Option(help="Dropout after each hidden layer.")] = 0.2,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
     patience: Annotated[int | None, typer.Option(help="Early stopping patience in epochs (off by default).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split, initialization and shuffling.")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the split, initialization and shuffling.")] = 0,
     config: Annotated[Path | None, typer.Option(help="A train.yaml (TrainConfig fields); overrides the options above.")] = None,
     out: Annotated[Path, typer.Option(help="Output model folder.")] = Path("runs/model"),
     overwrite: Overwrite = False,
@@ -125,6 +132,7 @@ def train(
 
     _bounded(epochs, "epochs", MAX_EPOCHS)
     _bounded(batch_size, "batch-size", MAX_BATCH_SIZE)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     if config is not None:
         cfg = TrainConfig.from_yaml(config)
@@ -150,6 +158,13 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     except ValueError:
         raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text[:200]!r}.") from None
     return check_widths(widths, param=f"--{name}")
+
+
+def _seed(value: int | None, name: str = "seed") -> None:
+    """A --seed is an int in [0, 2**32 - 1] (numpy and scikit-learn refuse others), checked before any work."""
+    from ._validation import check_random_state
+
+    check_random_state(value, param=f"--{name}")
 
 
 def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
@@ -341,9 +356,9 @@ def explain_command(
     budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 100,
     target: Annotated[str, typer.Option(help="Output explained: predicted, all, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the background draw and the method.")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the background draw and the method.")] = 0,
     data_seed: Annotated[int | None, typer.Option(
-        help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
+        callback=_check_seed, help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="Method parameter KEY=VALUE, repeatable: baseline=zeros, num_features=10, …")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the PNG plots.")] = True,
@@ -361,6 +376,8 @@ def explain_command(
 
     _bounded(budget, "budget", MAX_BUDGET)
     _bounded(background, "background", MAX_BACKGROUND)
+    _seed(seed)
+    _seed(data_seed, "data-seed")
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(method)
     model = load_model(model_dir)
@@ -398,20 +415,30 @@ def compress_command(
     plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
     prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
     finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
-    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (dynamic, ONNX Runtime).")] = None,
+    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (= static, calibrated) or dynamic (ONNX Runtime).")] = None,
     lowrank: Annotated[float | None, typer.Option(help="Inline step: SVD low-rank at this fraction of the rank.")] = None,
     distill: Annotated[str | None, typer.Option(help="Inline step: distill into an MLP with these hidden widths, e.g. 64,32.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice (and of the split when the model does not record its own).")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of every random choice (and of the split when the model does not record its own).")] = 0,
     reps: Annotated[int, typer.Option(help="Timed calls per batch size for latency (0: skip latency).")] = 200,
     threads: Annotated[int, typer.Option(help="torch / ONNX Runtime threads while measuring.")] = 2,
     out: Annotated[Path, typer.Option(help="Output folder: model/, record.json, plan.yaml.")] = Path("runs/compressed"),
+    auto: Annotated[bool, typer.Option("--auto", help="Search the plan: the fastest model within --max-accuracy-drop (Optuna).")] = False,
+    max_accuracy_drop: Annotated[float, typer.Option(help="--auto: largest allowed score drop, a fraction (0.01 = 1 point).")] = 0.01,
+    require: Annotated[str | None, typer.Option(help="--auto: 'same-reasons' also requires compare()'s verdict.")] = None,
+    trials: Annotated[int, typer.Option(help="--auto: trials of the study (a resumed study counts its own).")] = 20,
+    max_seconds: Annotated[float | None, typer.Option(help="--auto: stop proposing trials after this many seconds.")] = None,
+    batch: Annotated[int, typer.Option(help="--auto: batch size at which latency is measured.")] = 256,
+    storage: Annotated[Path | None, typer.Option(help="--auto: SQLite file of the study (resumable).")] = None,
+    backend: Annotated[str, typer.Option(help="--auto: run trials 'local'ly or on 'ray'.")] = "local",
+    search: Annotated[str | None, typer.Option(help="--auto: search only these steps, e.g. prune,finetune,quantize.")] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Compress a saved model with a plan (file or inline steps) and measure every step.
+    """Compress a saved model with a plan (file, inline steps or --auto) and measure every step.
 
     Inline steps run in the order distill, prune, low-rank, fine-tune, quantize; use --plan
-    for any other order.
+    for any other order. --auto searches the plan instead and writes the chosen one to
+    plan.yaml (replay it with --plan plan.yaml --seed SEED) and the search to auto.json.
     """
     from ._io import prepare_out_dir
     from .compress import compress, parse_plan
@@ -423,8 +450,16 @@ def compress_command(
     _bounded(threads, "threads", MAX_THREADS)
     _bounded(reps, "reps", MAX_REPS, low=0)
     _bounded(finetune, "finetune", MAX_EPOCHS)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     inline = inline_plan(prune=prune, finetune=finetune, quantize=quantize, lowrank=lowrank, distill=distill)
+    if auto:
+        if plan is not None or inline:
+            raise InvalidInputError("Give either --auto or a plan (--plan or inline steps such as --prune), not both.")
+        _compress_auto(model_dir, data=data, label=label, seed=seed, threads=threads, out=out, overwrite=overwrite,
+                       quiet=quiet, max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,
+                       max_seconds=max_seconds, batch=batch, storage=storage, backend=backend, search=search)
+        return
     if plan is not None and inline:
         raise InvalidInputError("Give either --plan or inline steps (--prune, --finetune, ...), not both.")
     if plan is None and not inline:
@@ -449,6 +484,40 @@ def compress_command(
     typer.echo(f"saved to {out}")
 
 
+def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed: int, threads: int, out: Path,
+                   overwrite: bool, quiet: bool, max_accuracy_drop: float, require: str | None, trials: int,
+                   max_seconds: float | None, batch: int, storage: Path | None, backend: str,
+                   search: str | None) -> None:
+    """`leanlens compress MODEL --auto`: search, save the winner, its plan and the search."""
+    from .compress import compress
+    from .compress.auto import AutoBudget
+    from .data.source import data_of
+    from .models import load_model
+    from .pipeline.executors import make_executor
+
+    budget = AutoBudget(max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,  # type: ignore[arg-type]
+                        max_seconds=max_seconds, batch=batch, threads=threads,
+                        storage=None if storage is None else str(storage),
+                        steps=None if search is None else tuple(x.strip() for x in search.split(",") if x.strip()))
+    model = load_model(model_dir)
+    ds = data_of(model, data, label=label, random_state=seed)
+    with make_executor(backend) as executor:
+        if hasattr(executor, "start"):
+            executor.start()
+        result = compress(model, "auto", data=ds, budget=budget, random_state=seed, progress=not quiet,
+                          executor=executor, threads=threads)
+    found = result.auto
+    if found is None:  # pragma: no cover - compress(plan="auto") always sets it
+        raise RuntimeError("the auto search returned no search record")
+    result.save(out, overwrite=overwrite)
+    typer.echo(found.message)
+    if found.plan:
+        typer.echo(f"replay: leanlens compress {model_dir} --data {ds.name} --plan {out / 'plan.yaml'} --seed {seed}")
+    for w in result.record.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"saved to {out}")
+
+
 @app.command("evaluate")
 @_common_flags
 def evaluate_command(
@@ -461,7 +530,7 @@ def evaluate_command(
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     target: Annotated[str, typer.Option(help="Output judged: predicted, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the background, explainer and metrics (and of the split when the model does not record its own).")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the background, explainer and metrics (and of the split when the model does not record its own).")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder (metrics.json, explanation.json/.npz).")] = Path("runs/evaluate"),
     overwrite: Overwrite = False,
     quiet: Quiet = False,
@@ -477,6 +546,7 @@ def evaluate_command(
     _bounded(rows, "rows", MAX_ROWS)
     _bounded(budget, "budget", MAX_BUDGET)
     _bounded(background, "background", MAX_BACKGROUND)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(explainer)
     names = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -515,7 +585,7 @@ def compare_command(
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -528,6 +598,7 @@ def compare_command(
     from .compress import load_model_or_compressed
     from .data.source import data_of
 
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)

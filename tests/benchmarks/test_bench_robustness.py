@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_robustness_corpus_quick_mode_runs(tmp_path):
     """A dozen cases of the corpus; the script judges each (exit code, traceback, leftovers, side effects)."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "robustness.py"), "--quick", "--only", "o",
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "robustness.py"), "--quick",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
     res = json.loads((tmp_path / "robustness.json").read_text())
     assert res["n_cases"] >= 8 and res["quick"] is True

@@ -179,5 +179,5 @@ def test_gradient_params_follow_their_declared_rules(iris_mlp, iris):
         leanlens.explain(iris_mlp, iris.X_test[:2], method="ig", n_step=8)
     with pytest.raises(InvalidInputError, match="'baseline' parameter of DeepLift must be one of 'zeros', 'mean'"):
         leanlens.explain(iris_mlp, iris.X_test[:2], method="deeplift", baseline="median")
-    with pytest.raises(InvalidInputError, match="'budget' parameter of GradientShap must be None or an int ≥ 1"):
+    with pytest.raises(InvalidInputError, match="'budget' parameter of GradientShap must be an int"):
         leanlens.explain(iris_mlp, iris.X_test[:2], method="gradient_shap", budget=0)

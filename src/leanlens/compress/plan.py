@@ -28,7 +28,7 @@ from .._validation import (
 )
 from ..config import Config, load_yaml
 from ..errors import ConfigError, did_you_mean
-from ..limits import BATCH_SIZE, EPOCHS, FINETUNE_EPOCHS, THREADS, WIDTHS
+from ..limits import BATCH_SIZE, EPOCHS, FINETUNE_EPOCHS, LEARNING_RATE, THREADS, WIDTHS
 from ..models.trainer import OPTIMIZERS, SCHEDULES
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Finetune(StepConfig):
     weight_decay: float = 0.0
 
     constraints: ClassVar = {
-        "epochs": EPOCHS, "lr": POSITIVE, "batch_size": BATCH_SIZE, "optimizer": Options(OPTIMIZERS),
+        "epochs": EPOCHS, "lr": LEARNING_RATE, "batch_size": BATCH_SIZE, "optimizer": Options(OPTIMIZERS),
         "schedule": Options(SCHEDULES), "weight_decay": NON_NEGATIVE,
     }
 
@@ -131,7 +131,7 @@ class Prune(StepConfig):
 
     constraints: ClassVar = {
         "kind": Options(("unstructured", "structured")), "amount": Interval(float, 0, 1, closed="left"),
-        "scope": Options(("global", "layer")), "steps": Interval(int, 1, 1000), "finetune_epochs": FINETUNE_EPOCHS, "lr": POSITIVE,
+        "scope": Options(("global", "layer")), "steps": Interval(int, 1, 1000), "finetune_epochs": FINETUNE_EPOCHS, "lr": LEARNING_RATE,
         "ignore": MODULE_NAMES, "round_to": [None, POSITIVE_INT],
     }
 
@@ -143,22 +143,28 @@ class Prune(StepConfig):
 
 @dataclasses.dataclass(frozen=True)
 class Quantize(StepConfig):
-    """Dynamic int8 quantization executed by ONNX Runtime.
+    """int8 quantization executed by ONNX Runtime: static (calibrated) or dynamic.
 
-    The torch model is exported to ONNX (preprocessing included, dropout removed), its
-    MatMul/Gemm/Conv weights stored as int8 and activations quantized on the fly
-    (``onnxruntime.quantization.quantize_dynamic``; on CPUs with AVX-512 VNNI the integer
-    matrix products use VNNI). The result is an ONNX-backed Model.
+    The torch model is exported to ONNX (preprocessing included, dropout removed, the output
+    affine folded into the last layer). ``mode="static"`` (the default) calibrates activation
+    ranges on training rows and writes a QDQ graph with int8 weights that ONNX Runtime fuses
+    into integer kernels once (``QGemm``, ``QLinearConv``); nothing is requantized at run
+    time. ``mode="dynamic"`` stores int8 weights and quantizes activations on the fly
+    (``quantize_dynamic``). The result is an ONNX-backed Model. Static measured faster at
+    equal accuracy on the MLPs and the CNN of benchmarks/compression.py, hence the default.
 
     Parameters
     ----------
     dtype : "int8".
     backend : "onnxruntime". (torch's eager-mode ``torch.ao.quantization`` is deprecated and
         its modules do not save as safetensors, so it is not offered.)
-    per_channel : one scale per output channel instead of per tensor (more accurate, slightly slower).
-    ops : ONNX operators to quantize, of "MatMul", "Gemm" (Linear layers) and "Conv". Conv is
-        left out by default: ONNX Runtime's dynamic ``ConvInteger`` kernel measured slower than
-        its fp32 convolution on our benchmark machine (see benchmarks/results/compression.md).
+    mode : "static" (calibrated QDQ) or "dynamic".
+    calibration_rows : static mode: an int (that many training rows, drawn with the run's
+        seed) or the rows themselves, shape (n, n_features); NaN or a wrong width is an error.
+    per_channel : one weight scale per output channel (default) instead of one per tensor.
+    ops : ONNX operators to quantize, of "MatMul", "Gemm" (Linear layers) and "Conv".
+        None: all three in static mode; MatMul and Gemm in dynamic mode (ONNX Runtime's dynamic
+        ``ConvInteger`` measured ~4× slower than fp32 convolutions on our benchmark machine).
     threads : ONNX Runtime intra-op threads of the returned model (None: the compress() value).
     """
 
@@ -166,13 +172,15 @@ class Quantize(StepConfig):
 
     dtype: str = "int8"
     backend: str = "onnxruntime"
-    per_channel: bool = False
-    ops: tuple[str, ...] = ("MatMul", "Gemm")
+    mode: Literal["static", "dynamic"] = "static"
+    calibration_rows: Any = 512
+    per_channel: bool = True
+    ops: tuple[str, ...] | None = None
     threads: int | None = None
 
     constraints: ClassVar = {
-        "dtype": Options(("int8",)), "per_channel": InstanceOf(bool),
-        "ops": Each(Options(("MatMul", "Gemm", "Conv")), min_len=1), "threads": [None, THREADS],
+        "dtype": Options(("int8",)), "mode": Options(("static", "dynamic")), "per_channel": InstanceOf(bool),
+        "ops": [None, Each(Options(("MatMul", "Gemm", "Conv")), min_len=1)], "threads": [None, THREADS],
     }
 
     def validate(self) -> None:
@@ -186,6 +194,32 @@ class Quantize(StepConfig):
                 "torch.ao.quantization.quantize_dynamic) and its modules cannot be saved without pickle."
             )
         check_param(self.backend, Options(("onnxruntime",)), param="backend", owner="Quantize", error=ConfigError)
+        rows = self.calibration_rows
+        if isinstance(rows, bool) or (isinstance(rows, int) and rows < 1):
+            raise ConfigError(f"The 'calibration_rows' parameter of Quantize must be an int ≥ 1 or rows. Got {rows!r}.")
+        if not isinstance(rows, int):
+            import numpy as np
+
+            from .quantize import calibration_array
+
+            arr = np.asarray(rows, dtype=object)
+            width = int(np.prod(arr.shape[1:])) if arr.ndim >= 2 else -1
+            calibration_array(rows, width, arr.shape[1:] if arr.ndim >= 2 else (0,))
+            # rows held as nested tuples: the config stays frozen and round-trips through YAML
+            object.__setattr__(self, "calibration_rows", tuple(tuple(float(v) for v in np.ravel(r)) for r in rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not isinstance(self.calibration_rows, int):
+            out["calibration_rows"] = [list(r) for r in self.calibration_rows]
+        return out
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        """The operators quantized (``ops``, or the mode's default)."""
+        if self.ops is not None:
+            return self.ops
+        return ("MatMul", "Gemm", "Conv") if self.mode == "static" else ("MatMul", "Gemm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,7 +263,7 @@ class Distill(StepConfig):
 
     constraints: ClassVar = {
         "student": Options(("mlp", "tree")), "hidden": WIDTHS, "max_depth": Interval(int, 1, 1000), "temperature": POSITIVE,
-        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": EPOCHS, "lr": POSITIVE,
+        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": EPOCHS, "lr": LEARNING_RATE,
         "batch_size": BATCH_SIZE, "augment": Interval(int, 0, 1000),
     }
 
@@ -268,7 +302,7 @@ class LowRank(StepConfig):
     constraints: ClassVar = {
         "rank": [None, POSITIVE_INT], "rank_ratio": [None, FRACTION], "energy": [None, FRACTION],
         "only_if_smaller": InstanceOf(bool), "min_features": POSITIVE_INT, "finetune_epochs": FINETUNE_EPOCHS,
-        "lr": POSITIVE, "ignore": MODULE_NAMES,
+        "lr": LEARNING_RATE, "ignore": MODULE_NAMES,
     }
 
     def validate(self) -> None:

@@ -91,6 +91,9 @@ class Explainer(abc.ABC):
     summary: ClassVar[str] = ""
     model_agnostic: ClassVar[bool] = True
     needs_background: ClassVar[bool] = True
+    #: Most features (players) the method handles; None: no limit. Checked at entry, with a clear error,
+    #: so e.g. 10,000 features do not end in an OverflowError deep in an estimator.
+    max_players: ClassVar[int | None] = None
     has_budget: ClassVar[bool] = False
     params: dict[str, Any]  # method-specific parameters, as given (set in __init__)
     #: The method's own ``**params`` and the rule of each (see :mod:`leanlens._validation`); ``explain``
@@ -153,11 +156,18 @@ class Explainer(abc.ABC):
         if len(Xc) == 0:
             raise InvalidInputError("The 'X' parameter has no rows to explain.")
         self._check_sizes(model, Xc)
+        self._check_finite_outputs(model, Xc)
         targets = resolve_targets(model, Xc, target)
         start = time.perf_counter()
         expl = self._explain(model, Xc, targets)
         expl.seconds = time.perf_counter() - start
         return expl
+
+    def _check_finite_outputs(self, model: BaseModel, X: np.ndarray) -> None:
+        """Refuse a model whose output is NaN/inf on the explained rows or the background (one call each)."""
+        _refuse_non_finite(model, X, "explained rows")
+        if self.needs_background and self.background is not None:
+            _refuse_non_finite(model, self._background(model), "background rows")
 
     def _check_declared_params(self) -> None:
         declared = self.param_constraints
@@ -177,6 +187,12 @@ class Explainer(abc.ABC):
 
         if len(X) > MAX_ROWS:
             raise InvalidInputError(f"The 'X' parameter has {len(X):,} rows; at most {MAX_ROWS:,} are explained at once.")
+        d_model = int(np.prod(model.input_shape))
+        if self.max_players is not None and self.params.get("groups") is None and d_model > self.max_players:
+            raise InvalidInputError(
+                f"The {self.name!r} method handles at most {self.max_players:,} features; this model has "
+                f"{d_model:,}. Group the features (groups=…) or use method='permutation'."
+            )
         if self.budget is None:
             return
         budget = check_count(self.budget, param="budget", high=MAX_BUDGET, owner=type(self).__name__)
@@ -249,3 +265,14 @@ def explain(
     """
     cls = get_explainer(method)
     return cls(model, background=background, budget=budget, random_state=random_state, **params).explain(X, target=target)
+
+
+def _refuse_non_finite(model: BaseModel, X: np.ndarray, what: str) -> None:
+    out = np.asarray(model.output(X), dtype=np.float64).reshape(len(X), -1)
+    bad = np.nonzero(~np.all(np.isfinite(out), axis=1))[0]
+    if len(bad):
+        shown = ", ".join(str(int(i)) for i in bad[:10]) + (", …" if len(bad) > 10 else "")
+        raise InvalidInputError(
+            f"The model returned NaN or infinite outputs for {len(bad)} of the {len(X)} {what} "
+            f"(rows {shown}); attributions of such outputs are meaningless. Fix the model or drop those rows."
+        )

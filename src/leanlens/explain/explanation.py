@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_json
-from ..errors import InvalidInputError, ModelFormatError
+from ..errors import InvalidInputError, LeanlensError, ModelFormatError, short_repr
 
 __all__ = ["Explanation"]
 
@@ -219,6 +220,10 @@ class Explanation:
             )
         except KeyError as exc:
             raise ModelFormatError(f"An explanation dict is missing the key {exc}.") from None
+        except LeanlensError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ModelFormatError(f"An explanation dict has a field of the wrong type: {short_repr(str(exc))}") from None
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (JSON metadata, e.g. ``explanation.json``) and its arrays beside it
@@ -244,19 +249,40 @@ class Explanation:
             p = p / "explanation.json"
         if not p.is_file():
             raise ModelFormatError(f"No explanation at {str(p)!r}.")
+        from ..models.limits import cap, raise_hint
+
+        if p.stat().st_size > cap("MAX_JSON_BYTES"):
+            raise ModelFormatError(f"The explanation at {str(p)!r} is {p.stat().st_size:,} bytes. {raise_hint('MAX_JSON_BYTES')}")
         try:
-            meta = json.loads(p.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict):
-                raise ModelFormatError(
-                    f"The explanation at {str(p)!r} must hold a JSON object. Got a JSON {type(meta).__name__} instead."
-                )
-            npz = p.with_name(meta.get("arrays", p.with_suffix(".npz").name))
+            meta = json.loads(p.read_bytes().decode("utf-8"))
+        except RecursionError:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is nested too deeply.") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {short_repr(str(exc))}") from None
+        if not isinstance(meta, dict):
+            raise ModelFormatError(
+                f"The explanation at {str(p)!r} must hold a JSON object. Got a JSON {type(meta).__name__} instead."
+            )
+        name = meta.get("arrays", p.with_suffix(".npz").name)
+        # The arrays live beside the JSON: a bare file name, never a path to elsewhere.
+        if not isinstance(name, str) or not name.endswith(".npz") or Path(name).name != name or name.startswith("."):
+            raise ModelFormatError(
+                f"The explanation at {str(p)!r} has 'arrays' = {short_repr(name)}; expected the file name of the "
+                ".npz beside it (e.g. 'explanation.npz')."
+            )
+        npz = p.with_name(name)
+        try:
+            with zipfile.ZipFile(npz) as zf:
+                declared = sum(i.file_size for i in zf.infolist())
+            if declared > cap("MAX_SKOPS_UNCOMPRESSED_BYTES"):
+                raise ModelFormatError(f"The arrays {str(npz)!r} declare {declared:,} bytes uncompressed. "
+                                       f"{raise_hint('MAX_SKOPS_UNCOMPRESSED_BYTES')}")
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         except ModelFormatError:
             raise
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
-            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {exc}") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {short_repr(str(exc))}") from None
         return cls.from_dict({**meta, **{k: v for k, v in arrays.items()}})
 
     def __repr__(self) -> str:

@@ -168,6 +168,12 @@ def plot_beeswarm(
     ax.set_yticks(np.arange(len(order)), [e.feature_names[i] for i in order])
     ax.set_xlabel("attribution (impact on output)")
     colour = "mean feature value of the group" if e.groups is not None else "feature value"
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=cmap), ax=ax, ticks=[0, 1], pad=0.01, aspect=30)
+    bar.ax.set_yticklabels(["low", "high"])
+    bar.set_label(colour)
     ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: {colour})")
     return _finish(fig, path)
 
@@ -217,6 +223,11 @@ def plot_waterfall(
         ax.text(start + s, y, f" {s:+.3g}", va="center", ha="left" if s >= 0 else "right", fontsize="small")
         start += s
     ax.set_yticks(np.arange(len(steps)), labels[::-1])
+    # Room on both sides for the value labels at the bars' ends (they would be clipped otherwise).
+    ends = np.cumsum([base, *steps])
+    lo, hi = float(ends.min()), float(ends.max())
+    pad = 0.18 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+    ax.set_xlim(lo - pad, hi + pad)
     ax.axvline(base, color="grey", ls="--", lw=0.8)
     ax.axvline(start, color="black", lw=0.8)
     ax.set_xlabel(f"output (base {base:.3g} → {start:.3g})")
@@ -254,9 +265,13 @@ def plot_image_heatmap(
     *,
     output: int | str | None = None,
     image_shape: tuple[int, int] | None = None,
+    vmax: float | None = None,
     path: str | Path | None = None,
 ) -> Figure:
     """Attributions of image rows (e.g. 8×8 digits) as a red/blue heatmap over the grey image.
+
+    ``vmax``: the colour scale's limit (±vmax); give the same one to heatmaps shown side by
+    side so equal colours mean equal attributions. Default: the largest |attribution| shown.
 
     ``rows``: indices to show (default: the first 8). The shape comes from
     ``Explanation.input_shape`` ((c, h, w) inputs), else ``image_shape``, else a square.
@@ -272,7 +287,7 @@ def plot_image_heatmap(
     fig = _figure(1.8 * len(idx) + 0.8, 2.3)
     axes = fig.subplots(1, len(idx), squeeze=False)[0]
     pixel_values = e.feature_values()
-    lim = float(np.abs(pixel_values[idx]).max()) or 1.0
+    lim = float(vmax) if vmax is not None and vmax > 0 else float(np.abs(pixel_values[idx]).max()) or 1.0
     im = None
     for ax, r in zip(axes, idx, strict=True):
         ax.imshow(e.data[r].reshape(h, w), cmap="gray_r", interpolation="nearest")
@@ -302,20 +317,55 @@ def _outline_groups(ax: Any, groups: tuple[tuple[int, ...], ...], h: int, w: int
 
 
 def plot_surrogate_tree(surrogate: SurrogateTree, *, path: str | Path | None = None) -> Figure:
-    """The surrogate tree (scikit-learn's ``plot_tree``) with its held-out fidelity in the title."""
-    from sklearn.tree import plot_tree
-
+    """The surrogate tree drawn compactly: each split as ``feature ≤ threshold``, each leaf as
+    its predicted class (with the share of its training rows in that class) or value, so the
+    text stays readable at any number of classes. The held-out fidelity is in the title."""
     surrogate._fitted()
-    depth = surrogate.tree_.get_depth()
-    n_classes = len(surrogate.class_names() or [None])
-    # leaves side by side, each wide enough for its class-count vector
-    width = min(40.0, max(6.0, surrogate.tree_.get_n_leaves() * (0.8 + 0.12 * n_classes)))
-    fig = _figure(width, 1.2 + 1.6 * (depth + 1))
+    t = surrogate.tree_.tree_
+    names = list(surrogate.model_.feature_names)
+    classes = surrogate.class_names()
+    left, right = t.children_left, t.children_right
+    # Leaves side by side left to right; a split sits above the middle of its leaves.
+    x: dict[int, float] = {}
+    depth_of: dict[int, int] = {}
+    order: list[int] = []
+
+    def place(node: int, depth: int) -> float:
+        depth_of[node] = depth
+        if left[node] == -1:
+            x[node] = float(len(order))
+            order.append(node)
+        else:
+            x[node] = (place(int(left[node]), depth + 1) + place(int(right[node]), depth + 1)) / 2
+        return x[node]
+
+    place(0, 0)
+    n_leaves, depth = len(order), max(depth_of.values())
+    fig = _figure(max(6.0, min(14.0, 1.55 * n_leaves)), 1.0 + 1.15 * (depth + 1))
     ax = fig.add_subplot()
-    plot_tree(surrogate.tree_, feature_names=list(surrogate.model_.feature_names), class_names=surrogate.class_names(),
-              filled=True, impurity=False, rounded=True, fontsize=7, ax=ax)
+    box = {"boxstyle": "round,pad=0.3", "linewidth": 0.8}
+    for node, xn in x.items():
+        yn = -depth_of[node]
+        if left[node] != -1:
+            for child in (int(left[node]), int(right[node])):
+                ax.plot([xn, x[child]], [yn - 0.12, -depth_of[child] + 0.12], color="grey", lw=0.8, zorder=1)
+            label = f"{names[int(t.feature[node])]}\n≤ {t.threshold[node]:.3g}"
+            ax.text(xn, yn, label, ha="center", va="center", fontsize=9, bbox={**box, "facecolor": "#f6f8fa"}, zorder=2)
+        else:
+            v = np.asarray(t.value[node]).ravel()
+            if classes is not None and v.size == len(classes):
+                k = int(np.argmax(v))
+                share = float(v[k] / v.sum()) if v.sum() > 0 else 0.0
+                label = f"→ {classes[k]}\n{share:.0%} of {int(t.n_node_samples[node])} rows"
+            else:
+                label = f"{float(v[0]):.3g}\n{int(t.n_node_samples[node])} rows"
+            ax.text(xn, yn, label, ha="center", va="center", fontsize=9, bbox={**box, "facecolor": "#dafbe1"}, zorder=2)
+    ax.set_xlim(-0.7, n_leaves - 0.3)
+    ax.set_ylim(-depth - 0.6, 0.6)
+    ax.axis("off")
     metric = "R²" if surrogate.model_.task == "regression" else "accuracy"
-    ax.set_title(f"surrogate tree (depth {depth}): fidelity {surrogate.fidelity_:.3f} ({metric}, held out)")
+    ax.set_title(f"surrogate tree (depth {depth}): fidelity {surrogate.fidelity_:.3f} ({metric} against the model, "
+                 "held out); left branch: condition true", fontsize=10)
     return _finish(fig, path)
 
 

@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from ..explain.explanation import Explanation
     from ..models.base import BaseModel
 
-__all__ = ["DeletionAUC", "FaithfulnessCorrelation", "InsertionAUC", "PredictionGapImportant", "PredictionGapUnimportant", "curve_auc", "deletion_curve"]
+__all__ = [
+    "DeletionAUC",
+    "FaithfulnessCorrelation",
+    "InsertionAUC",
+    "PredictionGapImportant",
+    "PredictionGapUnimportant",
+    "attribution_order",
+    "curve_auc",
+    "deletion_curve",
+]
 
 Result = tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]
 
@@ -79,7 +88,7 @@ def deletion_curve(
 
 
 def curve_auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
-    """(n,) trapezoid areas under (n, steps) curves sampled at ``fractions`` (steps,)."""
+    """(n,) trapezoid area under each row's curve ``curves`` (n, s) over ``fractions`` (s,)."""
     widths = np.diff(fractions)
     return np.asarray(((curves[:, 1:] + curves[:, :-1]) / 2 * widths).sum(axis=1), dtype=np.float64)
 

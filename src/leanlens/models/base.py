@@ -95,7 +95,8 @@ class BaseModel(abc.ABC):
     def check_X(self, X: Any, *, param: str = "X") -> np.ndarray:
         """``X`` as float32 of shape ``(n, *input_shape)``; a clear error otherwise."""
         try:
-            arr = np.asarray(X, dtype=np.float32)
+            with np.errstate(over="ignore"):  # an overflow to inf is reported below, naming the column
+                arr = np.asarray(X, dtype=np.float32)
         except (TypeError, ValueError):
             raise InvalidInputError(f"The {param!r} parameter must be a numeric array. Got {type(X).__name__}.") from None
         if arr.ndim == 1:
@@ -144,6 +145,16 @@ class BaseModel(abc.ABC):
         if self.task == "regression":
             raise UnsupportedModelError("predict_proba() is for classifiers; this model does regression.")
         return self.output(X)
+
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """A zero-argument call doing one forward pass on ``X``, validated and prepared once.
+
+        What :mod:`leanlens.models.latency` times: no per-call checks or copies. Backends
+        override it with their raw forward (torch module, ONNX Runtime session);
+        ``threads`` fixes the intra-op threads of backends that hold their own (ONNX Runtime).
+        """
+        arr = self.check_X(X)
+        return lambda: self._output(arr)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save into a folder; each adapter that can be saved overrides this."""

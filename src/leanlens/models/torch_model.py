@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +75,18 @@ class TorchModel(BaseModel):
             for i in range(0, len(X), self.batch_size):
                 outs.append(self.forward_output(torch.from_numpy(X[i : i + self.batch_size])).numpy())
         return np.concatenate(outs).astype(np.float64)
+
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """One raw forward of the module on ``X`` (a tensor made once); torch's threads are global,
+        so the caller sets them (``leanlens.models.latency.torch_threads``)."""
+        xt = torch.from_numpy(self.check_X(X))
+        module = self.module.eval()
+
+        def run() -> torch.Tensor:
+            with torch.inference_mode():
+                return module(xt)  # type: ignore[no-any-return]
+
+        return run
 
     def logits(self, X: Any) -> np.ndarray:
         arr = self.check_X(X)

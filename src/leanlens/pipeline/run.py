@@ -267,7 +267,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
 
 def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
-    from .measure import folder_size, interleaved_latency
+    from ..models.latency import interleaved
+    from .measure import folder_size
 
     X = np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:]))
     for entry in result.models:
@@ -278,10 +279,10 @@ def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: 
         entry.size_bytes = folder_size(folder / rel)
         n_params = getattr(model, "n_parameters", None)
         entry.n_parameters = int(n_params()) if callable(n_params) else None
-    latency = interleaved_latency(models, X)
+    latency = interleaved(models, X, threads=None, reps=200, min_reps=20, max_seconds=5.0)
     for entry in result.models:
         lat = latency[entry.name]
-        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat["median_ms"], lat["p95_ms"], LATENCY_BATCH
+        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat.median, lat.p95, LATENCY_BATCH
 
 
 def _update_pareto(result: RunResult) -> None:

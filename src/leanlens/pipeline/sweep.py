@@ -155,8 +155,9 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
     from ..explain import explain, resolve_targets
     from ..models import load_model
     from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import pack_model
-    from .measure import folder_size, inference_latency
+    from .measure import folder_size
     from .stages import explanation_rows, load_dataset, obtain_model
 
     sw = cfg.sweep
@@ -181,12 +182,12 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
     with events.stage("explain original", method=name):
         expl = explain(original, X, method=name, background=bg, target=None, budget=spec.budget,
                        random_state=cfg.seed, **spec.params)
-    lat = inference_latency(original, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                            min_seconds=0.1, max_seconds=1.0)
+    lat = interleaved({"m": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
     return {
         "dataset": ds, "original": original,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
-                                     latency_ms=lat["median_ms"], latency_batch=LATENCY_BATCH,
+                                     latency_ms=lat.median, latency_batch=LATENCY_BATCH,
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),

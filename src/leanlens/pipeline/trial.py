@@ -26,8 +26,8 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     from ..explain import explain
     from ..metrics.agreement import agreement
     from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import unpack_model
-    from .measure import inference_latency
     from .stages import load_dataset
 
     start = time.perf_counter()
@@ -44,13 +44,13 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                        threads=task["threads"])
         model = res.model
         scores = score(model, ds.X_test, ds.y_test, prefix="test_")
-        lat = inference_latency(model, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                                min_seconds=0.1, max_seconds=1.0)
+        lat = interleaved({"m": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
         expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
                        budget=task["budget"], random_state=task["seed"], **task["params"])
         phi = expl.select(task["targets"]).values
         agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
-        return {"accuracy": headline_score(scores), "latency_ms": lat["median_ms"],
+        return {"accuracy": headline_score(scores), "latency_ms": lat.median,
                 "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
                 "seconds": time.perf_counter() - start, "error": None}
     except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on

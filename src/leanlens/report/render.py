@@ -121,13 +121,14 @@ def build_context(result: RunResult, *, surrogates: dict[str, SurrogateTree] | N
         "notes": list(getattr(result, "notes", []) or []),
     }
     top, n_samples = report.top_features, report.sample_rows
+    colors = figures.model_colors([m.name for m in result.models])  # one colour per model in every chart
     if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
         ctx["accuracy_latency"] = figures.accuracy_latency_chart(
             [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
-            [float(m.latency_ms or 0) for m in result.models], result.pareto)
+            [float(m.latency_ms or 0) for m in result.models], result.pareto, colors=colors)
     else:
         ctx["accuracy_latency"] = None
-    ctx["importance"] = _importance_figures(result, expl, methods, top)
+    ctx["importance"] = _importance_figures(result, expl, methods, top, colors)
     ctx["drift"] = _drift_figures(result)
     targets = np.asarray(result.targets, dtype=np.int64) if result.targets else None
     ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
@@ -195,7 +196,8 @@ def _plan_text(m: ModelEntry) -> str:
     return " → ".join(parts) or "—"
 
 
-def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int) -> list[dict[str, str]]:
+def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int,
+                        colors: dict[str, str]) -> list[dict[str, str]]:
     out = []
     for method in methods:
         imps = {}
@@ -209,7 +211,7 @@ def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], met
             names = e.feature_names
         if imps:
             out.append({"method": method, "uri": figures.importance_chart(
-                names, imps, top=top, title=f"{method}: global importance, top {top} of the original")})
+                names, imps, top=top, title=f"{method}: global importance, top {top} of the original", colors=colors)})
     return out
 
 
@@ -269,9 +271,12 @@ def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list
         if shape is None:
             continue
         strips = []
-        for name, e in per_model.items():
+        rows = {name: _per_row(e, targets) for name, e in per_model.items()}
+        # One colour scale for every model's strip: equal colours mean equal attributions.
+        vmax = max(float(np.abs(e.feature_values()[: min(n_samples, e.n_rows)]).max()) for e in rows.values()) or 1.0
+        for name, e in rows.items():
             r = min(n_samples, e.n_rows)
-            fig = plot_image_heatmap(_per_row(e, targets), list(range(r)), image_shape=shape)
+            fig = plot_image_heatmap(e, list(range(r)), image_shape=shape, vmax=vmax)
             fig.suptitle(f"{name}", fontsize=9)
             strips.append({"model": name, "uri": figures.figure_to_uri(fig, dpi=80)})
         out.append({"method": method, "strips": strips})
@@ -319,12 +324,17 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
     return rows
 
 
+#: Below this held-out fidelity a surrogate tree is flagged as not a faithful summary of its model.
+SURROGATE_FIDELITY_OK = 0.8
+
+
 def _surrogates(result: RunResult, trees: dict[str, SurrogateTree]) -> list[dict[str, Any]]:
     """Each model's surrogate decision tree: its rules, fidelity and drawing."""
     from ..explain.plots import plot_surrogate_tree
 
     return [{"model": m.name, "text": trees[m.name].export_text(), "fidelity": trees[m.name].fidelity_,
-             "uri": figures.figure_to_uri(plot_surrogate_tree(trees[m.name]), dpi=60)}
+             "faithful": trees[m.name].fidelity_ >= SURROGATE_FIDELITY_OK,
+             "uri": figures.figure_to_uri(plot_surrogate_tree(trees[m.name]), dpi=90)}
             for m in result.models if m.name in trees]
 
 

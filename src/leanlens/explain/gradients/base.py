@@ -31,7 +31,8 @@ BASELINE = Options(BASELINES)
 CHUNK_VALUES = 8_000_000
 #: Some Captum methods touch process-wide state: GradientShap draws from the global torch and NumPy
 #: generators, DeepLift hangs hooks on the model's modules. Their calls take turns, so two threads
-#: explaining at once still get the numbers their seeds promise.
+#: explaining at once still get the numbers their seeds promise. (Captum's DeepLift hooks are seen
+#: by any forward pass of the same module meanwhile, whoever runs it: a limit of Captum.)
 _CAPTUM_SHARED_STATE = threading.Lock()
 
 
@@ -95,6 +96,12 @@ class GradientExplainer(Explainer):
         return bg[call.rng.integers(0, len(bg), size=len(X))], kind
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
+        # A method whose Captum code hooks the model's modules runs whole under the lock: the hooks
+        # would otherwise fire in another call's forward passes of the same model.
+        with _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext():
+            return self._explain_call(model, X, targets)
+
+    def _explain_call(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         tmodel: TorchModel = model  # type: ignore[assignment]
         call = GradientCall(model=tmodel, n_rows=len(X), rng=np.random.default_rng(self.random_state))
         x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
@@ -107,8 +114,7 @@ class GradientExplainer(Explainer):
         vals: list[list[np.ndarray]] = [[] for _ in outs]
         deltas: list[list[np.ndarray]] = [[] for _ in outs]
         tmodel.module.eval()
-        with _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext(), \
-                seeded_global_rngs(seed) if self.samples_globally else contextlib.nullcontext():
+        with seeded_global_rngs(seed) if self.samples_globally else contextlib.nullcontext():
             for c in chunks:
                 xc, bc = x[c].clone().requires_grad_(), (b[c] if self.per_row_baselines else b)
                 for o, j in enumerate(outs):

@@ -202,6 +202,8 @@ class RegressionShapley(ShapleyExplainer):
     coalitions each used (a convex combination keeps efficiency exact).
     """
 
+    max_players = 1000  # math.comb(d, d // 2) overflows a float past d = 1029
+
     @abc.abstractmethod
     def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator
              ) -> tuple[np.ndarray, np.ndarray, bool]:

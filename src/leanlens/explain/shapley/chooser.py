@@ -83,6 +83,8 @@ class RecommendedShapley(ShapleyExplainer):
     ('exact', [1.0, 2.0, 3.0, 4.0, 5.0])
     """
 
+    max_players = 1000  # math.comb(d, d // 2) overflows a float past d = 1029
+
     name = "shapley"
     summary = "Recommended: picks exact, gp, polyshap or kernel from d, the budget and the model's cost."
 

@@ -36,8 +36,7 @@ from ..base import register_explainer
 from .base import ShapleyExplainer
 from .exact import all_coalitions, shapley_matrix
 from .game import MaskingGame
-from .kernel import kernel_design
-from .sampling import random_subsets
+from .sampling import kernel_design, random_subsets
 
 __all__ = ["GPShap", "hamming_shapley_map", "hamming_shapley_prior_cov"]
 
@@ -153,21 +152,27 @@ def _neg_loglik(params: np.ndarray, Z: np.ndarray, y: np.ndarray, sampled: np.nd
     p = d + 1
     par = np.broadcast_to(params, (T, d + 2)) if shared else params.reshape(T, d + 2)
     theta, tau, lam = np.exp(par[:, :d]), np.exp(par[:, d]), np.exp(par[:, d + 1])
+    # In place where we can: (T, m, m) temporaries cost more than their arithmetic here.
     R = _hamming_kernel(Z, Z, theta)
-    noise = tau[:, None] * sampled[None, :] + _JITTER * (1.0 - sampled[None, :])
-    Kt = R + noise[:, :, None] * np.eye(m)
-    Kinv = np.linalg.inv(Kt)
+    Kt = R.copy()
+    diag = np.arange(m)
+    Kt[:, diag, diag] += tau[:, None] * sampled[None, :] + _JITTER * (1.0 - sampled[None, :])
+    _, ld_K = np.linalg.slogdet(Kt)
+    P = np.linalg.inv(Kt)
+    del Kt
     H = _basis(Z)
-    KiH = Kinv @ H
+    KiH = P @ H
     M = H.transpose(0, 2, 1) @ KiH + np.eye(p) / lam[:, None, None]
-    P = Kinv - KiH @ np.linalg.solve(M, KiH.transpose(0, 2, 1))
+    P -= (KiH @ np.linalg.inv(M)) @ KiH.transpose(0, 2, 1)  # (K̃ + λHHᵀ)⁻¹ by Woodbury
     b = (P @ y[:, :, None])[:, :, 0]
     q = np.maximum(np.einsum("tm,tm->t", y, b), 1e-300)
-    _, ld_K = np.linalg.slogdet(Kt)
     _, ld_M = np.linalg.slogdet(M)
     f = 0.5 * m * np.log(q) + 0.5 * ld_K + 0.5 * ld_M + 0.5 * p * np.log(lam)
-    W = P - m * b[:, :, None] * b[:, None, :] / q[:, None, None]
-    G = W * R
+    b *= np.sqrt(m / q)[:, None]
+    W = P
+    W -= b[:, :, None] * b[:, None, :]  # W = P − m·Py(Py)ᵀ/q
+    G = R
+    G *= W
     g1 = G.sum(axis=2)  # G·1, (T, m)
     # Σ_jk G_jk [z_ji ≠ z_ki] = 2 ((ZᵀG1)_i − (ZᵀGZ)_ii)
     ZGZ = np.einsum("tmi,tmn,tni->ti", Z, G, Z, optimize=True)
@@ -319,6 +324,7 @@ class GPShap(ShapleyExplainer):
     """
 
     name = "gp"
+    extra_params = ("fit_points", "fit_iter")
     summary = "Gaussian-process surrogate (Hamming kernel, fitted length-scales); Shapley values in closed form."
 
     def __init__(self, model: Any, *, background: Any = None, budget: int | None = None,
@@ -327,10 +333,7 @@ class GPShap(ShapleyExplainer):
         self.adaptive = adaptive
         self._overhead = (0.0, 0.0)  # (wall, cpu) ms per row outside model calls, of the last explain
 
-    extra_params = ("fit_points", "fit_iter")
-
-    def _check_params(self, d: int) -> None:
-        super()._check_params(d)  # the shared checks (unknown names, max_background, tol)
+    def _check_extra_params(self, d: int) -> None:
         if self._param("tol", None) is not None:
             raise InvalidInputError("The 'tol' parameter is not supported by the 'gp' explainer (its cost is set by 'budget').")
         for name, low in (("fit_points", d + 4), ("fit_iter", 1)):

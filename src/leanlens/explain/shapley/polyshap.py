@@ -30,6 +30,9 @@ MAX_SCREENED_PER_FEATURE = 8
 MAX_SOLVE_ENTRIES = 10_000_000
 #: Candidate triples are drawn among the features with the largest first-fit |φ|, at most this many.
 SCREEN_MAX_FEATURES = 16
+#: A row keeps its order-2 fit unless the triples cut the leave-one-out error (PRESS) below
+#: this share of order 2's.
+PRESS_MARGIN = 1.0
 #: Relative ridge on the triple coefficients: numerical safety only (never a singular solve).
 TRIPLE_RIDGE = 1e-8
 
@@ -176,15 +179,22 @@ class PolyShap(RegressionShapley):
         if exact or kind == "order2":
             phi, se = constrained_basis_wls(X, w, y, total, eye, units=None if exact else pair_units)
             return phi, (np.zeros_like(phi) if exact or se is None else se), exact
+        press1 = np.empty(n)
+        phi1, se1 = constrained_basis_wls(X, w, y, total, eye, units=pair_units, press=press1)
         if kind == "all-triples":
             triples: np.ndarray = np.array(list(combinations(range(d), 3)), dtype=np.int64)
         else:
-            phi1, _ = constrained_basis_wls(X, w, y, total, eye)
             resid = y - X @ (phi1 / 2.0)
             triples = _screen_triples(X, w, resid, phi1, k)
         A = np.concatenate([X, _triple_columns(X, triples)], axis=2)
         ridge = np.r_[np.zeros(d), np.full(triples.shape[-2], TRIPLE_RIDGE)]
-        phi, se = constrained_basis_wls(A, w, y, total, _triple_transform(triples, d), units=pair_units, ridge=ridge)
+        press3 = np.empty(n)
+        phi, se = constrained_basis_wls(A, w, y, total, _triple_transform(triples, d), units=pair_units, ridge=ridge,
+                                        press=press3)
+        # per row, keep the basis that predicts unseen pairs better (leave-one-out): the
+        # triples must earn their place, so a game without odd 3rd-order structure keeps order 2
+        keep2 = press1 <= press3 * PRESS_MARGIN
+        phi[keep2], se[keep2] = phi1[keep2], se1[keep2]  # type: ignore[index]
         return phi, (np.zeros_like(phi) if se is None else se), False
 
     def _describe(self, d: int, budget: int | None) -> tuple[dict[str, Any], list[str]]:

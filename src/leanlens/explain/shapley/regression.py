@@ -3,6 +3,8 @@ with sandwich standard errors over the sampled units."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .base import student_t_factor
@@ -17,7 +19,7 @@ INVERSE_CHECK_TOL = 1e-6
 _MIN_ONE_MINUS_LEVERAGE = 0.05
 
 
-def constrained_wls(
+def _constrained_wls(
     masks: np.ndarray,
     weights: np.ndarray,
     values: np.ndarray,
@@ -97,13 +99,15 @@ def _projected_inverse(PGP: np.ndarray, P: np.ndarray) -> np.ndarray:
     try:
         inv = np.linalg.inv(H)
         ok = np.all(np.isfinite(inv), axis=(1, 2))
-        ok &= np.linalg.norm(H @ inv - np.eye(d), axis=(1, 2)) < INVERSE_CHECK_TOL
+        probe = np.ones((d, 1)) / np.sqrt(d) + np.arange(d)[:, None] / d  # H (H⁻¹ v) = v on a fixed v
+        ok &= np.linalg.norm(H @ (inv @ probe) - probe, axis=(1, 2)) < INVERSE_CHECK_TOL * np.linalg.norm(probe)
     except np.linalg.LinAlgError:
         inv = np.zeros_like(H)
         ok = np.zeros(r, dtype=bool)
     if not ok.all():
         inv[~ok] = np.linalg.pinv(PGP[~ok], hermitian=True)
-    return P @ inv @ P
+    # P X P by centring rows and columns: the same as two products with P, in O(d²)
+    return inv - inv.mean(axis=1, keepdims=True) - inv.mean(axis=2, keepdims=True) + inv.mean(axis=(1, 2), keepdims=True)
 
 
 def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units: np.ndarray,
@@ -145,7 +149,7 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
     return out
 
 
-def constrained_basis_wls(
+def _constrained_basis_wls(
     A: np.ndarray,
     weights: np.ndarray,
     y: np.ndarray,
@@ -154,6 +158,7 @@ def constrained_basis_wls(
     *,
     units: np.ndarray | None = None,
     ridge: np.ndarray | None = None,
+    press: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Constrained weighted least squares on a general basis, mapped to Shapley values.
 
@@ -173,6 +178,9 @@ def constrained_basis_wls(
     ridge : (p,), optional — a tiny penalty per coefficient that keeps the solve regular
         when the design cannot separate some terms (it never changes a well-posed fit by more
         than rounding at the sizes used).
+    press : (n,) array, optional — filled with each row's leave-one-out prediction error
+        (PRESS, Σ over sampled pairs and outputs of (e/(1 − leverage))²): how well the basis
+        predicts pairs it has not seen, used to choose between bases. Needs ``units``.
 
     Returns
     -------
@@ -198,7 +206,9 @@ def constrained_basis_wls(
         if ridge is not None:
             scale = np.trace(G, axis1=1, axis2=2)[:, None] / p
             G = G + np.einsum("rp,pq->rpq", scale * ridge[None, :], np.eye(p))
-        Ginv = _projected_inverse(P @ G @ P, P)
+        # P G P by centring rows and columns (O(p²), not two p³ products)
+        PGP = G - G.mean(axis=1, keepdims=True) - G.mean(axis=2, keepdims=True) + G.mean(axis=(1, 2), keepdims=True)
+        Ginv = _projected_inverse(PGP, P)
         u = Ginv @ (AwT @ resid0)  # (r, p, K)
         coef = u + a0
         out[sl] = Tb @ coef
@@ -207,10 +217,14 @@ def constrained_basis_wls(
             sampled = np.nonzero(np.asarray(units) >= 0)[0]
             if len(sampled) == 0:
                 se[sl] = 0.0
+                if press is not None:
+                    press[sl] = 0.0
                 continue
             As = Ab[:, sampled, :]
             lev = np.einsum("rhp,rhp->rh", As @ Ginv, As) * w[sampled]
             adj = resid[:, sampled, :] / np.maximum(1.0 - lev, _MIN_ONE_MINUS_LEVERAGE)[:, :, None]
+            if press is not None:
+                press[sl] = (adj**2).sum(axis=(1, 2))
             k = len(sampled)
             # φ̂ − φ ≈ T G⁺ Σ_u s_u with unit scores s_u = w_u A_u e_u: project the scores to φ first
             # (d × units) so the covariance never needs a p × p product per output.
@@ -220,3 +234,25 @@ def constrained_basis_wls(
                 s = s - s.mean(axis=2, keepdims=True)
                 se[sl, :, j] = np.sqrt((s**2).sum(axis=2) * (k / max(k - 1, 1))) * student_t_factor(k - 1)
     return out, se
+
+
+def _one_blas_thread() -> Any:
+    """Many small matrices: a multi-threaded BLAS only spins (5× slower on a busy 2-core
+    machine), so the solves run on one BLAS thread; the model calls are not affected."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def constrained_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    with _one_blas_thread():
+        return _constrained_wls(*args, **kwargs)
+
+
+def constrained_basis_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    with _one_blas_thread():
+        return _constrained_basis_wls(*args, **kwargs)
+
+
+constrained_wls.__doc__ = _constrained_wls.__doc__
+constrained_basis_wls.__doc__ = _constrained_basis_wls.__doc__
