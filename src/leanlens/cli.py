@@ -386,8 +386,9 @@ def explain_command(
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
     bg = background_rows(ds, background, random_state=seed)
-    explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
-    expl = explainer.explain(X[idx], target=_parse_target(target))
+    params = _parse_params(param)
+    explainer = cls(model, background=bg, budget=budget, random_state=seed, **params)
+    expl = _explain_with_cost_and_progress(explainer, X[idx], target=_parse_target(target), quiet=quiet)
     expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
@@ -404,6 +405,31 @@ def explain_command(
             **{f"note {i + 1}": n for i, n in enumerate(expl.notes)},
         })
     typer.echo(f"explanation written to {out}")
+
+
+#: Rows explained per progress step by the CLI (also the seeding rule's chunk: chunk j gets seed + j).
+EXPLAIN_CHUNK_ROWS = 10
+
+
+def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, quiet: bool) -> Any:
+    """State the measured cost first (and cheaper settings when it is long), then explain the rows
+    in chunks of EXPLAIN_CHUNK_ROWS with a progress bar. The numbers do not depend on --quiet."""
+    from .explain.cost import probe_cost
+    from .pipeline.distributed import explain_rows
+    from .progress import progress_bar
+
+    if len(X) > EXPLAIN_CHUNK_ROWS:
+        cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
+        if not quiet:
+            typer.echo(f"cost: {cost.line()}", err=True)
+            tips = cost.cheaper()
+            if tips:
+                typer.echo("cheaper: " + "; ".join(tips), err=True)
+    n_chunks = -(-len(X) // EXPLAIN_CHUNK_ROWS)
+    with progress_bar(total=n_chunks, description=f"explain ({explainer.name})", enabled=not quiet and n_chunks > 1) as bar:
+        return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
+                            budget=explainer.budget, random_state=explainer.random_state, params=explainer.params,
+                            chunk_rows=EXPLAIN_CHUNK_ROWS, on_chunk=lambda done, total: bar.update())
 
 
 @app.command("compress")
