@@ -146,7 +146,9 @@ def train(
     model = train_fn(ds, cfg, progress=not quiet)
     record_data_source(model, data, label=label)
     model.save(out, overwrite=overwrite)
-    _print_table(f"{ds.name}: {cfg.arch} {list(cfg.hidden)}", model.metadata["metrics"])
+    shape = (f"cnn, channels {list(cfg.channels)}, dense {list(cfg.hidden)}" if cfg.arch == "cnn"
+             else f"mlp {list(cfg.hidden)}")
+    _print_table(f"{ds.name}: {shape}", model.metadata["metrics"])
     typer.echo(f"saved to {out}")
 
 
@@ -592,9 +594,27 @@ def evaluate_command(
         })
         expl.save(tmp / "explanation.json")
     if not quiet:
-        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality", {
-            f"{r.category}: {r.name} ({'↑' if r.higher_is_better else '↓'})":
-                (f"skipped: {r.skipped}" if r.skipped else float(r.value or 0.0)) for r in results
+        # A reference for each score: the same metric of random attributions (same rows, same
+        # scale). A faithful explanation should beat it clearly; metrics that re-run the
+        # explainer have no such reference.
+        import dataclasses
+
+        import numpy as np
+
+        from ._format import significant
+
+        rng = np.random.default_rng(seed)
+        noise = dataclasses.replace(expl, values=rng.normal(scale=float(np.std(expl.values)) or 1.0,
+                                                            size=expl.values.shape), stderr=None)
+        cheap = [r.name for r in results if not r.skipped and r.category not in ("sanity", "efficiency", "robustness")]
+        ref = {r.name: r for r in evaluate_fn(model, X, noise, cheap, background=bg, target=None if tgt == "predicted" else tgt,
+                                              ground_truth=ds.ground_truth, random_state=seed)} if cheap else {}
+        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality (random attributions in brackets)", {
+            f"{r.category}: {r.name} ({'higher' if r.higher_is_better else 'lower'} is better)":
+                (f"skipped: {_cli_words(r.skipped)}" if r.skipped else
+                 f"{significant(float(r.value or 0.0))}" + (f"  (random: {significant(float(ref[r.name].value or 0.0))})"
+                                                            if r.name in ref and ref[r.name].value is not None else ""))
+            for r in results
         })
     typer.echo(f"metrics written to {out}")
 
@@ -655,8 +675,24 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+#: The Python API's words in messages, and what a command-line user types instead.
+_CLI_WORDS = (
+    ("pass overwrite=True (--overwrite in the CLI)", "pass --overwrite"),
+    ("pass overwrite=True", "pass --overwrite"),
+    ("; pass ground_truth=...", " (only --data synthetic has them)"),
+    ("; pass background=...", "; give --background N"),
+    ("; pass explainer=...", ""),
+)
+
+
+def _cli_words(text: str) -> str:
+    for api, cli in _CLI_WORDS:
+        text = text.replace(api, cli)
+    return text
+
+
 def _one_line(text: str, limit: int = 1000) -> str:
-    line = " ".join(str(text).split())
+    line = " ".join(_cli_words(str(text)).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
