@@ -6,9 +6,12 @@ Exit codes: 0 success, 2 user error (one line on stderr), 1 bug (traceback).
 from __future__ import annotations
 
 import errno
+import functools
+import inspect
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +53,34 @@ def _root(
     """leanlens: compress models and check they still decide for the same reasons."""
 
 
-def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> None:
+LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSON event per line on stderr (no progress bars).")]
+
+
+def _common_flags(fn: Callable[..., None]) -> Callable[..., None]:
+    """Give a command ``--quiet`` and ``--log-json`` (where it lacks them): ``--log-json`` logs the
+    command's start and end (with seconds) as JSON lines on stderr and implies ``--quiet``."""
+    sig = inspect.signature(fn, eval_str=True)
+    own = set(sig.parameters)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ann)
+             for name, ann in (("quiet", Quiet), ("log_json", LogJson)) if name not in own]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> None:
+        from .pipeline.events import Events, json_lines_logger
+
+        log_json = bool(kwargs.get("log_json"))
+        if log_json and "quiet" in own:
+            kwargs["quiet"] = True
+        events = Events(log=json_lines_logger() if log_json else None)
+        with events.stage(fn.__name__.removesuffix("_command")):
+            fn(**{k: v for k, v in kwargs.items() if k in own})
+
+    command.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    return command
+
+
+def _print_table(title: str, rows: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -61,6 +91,7 @@ def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> No
 
 
 @app.command()
+@_common_flags
 def datasets() -> None:
     """List the bundled data sets (shipped with scikit-learn; nothing is downloaded)."""
     from .data import available
@@ -70,6 +101,7 @@ def datasets() -> None:
 
 
 @app.command()
+@_common_flags
 def train(
     data: Annotated[str, typer.Option(help="Bundled dataset name (see `leanlens datasets`) or a .csv/.parquet file.")] = "digits",
     label: Label = None,
@@ -143,6 +175,7 @@ def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
 
 
 @app.command()
+@_common_flags
 def info(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -167,7 +200,6 @@ def info(
     _print_table(str(model_dir), rows)
 
 
-LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSON event per line on stderr (no progress bars).")]
 Backend = Annotated[str | None, typer.Option("--backend", help="Where explanations and trials run: local or ray (default: the pipeline's executor.backend).")]
 Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (host:port or ray://host:port); default: start a local Ray instance.")]
 
@@ -247,6 +279,7 @@ def sweep_command(
 
 
 @app.command()
+@_common_flags
 def schema(
     of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
                                            "`train --config`), compare (compare.yaml for `compare --config`) "
@@ -259,13 +292,12 @@ def schema(
 
 
 @app.command()
+@_common_flags
 def explainers() -> None:
     """List every registered explanation method, one line each."""
-    from .explain.base import EXPLAINERS, _load_builtin_explainers
+    from .explain.base import available_explainers
 
-    _load_builtin_explainers()
-    for name in sorted(EXPLAINERS):
-        cls = EXPLAINERS[name]
+    for name, cls in available_explainers().items():
         scope = "any model" if cls.model_agnostic else "specific"
         typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
 
@@ -313,6 +345,7 @@ def _parse_target(text: str) -> int | str | None:
 
 
 @app.command("explain")
+@_common_flags
 def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -353,8 +386,9 @@ def explain_command(
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
     bg = background_rows(ds, background, random_state=seed)
-    explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
-    expl = explainer.explain(X[idx], target=_parse_target(target))
+    params = _parse_params(param)
+    explainer = cls(model, background=bg, budget=budget, random_state=seed, **params)
+    expl = _explain_with_cost_and_progress(explainer, X[idx], target=_parse_target(target), quiet=quiet)
     expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
@@ -373,7 +407,33 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
+#: Rows explained per progress step by the CLI (also the seeding rule's chunk: chunk j gets seed + j).
+EXPLAIN_CHUNK_ROWS = 10
+
+
+def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, quiet: bool) -> Any:
+    """State the measured cost first (and cheaper settings when it is long), then explain the rows
+    in chunks of EXPLAIN_CHUNK_ROWS with a progress bar. The numbers do not depend on --quiet."""
+    from .explain.cost import probe_cost
+    from .pipeline.distributed import explain_rows
+    from .progress import progress_bar
+
+    if len(X) > EXPLAIN_CHUNK_ROWS:
+        cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
+        if not quiet:
+            typer.echo(f"cost: {cost.line()}", err=True)
+            tips = cost.cheaper()
+            if tips:
+                typer.echo("cheaper: " + "; ".join(tips), err=True)
+    n_chunks = -(-len(X) // EXPLAIN_CHUNK_ROWS)
+    with progress_bar(total=n_chunks, description=f"explain ({explainer.name})", enabled=not quiet and n_chunks > 1) as bar:
+        return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
+                            budget=explainer.budget, random_state=explainer.random_state, params=explainer.params,
+                            chunk_rows=EXPLAIN_CHUNK_ROWS, on_chunk=lambda done, total: bar.update())
+
+
 @app.command("compress")
+@_common_flags
 def compress_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -485,6 +545,7 @@ def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed
 
 
 @app.command("evaluate")
+@_common_flags
 def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -539,6 +600,7 @@ def evaluate_command(
 
 
 @app.command("compare")
+@_common_flags
 def compare_command(
     original_dir: Annotated[Path, typer.Argument(help="The original model folder (or .onnx file).")],
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],

@@ -449,7 +449,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
             lines.append(f"{where}: required key is missing.")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
-            lines.append(f"{where}: {short_repr(msg, 300)}; got {short_repr(err['input'])}.")
+            lines.append(f"{where}: {msg if len(msg) <= 300 else msg[:296] + '…'}; got {short_repr(err['input'])}.")
     head = f"The {source!r} config is invalid ({len(lines)} problem{'s' if len(lines) != 1 else ''}): "
     more = f" | … and {len(lines) - 10} more" if len(lines) > 10 else ""
     return head + " | ".join(lines[:10]) + more

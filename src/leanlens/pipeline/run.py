@@ -35,12 +35,11 @@ from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, make_executor
-from .result import ModelEntry, RunResult, pareto_front
+from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
 
 STAGES = ("data", "model", "compress", "measure", "explain", "metrics", "compare", "report")
-LATENCY_BATCH = 256
 
 
 def coerce_config(config: Any) -> PipelineConfig:
@@ -214,7 +213,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
     from ..models.evaluation import score
-    from .stages import apply_plan, load_dataset, obtain_model
+    from .stages import apply_plan, fit_surrogates, load_dataset, obtain_model
 
     folder = result.out_dir
     with events.stage("data", source=str(cfg.data.path or cfg.data.name)):
@@ -261,7 +260,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
         result.status = "complete"
         result.timings = dict(events.timings)
-        path = render_report(result, folder / "report.html", models=models, dataset=ds)
+        path = render_report(result, folder / "report.html",
+                             surrogates=fit_surrogates(models, ds, seed=cfg.seed))
         result.report = path.name
     shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..compress import CompressionRecord
     from ..compress.plan import StepConfig
     from ..data.dataset import Dataset
+    from ..explain.surrogate import SurrogateTree
     from ..models.base import BaseModel
     from .config import DataSpec, ExplainSpec, ModelSpec
 
@@ -28,6 +29,7 @@ __all__ = [
     "apply_plan",
     "compare_models",
     "explanation_rows",
+    "fit_surrogates",
     "load_dataset",
     "obtain_model",
 ]
@@ -113,6 +115,16 @@ def explanation_rows(ds: Dataset, spec: ExplainSpec, *, seed: int) -> tuple[np.n
     from ..data.source import background_rows
 
     return ds.X_test[: spec.n_rows], background_rows(ds, spec.background, random_state=seed)
+
+
+def fit_surrogates(models: dict[str, BaseModel], ds: Dataset, *, seed: int, max_depth: int = 3,
+                   max_rows: int = 1000) -> dict[str, SurrogateTree]:
+    """A depth-``max_depth`` surrogate decision tree of each model, fitted on (up to ``max_rows``)
+    training rows: the report draws them."""
+    from ..explain.surrogate import SurrogateTree
+
+    X = ds.X_train[:max_rows]
+    return {name: SurrogateTree(model, max_depth=max_depth, random_state=seed).fit(X) for name, model in models.items()}
 
 
 def explain_unsupported(exc: Exception) -> str | None:
