@@ -168,12 +168,17 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                 "expected": EXPECTED[pair], "ratio": e["ratio"], "distance": e["distance"]["value"],
                 "twin_distances": e["twin_distances"], "estimator_noise": e["estimator_noise"],
                 "seed_noise": e["seed_noise"], "budget": e["budget"], "budgets": [h["budget"] for h in e["budget_history"]],
-                "share": {k: e["share"][k] for k in ("feature", "move", "reference_move")},
+                "share": {k: e["share"][k] for k in ("feature", "move", "factor", "reference_factor", "log_ratio")},
                 "share_feature_is_key": e["share"]["feature"] in (key, proxy),
                 "decision_agreement": r.decision["agreement"], "status": e["status"], "unresolved": e["unresolved"],
                 "param_share": (None if n_params(m) is None or not p_orig else n_params(m) / p_orig),
                 "seconds": round(time.perf_counter() - t1, 3), "sentence": r.sentence,
+                "shares": e.get("shares"),
             })
+            print(f"    {pair:13s} {method:12s} {r.verdict:13s} R {e['ratio']['value']:.2f} "
+                  f"[{e['ratio']['lo']:.2f}, {e['ratio']['hi']:.2f}] share ×{e['share']['factor']:.2f}/"
+                  f"×{e['share']['reference_factor']:.2f} budgets {rows[-1]['budgets']} {rows[-1]['seconds']:.1f} s",
+                  flush=True)
     print(f"  {name} seed {seed}: models {t_models:.1f} s, compare {time.perf_counter() - t0 - t_models:.1f} s "
           f"({os.getloadavg()[0]:.1f} load)", flush=True)
     _ = make_twins

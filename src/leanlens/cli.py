@@ -502,6 +502,9 @@ def compare_command(
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    twins: Annotated[int, typer.Option("--twins", help="Twins of the original trained as the yardstick (its recorded recipe, other seeds; fine-tuned twins when there is no recipe). 0: judge against the explainer's own noise.")] = 3,
+    twin: Annotated[list[Path] | None, typer.Option("--twin", help="A twin model folder (or .onnx) trained like the original; repeat for several. Replaces --twins.")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="Time allowed for raising explainer budgets until their noise resolves the twins.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -512,15 +515,23 @@ def compare_command(
     from ._io import prepare_out_dir
     from .compare import CompareConfig
 
+    if twins < 0:
+        raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
+    if max_seconds is not None and not max_seconds > 0:
+        raise InvalidInputError(f"The '--max-seconds' option must be > 0. Got {max_seconds}.")
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)
+    if max_seconds is not None:
+        cfg = cfg.replace(max_seconds=max_seconds)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
     original = _load_model_or_compressed(original_dir)
     compressed = _load_model_or_compressed(compressed_dir)
+    twin_models: int | list[Any] = [_load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = load_data(data, label, random_state=original.metadata.get("train", {}).get("random_state", seed))
-    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
+    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
+                        twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")

@@ -36,8 +36,9 @@ class CompareConfig(Config):
 
     - **changed** if ``R ≥ changed_ratio`` and ``R_lo ≥ 1`` (farther than the twins by a
       material factor, and farther than them beyond doubt), or a feature's share of the
-      importance moved at least ``share_ratio`` × the largest move of any feature in any twin,
-      and by at least ``negligible_share``;
+      importance moved by a factor whose log is at least ``share_ratio`` × the log of the largest
+      factor any feature's share moved by in any twin (shares softened by ``negligible_share``/2),
+      and by at least ``negligible_share`` in absolute terms;
     - **same** if ``R < changed_ratio`` and no feature's share moved beyond the twins' (a model
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
@@ -66,7 +67,8 @@ class CompareConfig(Config):
     changed_ratio : R at or above which (with ``R_lo ≥ 1``) the explanations changed. 1.5:
         on the labelled benchmark (``benchmarks/verdict.py``) held-out twins stay below it and
         proxy switches sit far above it.
-    share_ratio : a feature's share move this many times the twins' largest move is a change.
+    share_ratio : a feature's share moving by a factor this many times larger (in log) than any
+        twin's largest factor is a change.
     negligible_share : a share move this small (3 percentage points) is never a change.
     noise_fraction : estimator noise must be at most this fraction of the twins' distance.
     max_seconds : wall-time allowance of the noise-resolving budget increases (per call).

@@ -48,14 +48,16 @@ def start_budget(method: str, d: int) -> int | None:
 
 
 def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
-                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str]
-                    ) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
+                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str],
+                    start: int | None = None) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
     """Explain all models, doubling the budget until the estimator noise is at most
     ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out).
 
     Returns the final explanations, the history of budgets tried and, when unresolved, why.
     """
     budget = cfg.budget_of(method)
+    if budget is None:
+        budget = start
     if budget is None:
         budget = start_budget(method, original_d(models))
     history: list[dict[str, Any]] = []
@@ -92,11 +94,12 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
 
 def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, twins: list[BaseModel],
                       X: np.ndarray, targets: np.ndarray, bg: np.ndarray, cfg: CompareConfig, seeds: tuple[int, int],
-                      deadline: float, rng: np.random.Generator) -> dict[str, Any]:
+                      deadline: float, rng: np.random.Generator, start: int | None = None) -> dict[str, Any]:
     """Everything ``compare()`` reports about one explainer (a JSON-able dict)."""
     twin_names = [f"twin{i}" for i in range(len(twins))]
     models = {"original": original, "compressed": compressed, **dict(zip(twin_names, twins, strict=True))}
-    es, history, unresolved = _resolve_budget(models, method, X, targets, bg, cfg, seeds, deadline, twin_names)
+    es, history, unresolved = _resolve_budget(models, method, X, targets, bg, cfg, seeds, deadline, twin_names,
+                                              start)
     o, c = es.phi["original"], es.phi["compressed"]
     dc = distances(o, c)
     dts = [distances(o, es.phi[t]) for t in twin_names]
@@ -126,7 +129,7 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     obs = ag.agreement(mo, mc, k=k)
     twin_ag = [ag.agreement(mo, p.mean(axis=0), k=k)["mean"]["feature_agreement"] for p in ref_phis]
     gi_o, gi_c = np.abs(mo).mean(axis=0), np.abs(mc).mean(axis=0)
-    share = share_moves(o, c, ref_phis) if ref_phis else share_moves(o, c, [o])
+    share = share_moves(o, c, ref_phis if ref_phis else [o], floor=cfg.negligible_share / 2)
     # Cross-deletion: the compressed model's deletion curve under the original's order vs its own.
     baseline = bg.reshape(len(bg), -1).mean(axis=0)
     Xf = X.reshape(n, -1).astype(np.float64)

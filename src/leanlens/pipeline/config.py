@@ -198,11 +198,21 @@ class CompareSpec(_Spec):
     """Original-vs-compressed comparison (decision drift, explanation drift, verdict).
 
     ``config`` holds fields of :class:`leanlens.CompareConfig`; ``n_rows`` and
-    ``n_background`` default to the ``explain`` section's.
+    ``n_background`` default to the ``explain`` section's. ``twins``: how many twins of the
+    original compare() trains as its yardstick (0: the explainer-noise fallback), or paths of
+    twin models; trained twins are cached in the run folder's ``twins/``.
     """
 
     enabled: bool = True
+    twins: int | list[Path] = Field(3, description="Twins of the original (a count ≥ 0, or model paths).")
     config: dict[str, Any] = Field(default_factory=dict, description="Fields of leanlens.CompareConfig.")
+
+    @field_validator("twins")
+    @classmethod
+    def _twins(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"twins must be a count ≥ 0 or a list of model paths; got {value}")
+        return value
 
     @field_validator("config")
     @classmethod
