@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, machine_line, write_results  # noqa: E402
+from _common import machine_info, machine_line, write_results
 
 EXPECTED = {"int8": "same-reasons", "prune30-ft": "same-reasons", "heldout-twin": "same-reasons",
             "distilled": "same-reasons", "proxy": "changed", "zeroed-ft": "changed", "prune80": "changed"}
@@ -270,19 +270,29 @@ def main() -> None:
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     loads = [os.getloadavg()[0]]
+    done: list[tuple[str, int]] = []
     for name in datasets:
         ds, key, proxy = load(name)
         for seed in seeds:
             rows += run_seed(name, ds, key, proxy, seed, cfg, explainers, pairs, 3)
             loads.append(os.getloadavg()[0])
+            done.append((name, seed))
+            # results after every seed, so a run cut short still leaves what it measured
+            _write(args, rows, explainers, datasets, seeds, pairs, cfg, loads, start, done)
+
+
+def _write(args: Any, rows: list[dict[str, Any]], explainers: tuple[str, ...], datasets: tuple[str, ...],
+           seeds: range, pairs: tuple[str, ...], cfg: Any, loads: list[float], start: float,
+           done: list[tuple[str, int]]) -> None:
     text, summary = table(rows, explainers)
     total = time.perf_counter() - start
     text = (f"{machine_line()}; torch 1 thread; load average during the run {min(loads):.1f}–{max(loads):.1f}\n\n"
             + text + f"\n\nwall time {total:.0f} s for {len(rows)} verdicts "
-            f"({len(datasets)} data sets × {len(seeds)} seeds × {len(pairs)} pairs × {len(explainers)} explainers)")
+            f"({len(done)} of {len(datasets) * len(seeds)} (data set, seed) runs × {len(pairs)} pairs × "
+            f"{len(explainers)} explainers)")
     payload = {"machine": machine_info(), "load": loads, "config": cfg.to_dict(), "datasets": datasets,
-               "seeds": list(seeds), "pairs": pairs, "explainers": explainers, "summary": summary, "rows": rows,
-               "seconds": total, "quick": args.quick}
+               "seeds": list(seeds), "done": done, "pairs": pairs, "explainers": explainers, "summary": summary,
+               "rows": rows, "seconds": total, "quick": args.quick}
     write_results("verdict_quick" if args.quick else "verdict", json.loads(json.dumps(payload, default=str)), text,
                   out=args.out)
 

@@ -170,7 +170,7 @@ def demo(
     backend: Backend = None,
     address: Address = None,
 ) -> None:
-    """The whole pipeline on digits: MLP, pruned+int8 and distilled, Shapley + IG, HTML report."""
+    """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
     from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config

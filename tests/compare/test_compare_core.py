@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -121,7 +122,7 @@ def test_twins_are_cached_on_disk(iris, iris_mlp, tmp_path) -> None:
 
     compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=2, config=FAST, random_state=3, cache_dir=tmp_path)
     folders = sorted(p.name for p in tmp_path.iterdir())
-    assert len(folders) == 2 and all(f.endswith(("-s" + f.rsplit("-s", 1)[1])) for f in folders)
+    assert len(folders) == 2 and all(f.endswith("-s" + f.rsplit("-s", 1)[1]) for f in folders)
     tw._CACHE.clear()
     r = compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=2, config=FAST, random_state=3, cache_dir=tmp_path)
     assert r.twins["cached"] == 2
@@ -143,7 +144,7 @@ def test_budget_rises_until_noise_resolves_the_twins_or_time_runs_out(iris, iris
     r = compare(iris_mlp, fuzzy, iris, explainers=["kernel"], twins=2, config=cfg, random_state=0)
     e = r.explainers["kernel"]
     hist = e["budget_history"]
-    assert hist[0]["budget"] == 6 and all(b["budget"] > a["budget"] for a, b in zip(hist, hist[1:], strict=False))
+    assert hist[0]["budget"] == 6 and all(b["budget"] > a["budget"] for a, b in itertools.pairwise(hist))
     assert len(hist) >= 2 and hist[0]["noise"] > cfg.noise_fraction * hist[0]["twin_distance"]
     last = hist[-1]
     assert e["unresolved"] is None

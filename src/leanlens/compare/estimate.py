@@ -104,8 +104,8 @@ def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndar
     key = _key(model, method, X, bg, budget, seed, targets if per_target else None)
     if key in _MEMO:
         _MEMO.move_to_end(key)
-        values, used, secs = _MEMO[key]
-        return _select(values, targets), used, secs, True
+        hit_values, hit_used, hit_secs = _MEMO[key]
+        return _select(hit_values, targets), hit_used, hit_secs, True
     start = time.perf_counter()
     if per_target:
         parts: dict[int, np.ndarray] = {}

@@ -205,6 +205,8 @@ class CompareSpec(_Spec):
 
     enabled: bool = True
     twins: int | list[Path] = Field(3, description="Twins of the original (a count ≥ 0, or model paths).")
+    explainers: list[str] | None = Field(None, description="Which of the explain methods judge the verdict "
+                                         "(default: all that apply).")
     config: dict[str, Any] = Field(default_factory=dict, description="Fields of leanlens.CompareConfig.")
 
     @field_validator("twins")

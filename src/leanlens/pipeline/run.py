@@ -315,11 +315,16 @@ DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
 
 def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
              result: RunResult, ds: Any, events: Events) -> None:
-    from .stages import agreement_of, applicable_methods, compare_models
-
-    from .stages import explanation_rows
+    from ..errors import ConfigError
+    from .stages import agreement_of, applicable_methods, compare_models, explanation_rows
 
     methods = [m.method for m in cfg.explain.methods]
+    if cfg.compare.explainers is not None:
+        unknown = sorted(set(cfg.compare.explainers) - set(methods))
+        if unknown:
+            raise ConfigError(f"compare.explainers names {unknown}, which the explain section does not run "
+                              f"(it runs {methods}).")
+        methods = [m for m in methods if m in cfg.compare.explainers]
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
     rows = np.arange(len(X)) if len(X) >= cfg.compare_config.min_rows else None
     for entry in result.compressed:
