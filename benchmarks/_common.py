@@ -1,14 +1,12 @@
-"""Shared helpers for the benchmark scripts: machine line, timing, result files."""
+"""Shared helpers for the benchmark scripts: machine line, result files (timing: leanlens.models.latency)."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +42,6 @@ def machine_info() -> dict[str, Any]:
 def machine_line() -> str:
     m = machine_info()
     return f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']} UTC"
-
-
-def time_call(fn: Callable[[], Any], *, warmup: int = 5, min_seconds: float = 1.0, min_reps: int = 200,
-              max_reps: int = 100_000, max_seconds: float = 10.0) -> dict[str, float]:
-    """Warm up, then repeat ``fn`` until ≥ min_reps calls and ≥ min_seconds (capped); median and p95 in ms."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < max_reps:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        elapsed = time.perf_counter() - start
-        if (len(times) >= min_reps and elapsed >= min_seconds) or elapsed >= max_seconds:
-            break
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return {"median_ms": statistics.median(times) * 1e3, "p95_ms": p95 * 1e3, "reps": len(times)}
 
 
 def write_results(name: str, payload: dict[str, Any], table_md: str, *, out: Path | None = None) -> Path:

@@ -61,7 +61,7 @@ def test_train_from_csv_and_yaml(tmp_path, capsys):
     df["label"] = (df["a"] + df["b"] > 0).astype(int)
     df.to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "train.yaml").write_text("hidden: [8]\nepochs: 2\noptimizer: sgd\nlr: 0.05\n")
-    code, _out, err = run(["train", "--data", str(tmp_path / "d.csv"), "--target", "label", "--config",
+    code, _out, err = run(["train", "--data", str(tmp_path / "d.csv"), "--label", "label", "--config",
                           str(tmp_path / "train.yaml"), "--out", str(tmp_path / "m"), "--quiet"], capsys)
     assert code == 0, err
     model = leanlens.load_model(tmp_path / "m")
@@ -74,8 +74,8 @@ def test_train_from_csv_and_yaml(tmp_path, capsys):
     [
         (["train", "--data", "nope"], "Unknown dataset 'nope'"),
         (["train", "--data", "iris", "--optimizer", "adamm"], "Did you mean 'adam'"),
-        (["train", "--data", "iris", "--lr", "-1"], "'lr' parameter must be a positive number"),
-        (["train", "--data", "iris", "--batch-size", "0"], "'batch_size' parameter must be an int ≥ 1"),
+        (["train", "--data", "iris", "--lr", "-1"], "'lr' parameter of TrainConfig must be a positive number"),
+        (["train", "--data", "iris", "--batch-size", "0"], "'--batch-size' parameter must be an int in [1, "),
         (["train", "--data", "iris", "--hidden", "a,b"], "--hidden must be comma-separated integers"),
         (["info", "/nonexistent/model"], "does not exist"),
     ],
@@ -90,7 +90,7 @@ def test_user_errors_exit_2_with_one_line(argv, fragment, tmp_path, capsys):
 def test_csv_without_target(tmp_path, capsys):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n")
     code, _, err = run(["train", "--data", str(tmp_path / "d.csv"), "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "--target is required" in err
+    assert code == 2 and "'label' parameter is required" in err
 
 
 def test_pickle_model_is_refused_in_info(tmp_path, capsys):
@@ -104,7 +104,7 @@ def test_pickle_model_is_refused_in_info(tmp_path, capsys):
 def test_help_documents_every_option(capsys):
     code, out, _ = run(["train", "--help"], capsys)
     assert code == 0
-    for opt in ("--data", "--target", "--arch", "--hidden", "--optimizer", "--schedule", "--config", "--out", "--overwrite", "--quiet"):
+    for opt in ("--data", "--label", "--arch", "--hidden", "--optimizer", "--schedule", "--config", "--out", "--overwrite", "--quiet"):
         assert opt in out
 
 

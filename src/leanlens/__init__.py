@@ -6,9 +6,8 @@ The public API is flat: ``leanlens.train``, ``leanlens.as_model``, ``leanlens.lo
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import data as datasets
+from ._version import __version__
 from .compare import CompareConfig, DriftReport, compare
 from .compress import (
     CompressionRecord,
@@ -27,14 +26,15 @@ from .errors import (
     InvalidInputError,
     LeanlensError,
     ModelFormatError,
+    OutputError,
     OutputExistsError,
     UnsupportedModelError,
 )
-from .evaluation import score
 from .explain import Explanation
 from .explain._entry import explain_entry as explain  # callable, and the explain package
 from .metrics import MetricResult, evaluate
 from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
+from .models.evaluation import score
 
 __all__ = [
     "BaseModel",
@@ -54,6 +54,7 @@ __all__ = [
     "MetricResult",
     "Model",
     "ModelFormatError",
+    "OutputError",
     "OutputExistsError",
     "Prune",
     "Quantize",

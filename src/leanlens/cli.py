@@ -5,14 +5,16 @@ Exit codes: 0 success, 2 user error (one line on stderr), 1 bug (traceback).
 
 from __future__ import annotations
 
+import errno
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from . import __version__
+from ._version import __version__
 from .errors import InvalidInputError, LeanlensError
 
 app = typer.Typer(
@@ -23,8 +25,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+Label = Annotated[str | None, typer.Option("--label", help="Label column of a .csv/.parquet file.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars; print only results.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace the output folder if it exists.")]
+
+
+def _check_seed(value: int | None) -> int | None:
+    """Typer callback of every --seed option: an int in [0, 2**32 - 1] (what numpy and sklearn accept)."""
+    from ._validation import check_random_state
+
+    return check_random_state(value, param="--seed")
 
 
 def _version(value: bool) -> None:
@@ -38,19 +48,6 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """leanlens: compress models and check they still decide for the same reasons."""
-
-
-def load_data(data: str, target: str | None = None, *, random_state: int = 0) -> Any:
-    """A bundled dataset name, or a .csv / .parquet path with ``--target``."""
-    from . import datasets
-
-    p = Path(data)
-    if p.suffix.lower() in (".csv", ".parquet") or p.is_file():
-        if not target:
-            raise InvalidInputError(f"--target is required with a data file ({data!r}): name the label column.")
-        reader = datasets.from_parquet if p.suffix.lower() == ".parquet" else datasets.from_csv
-        return reader(p, target=target, random_state=random_state)
-    return datasets.load(data, random_state=random_state)
 
 
 def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> None:
@@ -75,7 +72,7 @@ def datasets() -> None:
 @app.command()
 def train(
     data: Annotated[str, typer.Option(help="Bundled dataset name (see `leanlens datasets`) or a .csv/.parquet file.")] = "digits",
-    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    label: Label = None,
     arch: Annotated[str, typer.Option(help="Architecture: mlp or cnn (SmallCNN, for digits-images).")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Hidden layer widths, comma-separated ('' for a linear model).")] = "512,512",
     activation: Annotated[str, typer.Option(help="relu, tanh, sigmoid, gelu or leaky_relu.")] = "relu",
@@ -88,7 +85,7 @@ def train(
     dropout: Annotated[float, typer.Option(help="Dropout after each hidden layer.")] = 0.2,
     weight_decay: Annotated[float, typer.Option(help="L2 weight decay.")] = 0.0,
     patience: Annotated[int | None, typer.Option(help="Early stopping patience in epochs (off by default).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split, initialization and shuffling.")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the split, initialization and shuffling.")] = 0,
     config: Annotated[Path | None, typer.Option(help="A train.yaml (TrainConfig fields); overrides the options above.")] = None,
     out: Annotated[Path, typer.Option(help="Output model folder.")] = Path("runs/model"),
     overwrite: Overwrite = False,
@@ -98,7 +95,11 @@ def train(
     from . import TrainConfig
     from . import train as train_fn
     from ._io import prepare_out_dir
+    from .data.source import open_dataset, record_data_source
+    from .limits import MAX_BATCH_SIZE, MAX_EPOCHS
 
+    _bounded(epochs, "epochs", MAX_EPOCHS)
+    _bounded(batch_size, "batch-size", MAX_BATCH_SIZE)
     prepare_out_dir(out, overwrite=overwrite)
     if config is not None:
         cfg = TrainConfig.from_yaml(config)
@@ -108,18 +109,29 @@ def train(
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs,
             dropout=dropout, weight_decay=weight_decay, patience=patience, random_state=seed,
         )
-    ds = load_data(data, target, random_state=seed)
+    ds = open_dataset(data, label=label, random_state=seed)
     model = train_fn(ds, cfg, progress=not quiet)
+    record_data_source(model, data, label=label)
     model.save(out, overwrite=overwrite)
     _print_table(f"{ds.name}: {cfg.arch} {list(cfg.hidden)}", model.metadata["metrics"])
     typer.echo(f"saved to {out}")
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
+    from .limits import check_widths
+
     try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
+        widths = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text!r}.") from None
+        raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text[:200]!r}.") from None
+    return check_widths(widths, param=f"--{name}")
+
+
+def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
+    """An option's documented bound (leanlens.limits), checked before any work starts."""
+    from .limits import check_count
+
+    check_count(value, param=f"--{name}", high=high, low=low, allow_none=True)
 
 
 @app.command()
@@ -138,7 +150,11 @@ def info(
     if as_json:
         typer.echo(json.dumps(desc, indent=2))
         return
-    rows = {k: v for k, v in desc.items() if k != "metrics"}
+    from ._format import human_bytes, human_count
+
+    rows = {k: v for k, v in desc.items() if k not in ("metrics", "size_on_disk_bytes")}
+    rows.update({k: human_count(v) for k, v in rows.items() if isinstance(v, int) and not isinstance(v, bool) and "param" in k})
+    rows["size on disk"] = f"{human_bytes(size)} ({size:,} bytes)"
     rows.update({f"metric: {k}": v for k, v in desc["metrics"].items()})
     _print_table(str(model_dir), rows)
 
@@ -211,9 +227,11 @@ def sweep_command(
     address: Address = None,
 ) -> None:
     """Optuna search over compression plans: accuracy ↑, latency ↓, explanation agreement ↑."""
+    from .limits import MAX_TRIALS
     from .pipeline import load_pipeline_config, sweep
     from .pipeline.console import print_summary
 
+    _bounded(trials, "trials", MAX_TRIALS)
     cfg = load_pipeline_config(pipeline)
     result = sweep(cfg, out=out, trials=trials, overwrite=overwrite, backend=backend, address=address,
                    storage=storage, **_pipeline_options(quiet, log_json))
@@ -221,11 +239,15 @@ def sweep_command(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON schema of the pipeline YAML."""
+def schema(
+    of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
+                                           "`train --config`), compare (compare.yaml for `compare --config`) "
+                                           "or plan (one step of a plan).")] = "pipeline",
+) -> None:
+    """Print the JSON schema of a YAML file leanlens reads: types, bounds and defaults of every key."""
     from .pipeline import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(json_schema(of), indent=2))
 
 
 @app.command()
@@ -261,16 +283,17 @@ def _parse_rows(text: str, n: int, split: str) -> Any:
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
     """--param KEY=VALUE items → method parameters (values read as YAML: 10, 0.5, true, [8, 8])."""
-    import yaml
+    from .config import loads_yaml
+    from .errors import ConfigError, short_repr
 
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {item!r}.")
+            raise InvalidInputError(f"--param must look like KEY=VALUE (e.g. baseline=zeros). Got {short_repr(item)}.")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = loads_yaml(value, where="--param")  # no aliases, tags or deep nesting
+        except ConfigError:
             out[key.strip()] = value
     return out
 
@@ -284,17 +307,17 @@ def _parse_target(text: str) -> int | str | None:
 @app.command("explain")
 def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "kernel",
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
+    method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "shapley",
     split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
     rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
     budget: Annotated[int | None, typer.Option(help="Method budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 100,
     target: Annotated[str, typer.Option(help="Output explained: predicted, all, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the background draw and the method.")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the background draw and the method.")] = 0,
     data_seed: Annotated[int | None, typer.Option(
-        help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
+        callback=_check_seed, help="Seed of the train/val/test split; default: the seed the model was trained with, else --seed.")] = None,
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="Method parameter KEY=VALUE, repeatable: baseline=zeros, num_features=10, …")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the PNG plots.")] = True,
@@ -303,29 +326,26 @@ def explain_command(
     quiet: Quiet = False,
 ) -> None:
     """Explain rows of a saved model; write explanation.json (+ .npz) and plots into --out."""
-    import numpy as np
-
     from ._io import atomic_dir, prepare_out_dir
+    from .data.source import background_rows, data_of
     from .explain.base import get_explainer
     from .explain.plots import save_explanation_plots
+    from .limits import MAX_BACKGROUND, MAX_BUDGET
     from .models import load_model
 
+    _bounded(budget, "budget", MAX_BUDGET)
+    _bounded(background, "background", MAX_BACKGROUND)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(method)
-    if background < 1:
-        raise InvalidInputError(f"--background must be a positive number of rows. Got {background}.")
     model = load_model(model_dir)
-    if data_seed is None:
-        # the split the model was trained on, so that --split test holds rows it never saw
-        data_seed = model.metadata.get("train", {}).get("random_state", seed)
-    ds = load_data(data, label, random_state=data_seed)
+    # the split the model was trained on, so that --split test holds rows it never saw
+    ds = data_of(model, data, label=label, random_state=seed, split_seed=data_seed)
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
-    rng = np.random.default_rng(seed)
-    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    bg = background_rows(ds, background, random_state=seed)
     explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
     expl = explainer.explain(X[idx], target=_parse_target(target))
-    expl.params = {**expl.params, "data": data, "split": split, "data_seed": data_seed, "rows": rows,
+    expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -343,77 +363,67 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
-def _inline_plan(prune: str | None, finetune: int | None, quantize: str | None, lowrank: float | None,
-                 distill: str | None) -> list[dict[str, Any]]:
-    """Inline steps in a fixed order: distill, prune, low-rank, fine-tune, quantize."""
-    steps: list[dict[str, Any]] = []
-    if distill is not None:
-        steps.append({"distill": {"hidden": list(_ints(distill, "distill"))}})
-    if prune is not None:
-        parts = prune.split(":")
-        if len(parts) == 1:
-            parts = ["structured", *parts]
-        try:
-            spec: dict[str, Any] = {"kind": parts[0], "amount": float(parts[1])}
-        except (ValueError, IndexError):
-            raise InvalidInputError(
-                f"--prune must look like structured:0.5, unstructured:0.8 or structured:0.5:taylor. Got {prune!r}."
-            ) from None
-        if len(parts) > 2:
-            spec["criterion"] = parts[2]
-        steps.append({"prune": spec})
-    if lowrank is not None:
-        steps.append({"lowrank": {"rank_ratio": lowrank}})
-    if finetune is not None:
-        steps.append({"finetune": {"epochs": finetune}})
-    if quantize is not None:
-        steps.append({"quantize": {"dtype": quantize}})
-    return steps
-
-
 @app.command("compress")
 def compress_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (with --target).")] = "digits",
-    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
     plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
     prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
     finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
-    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (dynamic, ONNX Runtime).")] = None,
+    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 (= static, calibrated) or dynamic (ONNX Runtime).")] = None,
     lowrank: Annotated[float | None, typer.Option(help="Inline step: SVD low-rank at this fraction of the rank.")] = None,
     distill: Annotated[str | None, typer.Option(help="Inline step: distill into an MLP with these hidden widths, e.g. 64,32.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the data split and of every random choice.")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of every random choice (and of the split when the model does not record its own).")] = 0,
     reps: Annotated[int, typer.Option(help="Timed calls per batch size for latency (0: skip latency).")] = 200,
     threads: Annotated[int, typer.Option(help="torch / ONNX Runtime threads while measuring.")] = 2,
     out: Annotated[Path, typer.Option(help="Output folder: model/, record.json, plan.yaml.")] = Path("runs/compressed"),
+    auto: Annotated[bool, typer.Option("--auto", help="Search the plan: the fastest model within --max-accuracy-drop (Optuna).")] = False,
+    max_accuracy_drop: Annotated[float, typer.Option(help="--auto: largest allowed score drop, a fraction (0.01 = 1 point).")] = 0.01,
+    require: Annotated[str | None, typer.Option(help="--auto: 'same-reasons' also requires compare()'s verdict.")] = None,
+    trials: Annotated[int, typer.Option(help="--auto: trials of the study (a resumed study counts its own).")] = 20,
+    max_seconds: Annotated[float | None, typer.Option(help="--auto: stop proposing trials after this many seconds.")] = None,
+    batch: Annotated[int, typer.Option(help="--auto: batch size at which latency is measured.")] = 256,
+    storage: Annotated[Path | None, typer.Option(help="--auto: SQLite file of the study (resumable).")] = None,
+    backend: Annotated[str, typer.Option(help="--auto: run trials 'local'ly or on 'ray'.")] = "local",
+    search: Annotated[str | None, typer.Option(help="--auto: search only these steps, e.g. prune,finetune,quantize.")] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
-    """Compress a saved model with a plan (file or inline steps) and measure every step.
+    """Compress a saved model with a plan (file, inline steps or --auto) and measure every step.
 
     Inline steps run in the order distill, prune, low-rank, fine-tune, quantize; use --plan
-    for any other order.
+    for any other order. --auto searches the plan instead and writes the chosen one to
+    plan.yaml (replay it with --plan plan.yaml --seed SEED) and the search to auto.json.
     """
-    import yaml
-
-    from ._io import atomic_dir, atomic_write_text, prepare_out_dir
-    from .compress import compress, parse_plan, plan_to_list
+    from ._io import prepare_out_dir
+    from .compress import compress, parse_plan
+    from .compress.inline import inline_plan
+    from .data.source import data_of
+    from .limits import MAX_EPOCHS, MAX_REPS, MAX_THREADS
     from .models import load_model
 
+    _bounded(threads, "threads", MAX_THREADS)
+    _bounded(reps, "reps", MAX_REPS, low=0)
+    _bounded(finetune, "finetune", MAX_EPOCHS)
     prepare_out_dir(out, overwrite=overwrite)
-    inline = _inline_plan(prune, finetune, quantize, lowrank, distill)
+    inline = inline_plan(prune=prune, finetune=finetune, quantize=quantize, lowrank=lowrank, distill=distill)
+    if auto:
+        if plan is not None or inline:
+            raise InvalidInputError("Give either --auto or a plan (--plan or inline steps such as --prune), not both.")
+        _compress_auto(model_dir, data=data, label=label, seed=seed, threads=threads, out=out, overwrite=overwrite,
+                       quiet=quiet, max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,
+                       max_seconds=max_seconds, batch=batch, storage=storage, backend=backend, search=search)
+        return
     if plan is not None and inline:
         raise InvalidInputError("Give either --plan or inline steps (--prune, --finetune, ...), not both.")
     if plan is None and not inline:
         raise InvalidInputError("No compression steps: pass --plan plan.yaml or inline steps such as --prune structured:0.5.")
     steps = parse_plan(plan if plan is not None else inline)
     model = load_model(model_dir)
-    ds = load_data(data, target, random_state=seed)
+    ds = data_of(model, data, label=label, random_state=seed)
     result = compress(model, steps, data=ds, random_state=seed, progress=not quiet, latency_reps=reps, threads=threads)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        result.model.save(tmp / "model")
-        result.record.save(tmp / "record.json")
-        atomic_write_text(tmp / "plan.yaml", yaml.safe_dump(plan_to_list(steps), sort_keys=False))
+    result.save(out, overwrite=overwrite)
     from rich.console import Console
     from rich.table import Table
 
@@ -429,56 +439,82 @@ def compress_command(
     typer.echo(f"saved to {out}")
 
 
-def _load_model_or_compressed(path: Path) -> Any:
-    """A model folder, an .onnx file, or a `leanlens compress` output folder (its model/)."""
+def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed: int, threads: int, out: Path,
+                   overwrite: bool, quiet: bool, max_accuracy_drop: float, require: str | None, trials: int,
+                   max_seconds: float | None, batch: int, storage: Path | None, backend: str,
+                   search: str | None) -> None:
+    """`leanlens compress MODEL --auto`: search, save the winner, its plan and the search."""
+    from .compress import compress
+    from .compress.auto import AutoBudget
+    from .data.source import data_of
     from .models import load_model
+    from .pipeline.executors import make_executor
 
-    if path.is_dir() and not (path / "model.json").is_file() and (path / "model").is_dir():
-        return load_model(path / "model")
-    return load_model(path)
+    budget = AutoBudget(max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,  # type: ignore[arg-type]
+                        max_seconds=max_seconds, batch=batch, threads=threads,
+                        storage=None if storage is None else str(storage),
+                        steps=None if search is None else tuple(x.strip() for x in search.split(",") if x.strip()))
+    model = load_model(model_dir)
+    ds = data_of(model, data, label=label, random_state=seed)
+    with make_executor(backend) as executor:
+        if hasattr(executor, "start"):
+            executor.start()
+        result = compress(model, "auto", data=ds, budget=budget, random_state=seed, progress=not quiet,
+                          executor=executor, threads=threads)
+    found = result.auto
+    if found is None:  # pragma: no cover - compress(plan="auto") always sets it
+        raise RuntimeError("the auto search returned no search record")
+    result.save(out, overwrite=overwrite)
+    typer.echo(found.message)
+    if found.plan:
+        typer.echo(f"replay: leanlens compress {model_dir} --data {ds.name} --plan {out / 'plan.yaml'} --seed {seed}")
+    for w in result.record.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"saved to {out}")
 
 
 @app.command("evaluate")
 def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the model's data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "kernel",
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
+    label: Label = None,
+    explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "shapley",
     metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
     rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions, samples or steps per row).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     target: Annotated[str, typer.Option(help="Output judged: predicted, an index or an output name.")] = "predicted",
-    seed: Annotated[int, typer.Option(help="Seed of the background, explainer and metrics (and of the split when the model does not record its own).")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of the background, explainer and metrics (and of the split when the model does not record its own).")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder (metrics.json, explanation.json/.npz).")] = Path("runs/evaluate"),
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Explain test rows of a saved model and score the explanation with quality metrics."""
-    import numpy as np
-
     from . import evaluate as evaluate_fn
     from ._io import atomic_dir, atomic_write_json, prepare_out_dir
+    from .compress import load_model_or_compressed
+    from .data.source import background_rows, data_of
     from .explain.base import get_explainer
+    from .limits import MAX_BACKGROUND, MAX_BUDGET, MAX_ROWS
 
+    _bounded(rows, "rows", MAX_ROWS)
+    _bounded(budget, "budget", MAX_BUDGET)
+    _bounded(background, "background", MAX_BACKGROUND)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(explainer)
     names = [m.strip() for m in metrics.split(",") if m.strip()]
-    if rows < 1 or background < 1:
-        raise InvalidInputError(f"--rows and --background must be positive numbers of rows. Got {rows} and {background}.")
-    model = _load_model_or_compressed(model_dir)
+    model = load_model_or_compressed(model_dir)
     # the split the model was trained on, so that the test rows are rows it never saw
-    ds = load_data(data, label, random_state=model.metadata.get("train", {}).get("random_state", seed))
+    ds = data_of(model, data, label=label, random_state=seed)
     X = ds.X_test[:rows]
-    rng = np.random.default_rng(seed)
-    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=min(background, len(ds.X_train)), replace=False))]
+    bg = background_rows(ds, background, random_state=seed)
     tgt = _parse_target(target)
     expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
     results = evaluate_fn(model, X, expl, names, background=bg, target=None if tgt == "predicted" else tgt,
                           explainer=cls, ground_truth=ds.ground_truth, random_state=seed)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         atomic_write_json(tmp / "metrics.json", {
-            "model": str(model_dir), "data": data, "explainer": explainer, "rows": len(X), "seed": seed,
+            "model": str(model_dir), "data": ds.name, "explainer": explainer, "rows": len(X), "seed": seed,
             "metrics": [r.to_dict() for r in results],
         })
         expl.save(tmp / "explanation.json")
@@ -494,14 +530,14 @@ def evaluate_command(
 def compare_command(
     original_dir: Annotated[Path, typer.Argument(help="The original model folder (or .onnx file).")],
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
-    data: Annotated[str, typer.Option(help="Bundled dataset name or a .csv/.parquet file (the models' data).")] = "digits",
-    label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. kernel,ig.")] = "kernel",
+    data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in the original's model.json.")] = None,
+    label: Label = None,
+    explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. shapley,ig.")] = "shapley",
     rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
     twins: Annotated[int, typer.Option("--twins", help="Twins of the original trained as the yardstick (its recorded recipe, other seeds; fine-tuned twins when there is no recipe). 0: judge against the explainer's own noise.")] = 3,
     twin: Annotated[list[Path] | None, typer.Option("--twin", help="A twin model folder (or .onnx) trained like the original; repeat for several. Replaces --twins.")] = None,
     max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="Time allowed for raising explainer budgets until their noise resolves the twins.")] = None,
@@ -514,6 +550,8 @@ def compare_command(
     from . import compare as compare_fn
     from ._io import prepare_out_dir
     from .compare import CompareConfig
+    from .compress import load_model_or_compressed
+    from .data.source import data_of
 
     if twins < 0:
         raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
@@ -525,36 +563,82 @@ def compare_command(
     if max_seconds is not None:
         cfg = cfg.replace(max_seconds=max_seconds)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
-    original = _load_model_or_compressed(original_dir)
-    compressed = _load_model_or_compressed(compressed_dir)
-    twin_models: int | list[Any] = [_load_model_or_compressed(p) for p in twin] if twin else twins
+    original = load_model_or_compressed(original_dir)
+    compressed = load_model_or_compressed(compressed_dir)
+    twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
-    ds = load_data(data, label, random_state=original.metadata.get("train", {}).get("random_state", seed))
+    ds = data_of(original, data, label=label, random_state=seed)
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
                         twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
 
+#: OSErrors that are the environment's, not a bug: reported as one line with exit code 2.
+_USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG,
+                          errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EMFILE, errno.ELOOP, errno.EXDEV})
+_terminated = False
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a KeyboardInterrupt so that every Ctrl-C cleanup path runs for it too."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    raise Terminated()
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _interrupted() -> None:
+    if _terminated:
+        typer.echo("leanlens: terminated (SIGTERM)", err=True)
+        sys.exit(143)
+    typer.echo("leanlens: interrupted", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors → one line on stderr and exit code 2."""
+    """Console entry point: user errors → one line on stderr and exit code 2.
+
+    SIGTERM behaves like Ctrl-C (status files say "interrupted", temporary folders are
+    removed), then exits with 143 (130 for Ctrl-C).
+    """
+    import threading
+    import warnings
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
         if rv == 130:
-            typer.echo("leanlens: interrupted", err=True)
-            sys.exit(130)
+            _interrupted()
     except LeanlensError as exc:
-        typer.echo(f"leanlens: error: {exc}", err=True)
+        typer.echo(f"leanlens: error: {_one_line(str(exc))}", err=True)
         sys.exit(2)
-    except typer.Abort:
-        typer.echo("leanlens: aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("leanlens: interrupted", err=True)
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted()
     except typer.Exit as exc:
+        if exc.exit_code == 130:
+            _interrupted()
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in _USER_ERRNOS:
+            raise
+        from ._io import os_error_message
+
+        where = f": {exc.filename!s}" if exc.filename else ""
+        typer.echo(f"leanlens: error: {os_error_message(exc)}{where}", err=True)
+        sys.exit(2)
     except Exception as exc:
         # Usage errors from the click that Typer vendors carry their own exit code (2).
         if any(c.__name__ == "ClickException" for c in type(exc).__mro__):

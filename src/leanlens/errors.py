@@ -17,11 +17,16 @@ __all__ = [
     "LeanlensError",
     "ModelFormatError",
     "NotFittedError",
+    "OutputError",
     "OutputExistsError",
     "UnsupportedModelError",
     "closest",
     "did_you_mean",
+    "short_repr",
 ]
+
+#: Longest echo of a user value in an error message (a hostile file can hold a 300 MB string).
+ECHO_LIMIT = 200
 
 
 class LeanlensError(Exception):
@@ -52,6 +57,10 @@ class OutputExistsError(LeanlensError, FileExistsError):
     """An output path exists and overwriting was not asked for."""
 
 
+class OutputError(LeanlensError, OSError):
+    """An output path cannot be written: permission denied, read-only, name too long, not a folder."""
+
+
 class NotFittedError(LeanlensError, RuntimeError):
     """An object was used before the step that fits it."""
 
@@ -66,3 +75,21 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix for an error message, or ''."""
     best = closest(name, options)
     return f" Did you mean {best!r}?" if best else ""
+
+
+def short_repr(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for echoing user values in errors.
+
+    Every error that quotes something a user (or a file) gave goes through this, so a
+    hostile input cannot turn one error line into megabytes.
+
+    >>> short_repr("x" * 1000, limit=20)
+    "'xxxxxxxxxxxxxxx… (1002 characters)"
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a repr that raises or recurses forever
+        text = f"<{type(value).__name__}>"
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 4, 1)]}… ({len(text)} characters)"

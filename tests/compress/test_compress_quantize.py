@@ -85,3 +85,116 @@ def test_quantizing_a_callable_suggests_distillation(digits):
                               output="probabilities")
     with pytest.raises(UnsupportedModelError, match="'quantize' step needs a torch or ONNX model.*'distill'"):
         compress(model, [Quantize()], data=digits, latency_reps=0)
+
+
+# --- static int8 (calibrated QDQ) ---------------------------------------------------------
+
+def test_static_is_the_default_and_fuses_into_integer_kernels(mlp64, digits):
+    import onnx
+
+    res = compress(mlp64, [Quantize()], data=digits, latency_reps=0, random_state=0)
+    ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
+    assert "QGemm" in ops  # optimized once and saved: no QDQ pairs left to fuse at load time
+    assert not ops & {"DynamicQuantizeLinear", "Mul", "Add"}  # no run-time requantization, no output tail
+    ref = mlp64.logits(digits.X_test)
+    got = res.model.session.run(None, {res.model.input_name: digits.X_test})[0]
+    assert sqnr_db(ref, got) >= 20.0
+    assert res.record.final.agreement >= 0.95
+
+
+def test_dynamic_mode_is_kept(mlp64, digits):
+    import onnx
+
+    res = compress(mlp64, [Quantize(mode="dynamic")], data=digits, latency_reps=0)
+    ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
+    assert "DynamicQuantizeLinear" in ops
+    assert res.record.final.agreement >= 0.95
+
+
+def test_static_quantizes_convolutions_by_default(small_cnn, images):
+    import onnx
+
+    res = compress(small_cnn, [Quantize()], data=images, latency_reps=0, random_state=0)
+    ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
+    assert "QLinearConv" in ops
+    ref = small_cnn.logits(images.X_test)
+    got = res.model.session.run(None, {res.model.input_name: images.X_test})[0]
+    assert sqnr_db(ref, got) >= 15.0
+
+
+def test_regression_output_affine_is_folded_exactly(tmp_path):
+    from leanlens.compress.quantize import export_ready
+
+    ds = leanlens.datasets.load("diabetes", random_state=0)
+    m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=2, random_state=0))
+    folded = export_ready(m)
+    np.testing.assert_allclose(folded.output(ds.X_test), m.output(ds.X_test), rtol=1e-4, atol=1e-3)
+
+
+def test_explicit_calibration_rows_and_their_errors(mlp64, digits):
+    from leanlens.errors import ConfigError, InvalidInputError
+
+    res = compress(mlp64, [Quantize(calibration_rows=digits.X_train[:64])], data=digits, latency_reps=0)
+    assert res.record.final.agreement >= 0.9
+    bad = digits.X_train[:8].copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(InvalidInputError, match=r"calibration_rows.*NaN.*row 3"):
+        Quantize(calibration_rows=bad)
+    with pytest.raises(InvalidInputError, match=r"calibration_rows.*10 features per row; the model takes 64"):
+        compress(mlp64, [Quantize(calibration_rows=digits.X_train[:8, :10])], data=digits, latency_reps=0)
+    with pytest.raises(ConfigError, match="calibration_rows"):
+        Quantize(calibration_rows=0)
+    q = Quantize(calibration_rows=digits.X_train[:2])
+    assert Quantize.from_dict(q.to_dict()).to_dict() == q.to_dict()
+    assert Quantize.from_dict(q.to_dict()).calibration_rows == q.calibration_rows
+
+
+# --- no temporary folder is left behind (issue 10 item 15) ---------------------------------
+
+def _leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("leanlens-compress-"))
+
+
+def test_no_temp_folder_after_success_or_interrupt(mlp64, digits, tmp_path, monkeypatch):
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    res = compress(mlp64, [Quantize()], data=digits, latency_reps=0)
+    assert len(_leftovers(tmp_path)) == 1  # the live model's file
+    res.save(tmp_path / "saved")
+    del res
+    gc.collect()
+    assert _leftovers(tmp_path) == []
+
+    import onnxruntime.quantization as oq
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(oq, "quantize_static", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compress(mlp64, [Quantize()], data=digits, latency_reps=0)
+    gc.collect()
+    assert _leftovers(tmp_path) == []
+    assert leanlens.load_model(tmp_path / "saved" / "model").kind == "onnx"
+
+
+@pytest.mark.slow
+def test_no_temp_folder_after_the_process_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import leanlens as lc\n"
+        "ds = lc.datasets.load('iris', random_state=0)\n"
+        "m = lc.train(ds, lc.TrainConfig(hidden=(8,), epochs=1, random_state=0))\n"
+        "res = lc.compress(m, [lc.Quantize()], data=ds, latency_reps=0)\n"
+        "import pathlib, tempfile\n"
+        "assert any(p.name.startswith('leanlens-compress-') for p in pathlib.Path(tempfile.gettempdir()).iterdir())\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _leftovers(tmp_path) == []

@@ -46,7 +46,7 @@ def test_explain_writes_explanation_and_plots(saved_models, tmp_path, capsys, ir
     assert code == 0, err
     assert "explanation written to" in stdout and "top features" in stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["beeswarm.png", "explanation.json", "explanation.npz", "importance.png", "waterfall_row0.png"]
+    assert names == [".leanlens", "beeswarm.png", "explanation.json", "explanation.npz", "importance.png", "waterfall_row0.png"]
     e = Explanation.load(out / "explanation.json")
     assert e.values.shape == (5, 4) and e.method == "ig"
     assert e.params["rows"] == "0:5" and e.params["split"] == "test" and e.params["n_background"] == 30
@@ -90,7 +90,7 @@ def test_explain_is_deterministic_and_overwrite_is_explicit(saved_models, tmp_pa
     a, b = Explanation.load(tmp_path / "a"), Explanation.load(tmp_path / "b")
     np.testing.assert_array_equal(a.values, b.values)
     assert a.values.shape == (2, 4, 3)
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["explanation.json", "explanation.npz"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [".leanlens", "explanation.json", "explanation.npz"]
     code, _, err = run([*args, tmp_path / "a"], capsys)
     assert code == 2 and "already exists" in err and "--overwrite" in err
     assert run([*args, tmp_path / "a", "--overwrite"], capsys)[0] == 0
@@ -120,7 +120,7 @@ def test_explain_digits_writes_a_heatmap(tmp_path, capsys, digits):
         (["--data", "digits"], "has 64 features per row; the model expects 4"),
         (["--data", "no-such-set"], "no-such-set"),
         (["--split", "holdout"], "'split' parameter must be one of"),
-        (["--background", "0"], "--background must be a positive number"),
+        (["--background", "0"], "'--background' parameter must be an int in [1, "),
         (["--method", "tree"], "needs a scikit-learn decision tree"),
     ],
 )

@@ -110,9 +110,9 @@ def test_gradient_methods_refuse_models_without_gradients(method, iris_forest, i
 
 
 def test_gradient_bad_parameters(iris_mlp, iris):
-    with pytest.raises(InvalidInputError, match="'baseline' parameter of 'ig' must be one of"):
+    with pytest.raises(InvalidInputError, match="'baseline' parameter of IntegratedGradients must be one of"):
         explain(iris_mlp, iris.X_test[:2], method="ig", baseline="median")
-    with pytest.raises(InvalidInputError, match="'n_steps' parameter of 'ig' must be a positive int"):
+    with pytest.raises(InvalidInputError, match="'n_steps' parameter of IntegratedGradients must be an int ≥ 1"):
         explain(iris_mlp, iris.X_test[:2], method="ig", n_steps=0)
     with pytest.raises(InvalidInputError, match=r"Unknown parameter\(s\) \['steps'\]"):
         explain(iris_mlp, iris.X_test[:2], method="deeplift", steps=3)
@@ -141,16 +141,43 @@ def test_deeplift_says_when_maxpool_breaks_summation_to_delta(digits, iris_tanh_
 
 @pytest.mark.parametrize("method", GRADIENT_METHODS)
 def test_gradient_methods_process_rows_in_chunks(method, monkeypatch, iris_mlp, iris):
-    from leanlens.explain import gradients
+    from leanlens.explain.gradients import base as gradients
 
     X = iris.X_test[:7]
     kwargs = {} if method in ("saliency", "input_x_gradient") else {"background": iris.X_train, "baseline": "background"}
     whole = explain(iris_mlp, X, method=method, random_state=0, **kwargs)
     per_row = 64 if method in ("ig", "deeplift") else 50 if method == "gradient_shap" else 1
-    monkeypatch.setattr(gradients, "_CHUNK_VALUES", 3 * 4 * per_row)  # three rows per chunk
+    monkeypatch.setattr(gradients, "CHUNK_VALUES", 3 * 4 * per_row)  # three rows per chunk
     chunked = explain(iris_mlp, X, method=method, random_state=0, **kwargs)
     assert chunked.values.shape == whole.values.shape == (7, 4, 3)
     if method != "gradient_shap":  # its random path points are drawn per chunk
         np.testing.assert_allclose(chunked.values, whole.values, atol=1e-6)
     if "completeness_delta_max" in whole.params:
         assert chunked.params["completeness_delta_max"] == pytest.approx(whole.params["completeness_delta_max"], abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["ig", "saliency", "input_x_gradient", "gradient_shap", "deeplift"])
+def test_gradient_methods_keep_nothing_on_self_and_are_reentrant(method, iris_mlp, iris):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from leanlens.explain import get_explainer
+
+    e = get_explainer(method)(iris_mlp, background=iris.X_train[:20], budget=8, random_state=3)
+    before = dict(vars(e))
+    first = e.explain(iris.X_test[:4])
+    assert vars(e).keys() == before.keys() and all(vars(e)[k] is v for k, v in before.items())
+    with ThreadPoolExecutor(2) as pool:  # the same explainer serving two calls at once
+        a, b = pool.map(lambda rows: e.explain(rows), [iris.X_test[:4], iris.X_test[4:9]])
+    np.testing.assert_allclose(a.values, first.values, rtol=1e-6, atol=1e-9)
+    assert b.values.shape[0] == 5
+
+
+def test_gradient_params_follow_their_declared_rules(iris_mlp, iris):
+    with pytest.raises(InvalidInputError, match=r"The 'n_steps' parameter of IntegratedGradients must be an int ≥ 1"):
+        leanlens.explain(iris_mlp, iris.X_test[:2], method="ig", n_steps=0)
+    with pytest.raises(InvalidInputError, match=r"Unknown parameter\(s\) \['n_step'\] for the 'ig' method. Did you mean 'n_steps'"):
+        leanlens.explain(iris_mlp, iris.X_test[:2], method="ig", n_step=8)
+    with pytest.raises(InvalidInputError, match="'baseline' parameter of DeepLift must be one of 'zeros', 'mean'"):
+        leanlens.explain(iris_mlp, iris.X_test[:2], method="deeplift", baseline="median")
+    with pytest.raises(InvalidInputError, match="'budget' parameter of GradientShap must be an int"):
+        leanlens.explain(iris_mlp, iris.X_test[:2], method="gradient_shap", budget=0)

@@ -97,7 +97,7 @@ def test_weighted_ridge_matches_numpy_lstsq():
     [
         ({"budget": 5}, "'budget' parameter of Lime"),
         ({"num_features": 9}, "'num_features' parameter of Lime must be an int in [1, 4]"),
-        ({"alpha": -1.0}, "'alpha' parameter of Lime must be ≥ 0"),
+        ({"alpha": -1.0}, "'alpha' parameter of Lime must be a number ≥ 0"),
         ({"kernel_width": 0}, "'kernel_width'"),
         ({"mode": "text"}, "'mode' parameter of Lime"),
         ({"mode": "image"}, "needs image inputs"),

@@ -115,3 +115,44 @@ def test_plot_bad_arguments(tmp_path, iris_mlp, iris):
         plots.plot_decision_boundary(iris_mlp, iris.X_test, resolution=2)
     with pytest.raises(InvalidInputError, match="'fmt' parameter"):
         plots.save_explanation_plots(e, tmp_path, fmt="gif")
+
+
+def test_beeswarm_has_a_colour_bar():
+    fig = plots.plot_beeswarm(_fake_explanation(), output=0)
+    assert len(fig.axes) == 2  # the plot and its colour bar
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["low", "high"]
+
+
+def test_heatmaps_side_by_side_share_one_colour_scale():
+    a = _fake_explanation(n=3, d=16, k=1, rng_seed=1)
+    b = Explanation(values=a.values * 10, base_values=a.base_values, data=a.data, feature_names=a.feature_names,
+                    output_names=a.output_names, method="fake")
+    lim = float(np.abs(b.values).max())
+    for e in (a, b):
+        fig = plots.plot_image_heatmap(e, [0, 1], image_shape=(4, 4), vmax=lim)
+        overlay = fig.axes[0].get_images()[1]
+        assert overlay.get_clim() == (-lim, lim)
+
+
+def test_waterfall_value_labels_stay_inside_the_axes():
+    e = _fake_explanation(n=2, d=6, k=1)
+    fig = plots.plot_waterfall(e, 0, output=0)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    box = ax.get_window_extent()
+    for t in ax.texts:
+        bb = t.get_window_extent()
+        assert bb.x0 >= box.x0 - 1 and bb.x1 <= box.x1 + 1, t.get_text()
+
+
+def test_surrogate_tree_text_is_readable_and_boxes_do_not_overlap(digits_mlp_small, digits):
+    tree = SurrogateTree(digits_mlp_small, max_depth=3, random_state=0).fit(digits.X_train[:400])
+    fig = plots.plot_surrogate_tree(tree)
+    fig.canvas.draw()
+    texts = fig.axes[0].texts
+    assert len(texts) == tree.tree_.tree_.node_count
+    assert min(t.get_fontsize() for t in texts) >= 9
+    boxes = [t.get_bbox_patch().get_window_extent() for t in texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two node boxes overlap"

@@ -135,7 +135,7 @@ def test_tree_refuses_models_that_are_not_trees(iris, iris_mlp):
 
 
 def test_tree_bad_parameters(iris_forest, iris):
-    with pytest.raises(InvalidInputError, match="'feature_perturbation' parameter of 'tree'"):
+    with pytest.raises(InvalidInputError, match="'feature_perturbation' parameter of TreeShap must be one of"):
         explain(iris_forest, iris.X_test[:2], method="tree", background=iris.X_train, feature_perturbation="causal")
     with pytest.raises(InvalidInputError, match="needs a 'background'"):
         explain(iris_forest, iris.X_test[:2], method="tree")

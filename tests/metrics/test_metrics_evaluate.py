@@ -115,7 +115,7 @@ def test_other_bad_inputs_name_the_parameter(setup) -> None:
         evaluate(model, X, e, ["entropy"], target=7)
     with pytest.raises(InvalidInputError, match="'metrics' parameter is empty"):
         evaluate(model, X, e, [])
-    with pytest.raises(InvalidInputError, match="'steps' parameter of DeletionAUC must be an int"):
+    with pytest.raises(InvalidInputError, match="'steps' parameter of DeletionAUC must be None or an int ≥ 1. Got 0"):
         get_metric("deletion_auc")(steps=0)
     with pytest.raises(InvalidInputError, match="'background' parameter is empty"):
         evaluate(model, X, e, ["entropy"], background=np.zeros((0, 4)))

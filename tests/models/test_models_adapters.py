@@ -79,7 +79,7 @@ def test_feature_count_mismatch_at_prediction(iris_mlp):
 def test_nan_at_prediction(iris_mlp):
     X = np.zeros((3, 4))
     X[2, 0] = np.nan
-    with pytest.raises(InvalidInputError, match="NaN or infinite values in 1 rows \\(first: row 2\\)"):
+    with pytest.raises(InvalidInputError, match=r"NaN or infinite values .*in 1 rows \(first: row 2, column"):
         iris_mlp.output(X)
 
 

@@ -11,7 +11,7 @@ from leanlens.errors import ModelFormatError, OutputExistsError
 
 def test_torch_round_trip(iris_mlp, iris, tmp_path):
     path = iris_mlp.save(tmp_path / "m")
-    assert sorted(p.name for p in path.iterdir()) == ["model.json", "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == [".leanlens", "model.json", "model.safetensors"]
     spec = json.loads((path / "model.json").read_text())
     assert spec["format"] == "leanlens-torch" and spec["leanlens_version"] == leanlens.__version__
     assert spec["feature_names"] == list(iris.feature_names)
@@ -144,16 +144,25 @@ def test_crafted_skops_file_cannot_run_code(iris, tmp_path):
     with zipfile.ZipFile(skops_file, "w") as z:
         for name, data in files.items():
             z.writestr(name, data)
-    with pytest.raises(ModelFormatError, match=r"does not trust: \['builtins.exec'\]"):
+    with pytest.raises(ModelFormatError, match=r"does not trust: 'builtins.exec \(not a scikit-learn estimator\)"):
         leanlens.load_model(path)
     assert not marker.exists()
 
 
-def test_skops_trust_is_limited_to_sklearn_classes():
-    from leanlens.models.sklearn_model import _is_sklearn_class
+def test_skops_trust_is_limited_to_sklearn_estimators_and_the_allow_list():
+    from leanlens.models.skops_audit import refused_types
 
-    assert _is_sklearn_class("sklearn.tree._tree.Tree")
-    assert not _is_sklearn_class("builtins.exec")
-    assert not _is_sklearn_class("numpy.memmap")
-    assert not _is_sklearn_class("sklearn.utils.validation.check_array")  # a function, not a class
-    assert not _is_sklearn_class("sklearn.nope.Missing")
+    trusted = ["sklearn.tree._tree.Tree", "sklearn.ensemble._forest.RandomForestClassifier",
+               "sklearn.neural_network._stochastic_optimizers.AdamOptimizer"]
+    assert refused_types(trusted) == {}
+    refused = refused_types([
+        "builtins.exec", "numpy.memmap",
+        "sklearn.utils.validation.check_array",  # a function, not a class
+        "sklearn.nope.Missing",
+        "sklearn.datasets._covtype.GzipFile",  # gzip.GzipFile re-exported by sklearn
+        "sklearn.externals.array_api_compat.torch.PyTorchFileWriter",
+        "sklearn.ensemble.RandomForestClassifier",  # a real estimator under a path that is not its own
+        "sklearn.neighbors._kd_tree.KDTree",  # sklearn's own class, but not an estimator
+    ])
+    assert len(refused) == 8
+    assert "re-export of gzip.GzipFile" in refused["sklearn.datasets._covtype.GzipFile"]

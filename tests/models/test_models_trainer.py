@@ -98,14 +98,14 @@ def test_small_cnn_on_digit_images():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"optimizer": "adamm"}, "Unknown optimizer 'adamm'. Did you mean 'adam'"),
-        ({"schedule": "cosin"}, "Unknown schedule 'cosin'. Did you mean 'cosine'"),
-        ({"activation": "rellu"}, "Unknown activation 'rellu'. Did you mean 'relu'"),
-        ({"lr": -0.1}, "'lr' parameter must be a positive number. Got -0.1"),
-        ({"batch_size": 0}, "'batch_size' parameter must be an int ≥ 1. Got 0"),
+        ({"optimizer": "adamm"}, "'optimizer' parameter of TrainConfig must be one of .*Did you mean 'adam'"),
+        ({"schedule": "cosin"}, "'schedule' parameter of TrainConfig must be one of .*Did you mean 'cosine'"),
+        ({"activation": "rellu"}, "'activation' parameter of TrainConfig must be one of .*Did you mean 'relu'"),
+        ({"lr": -0.1}, "'lr' parameter of TrainConfig must be a positive number. Got -0.1"),
+        ({"batch_size": 0}, "'batch_size' parameter of TrainConfig must be an int in \\[1, 1048576\\]. Got 0"),
         ({"epochs": 0}, "'epochs'"),
         ({"dropout": 1.0}, "'dropout'"),
-        ({"loss": "hinge"}, "Unknown loss"),
+        ({"loss": "hinge"}, "'loss' parameter of TrainConfig must be one of 'auto'"),
     ],
 )
 def test_bad_train_config(kwargs, match):

@@ -39,6 +39,18 @@ def test_explaining_rows_as_ray_tasks_matches_in_process(ray_local, iris_mlp, ir
     np.testing.assert_allclose(remote.data, local.data)
 
 
+def test_a_stochastic_explainer_gives_the_same_numbers_on_ray_and_locally(ray_local, iris_mlp, iris):
+    from leanlens.pipeline import LocalExecutor
+
+    X, bg = iris.X_test[:25], iris.X_train[:10]
+    kw = dict(background=bg, target=None, budget=24, random_state=5, chunk_rows=10)
+    remote = explain_rows(iris_mlp, X, "kernel", executor=ray_local, **kw)
+    local = explain_rows(iris_mlp, X, "kernel", executor=LocalExecutor(), **kw)
+    assert remote.params["chunks"] == local.params["chunks"] == 3
+    np.testing.assert_array_equal(remote.values, local.values)
+    np.testing.assert_array_equal(remote.base_values, local.base_values)
+
+
 def test_run_and_sweep_on_ray(ray_local, tmp_path, make_config, make_sweep_config):
     res = run(make_config(executor={"backend": "ray", "chunk_rows": 2}), out=tmp_path / "run", executor=ray_local)
     assert res.status == "complete"

@@ -58,3 +58,25 @@ def test_verdict_sentences_in_words(report_run):
     assert s.startswith("The model compressed by plan “int8” still decides for the same reasons")
     assert "2.00× the speed" in s and "agreement 0.80" in s
     assert res.verdict == "same-reasons"
+
+
+def test_methods_and_config_read_as_yaml_with_rounded_numbers(report_run):
+    import re
+
+    text = (report_run.out_dir / "report.html").read_text()
+    methods = text[text.index('id="methods"'):]
+    assert "\\u" not in methods  # the config's unicode is shown as such
+    assert not re.search(r"\{&#39;|\{'", methods)  # no Python dict reprs
+    assert not re.search(r"\d\.\d{7,}", methods)  # no float printed with 7+ decimals
+    assert '<pre class="params">' in methods
+
+
+def test_rounded_parameters():
+    import numpy as np
+
+    from leanlens.report.render import _rounded
+
+    got = _rounded({"tol": 0.002449244260787964, "w": np.float32(0.5), "ids": list(range(30)),
+                    "shape": np.zeros((3, 2)), "nested": {"a": (1, 2.123456)}, "name": "x", "none": None})
+    assert got == {"tol": 0.00245, "w": 0.5, "ids": "[30 values]", "shape": [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+                   "nested": {"a": [1, 2.12]}, "name": "x", "none": None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..config import Config
 from ..errors import ConfigError
@@ -62,6 +62,8 @@ class CompareConfig(Config):
         (``max(128, 4(d + 2))`` coalitions, raised while the noise is too large) and each
         other method's default.
     budgets : per-method starting budgets overriding ``budget``, e.g. ``{"kernel": 256}``.
+    params : per-method explainer parameters, e.g. ``{"shapley": {"groups": "patches:2x2"}}``
+        (a pipeline passes its explain section's, so the verdict uses the same explanations).
     n_bootstrap, confidence : bootstrap resamples (over rows and twins) and interval level.
     min_rows : fewest rows a bootstrap interval is computed from.
     changed_ratio : R at or above which (with ``R_lo ≥ 1``) the explanations changed. 1.5:
@@ -85,13 +87,14 @@ class CompareConfig(Config):
     surrogate_depth : depth of the surrogate decision trees.
     """
 
-    kind: ClassVar[str] = "compare"
+    config_name: ClassVar[str] = "compare"
 
     n_rows: int = 100
     n_background: int = 50
     k: int = 3
     budget: int | None = None
     budgets: dict[str, int] | None = None
+    params: dict[str, dict[str, Any]] | None = None
     n_bootstrap: int = 200
     confidence: float = 0.95
     min_rows: int = 20
@@ -108,6 +111,10 @@ class CompareConfig(Config):
     regression_flip_tolerance: float = 0.25
     surrogate_depth: int = 3
 
+    def params_of(self, method: str) -> dict[str, Any]:
+        """The explainer parameters ``method`` runs with (its entry in ``params``)."""
+        return dict((self.params or {}).get(method) or {})
+
     def budget_of(self, method: str) -> int | None:
         """The budget ``method`` starts with: its entry in ``budgets``, else ``budget``."""
         return (self.budgets or {}).get(method, self.budget)
@@ -120,6 +127,15 @@ class CompareConfig(Config):
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be an int ≥ 1. Got {v!r} instead.")
         if self.min_rows < 2:
             raise ConfigError(f"The 'min_rows' parameter of CompareConfig must be ≥ 2. Got {self.min_rows!r}.")
+        from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_ROWS, check_count
+
+        for name, high in (("n_rows", MAX_ROWS), ("n_background", MAX_BACKGROUND), ("n_bootstrap", 1_000_000),
+                           ("min_rows", MAX_ROWS), ("k", 1_000_000), ("surrogate_depth", 1000)):
+            check_count(getattr(self, name), param=name, high=high, owner="CompareConfig", error=ConfigError)
+        for method, b in ({"": self.budget} | dict(self.budgets or {})).items():
+            if isinstance(b, int) and not isinstance(b, bool) and b > MAX_BUDGET:
+                raise ConfigError(f"The budget{' of ' + repr(method) if method else ''} in CompareConfig must be at most "
+                                  f"{MAX_BUDGET:,}. Got {b:,}.")
         if self.budget is not None and (isinstance(self.budget, bool) or not isinstance(self.budget, int)
                                         or self.budget < 1):
             raise ConfigError(f"The 'budget' parameter of CompareConfig must be a positive int or None. Got {self.budget!r}.")
@@ -131,6 +147,10 @@ class CompareConfig(Config):
                     "The 'budgets' parameter of CompareConfig must map method names to positive ints, "
                     f"e.g. {{'kernel': 256}}. Got {self.budgets!r}."
                 )
+        if self.params is not None and (not isinstance(self.params, dict) or not all(
+                isinstance(k, str) and isinstance(v, dict) for k, v in self.params.items())):
+            raise ConfigError("The 'params' parameter of CompareConfig must map method names to parameter "
+                              f"mappings, e.g. {{'shapley': {{'groups': 'patches:2x2'}}}}. Got {self.params!r}.")
         if not isinstance(self.confidence, int | float) or not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
         for name in ("changed_ratio", "share_ratio", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",

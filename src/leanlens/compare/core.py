@@ -23,6 +23,7 @@ import numpy as np
 
 from .._validation import check_random_state, check_str_or_str_sequence
 from ..errors import InvalidInputError
+from ..explain.base import resolve_targets
 from .config import CompareConfig
 from .drift import bootstrap, decision_drift, surrogate_drift
 from .measure import measure_explainer
@@ -87,8 +88,8 @@ def _rows_and_background(
     return X_all[idx], (None if y_all is None else y_all[idx]), idx, bg, fit_rows
 
 
-def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: np.ndarray, seed: int
-           ) -> dict[str, int]:
+def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: np.ndarray, seed: int,
+           cfg: CompareConfig) -> dict[str, int]:
     """Hand explanations computed elsewhere to the memo; the budgets they were computed at."""
     from .estimate import prime
 
@@ -103,9 +104,11 @@ def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: n
             raise InvalidInputError(f"The 'explanations' parameter of compare() takes keys 'original' and "
                                     f"'compressed' mapping to {{method: Explanation}}. Got key {who!r}.")
         for method, expl in per.items():
-            if (getattr(expl, "params", {}) or {}).get("random_state") != seed:
+            params = getattr(expl, "params", {}) or {}
+            wanted = cfg.params_of(method)
+            if params.get("random_state") != seed or any(params.get(k) != v for k, v in wanted.items()):
                 continue
-            b = prime(models[who], method, X, bg, expl)
+            b = prime(models[who], method, X, bg, expl, wanted)
             if b is not None and who == "original":
                 starts[method] = b
     return starts
@@ -222,17 +225,18 @@ def compare(
     decision["flip_rate_ci"] = flip_ci
     decision["flipped_rows"] = idx[flipped].tolist()
     # Explain the original's decision (its predicted class) in every model: the same question asked of each.
-    targets = o.predict(X).astype(np.int64) if o.task != "regression" else np.zeros(len(X), dtype=np.int64)
+    targets = resolve_targets(o, X, "predicted")
     yard_name, against = _against(tw)
     deadline = start + cfg.max_seconds
     names = tuple(o.feature_names)
-    starts = _prime(explanations, {"original": o, "compressed": c}, X, bg, seeds[0])
+    starts = _prime(explanations, {"original": o, "compressed": c}, X, bg, seeds[0], cfg)
     per: dict[str, dict[str, Any]] = {}
     statuses = {}
     for method in explainers:
         e = measure_explainer(method, o, c, tw.models, X, targets, bg, cfg, seeds, deadline, rng,
                               start=starts.get(method))
-        statuses[method] = explainer_status(e, cfg, names, yard_name)
+        players = tuple(e.get("players") or ()) or names
+        statuses[method] = explainer_status(e, cfg, players, yard_name)
         e["status"], e["reason"] = statuses[method]
         per[method] = e
         if e["budget_history"] and len(e["budget_history"]) > 1:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ExplainedSet", "array_digest", "clear_memo", "explain_models", "model_fingerprint", "prime"]
 
-_MEMO: OrderedDict[tuple[Any, ...], tuple[np.ndarray, int | None, float]] = OrderedDict()
+_MEMO: OrderedDict[tuple[Any, ...], tuple[np.ndarray, int | None, float, tuple[str, ...]]] = OrderedDict()
 _MEMO_SIZE = 256
 
 
@@ -55,9 +55,11 @@ def model_fingerprint(model: BaseModel) -> str:
 
 
 def _key(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, budget: int | None, seed: int,
-         targets: np.ndarray | None) -> tuple[Any, ...]:
+         targets: np.ndarray | None, params: dict[str, Any]) -> tuple[Any, ...]:
+    import json
+
     return (model_fingerprint(model), method, budget, seed, array_digest(X), array_digest(bg),
-            None if targets is None else array_digest(targets))
+            None if targets is None else array_digest(targets), json.dumps(params, sort_keys=True, default=str))
 
 
 def _select(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -65,7 +67,8 @@ def _select(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return v if v.ndim == 2 else v[np.arange(len(v)), :, targets]
 
 
-def prime(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, explanation: Any) -> int | None:
+def prime(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, explanation: Any,
+          method_params: dict[str, Any]) -> int | None:
     """Store an explanation computed elsewhere (a pipeline's: all outputs of every row of ``X``,
     one call) so that ``compare()`` reuses it; returns its budget (None if it does not fit)."""
     from ..explain.base import get_explainer
@@ -79,18 +82,21 @@ def prime(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, explanat
     if (not isinstance(seed, int) or values.ndim not in (2, 3) or len(values) != len(X)
             or data.shape != X.reshape(len(X), -1).shape or not np.array_equal(data, X.reshape(len(X), -1))):
         return None
-    _store(_key(model, method, X, bg, budget, seed, None), (values, budget, float(explanation.seconds or 0.0)))
+    names = tuple(getattr(explanation, "feature_names", ()) or ())
+    _store(_key(model, method, X, bg, budget, seed, None, method_params),
+           (values, budget, float(explanation.seconds or 0.0), names))
     return int(budget) if isinstance(budget, int) else None
 
 
-def _store(key: tuple[Any, ...], value: tuple[np.ndarray, int | None, float]) -> None:
+def _store(key: tuple[Any, ...], value: tuple[np.ndarray, int | None, float, tuple[str, ...]]) -> None:
     _MEMO[key] = value
     if len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
 
 
 def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
-                  budget: int | None, seed: int) -> tuple[np.ndarray, int | None, float, bool]:
+                  budget: int | None, seed: int, params: dict[str, Any]
+                  ) -> tuple[np.ndarray, int | None, float, bool, tuple[str, ...]]:
     """(n, d) attributions of each row's target output, the budget actually used, the seconds
     the run took (when it was computed), and whether it came from the memo.
 
@@ -101,18 +107,18 @@ def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndar
 
     cls = get_explainer(method)
     per_target = not cls.model_agnostic
-    key = _key(model, method, X, bg, budget, seed, targets if per_target else None)
+    key = _key(model, method, X, bg, budget, seed, targets if per_target else None, params)
     if key in _MEMO:
         _MEMO.move_to_end(key)
-        hit_values, hit_used, hit_secs = _MEMO[key]
-        return _select(hit_values, targets), hit_used, hit_secs, True
+        hit_values, hit_used, hit_secs, hit_names = _MEMO[key]
+        return _select(hit_values, targets), hit_used, hit_secs, True, hit_names
     start = time.perf_counter()
     if per_target:
         parts: dict[int, np.ndarray] = {}
         used: int | None = budget
         for t in np.unique(targets):
             sel = np.nonzero(targets == t)[0]
-            e = cls(model, background=bg, budget=budget, random_state=seed).explain(X[sel], target=int(t))
+            e = cls(model, background=bg, budget=budget, random_state=seed, **params).explain(X[sel], target=int(t))
             parts[int(t)] = _select(e.values, np.full(len(sel), int(t)))
             used = _used_budget(e.params, used)
         d = next(iter(parts.values())).shape[1]
@@ -120,12 +126,13 @@ def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndar
         for t, v in parts.items():
             values[targets == t] = v
     else:
-        e = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
+        e = cls(model, background=bg, budget=budget, random_state=seed, **params).explain(X, target=None)
         values = np.asarray(e.values, dtype=np.float64)
         used = _used_budget(e.params, budget)
     secs = time.perf_counter() - start
-    _store(key, (values, used, secs))
-    return _select(values, targets), used, secs, False
+    names = tuple(e.feature_names or ())
+    _store(key, (values, used, secs, names))
+    return _select(values, targets), used, secs, False, names
 
 
 def _used_budget(params: dict[str, Any], default: int | None) -> int | None:
@@ -148,17 +155,20 @@ class ExplainedSet:
     phi: dict[str, np.ndarray]
     seconds: float
     seconds_per_run: float
+    players: tuple[str, ...] = ()
 
 
 def explain_models(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray,
-                   bg: np.ndarray, budget: int | None, seeds: tuple[int, int]) -> ExplainedSet:
+                   bg: np.ndarray, budget: int | None, seeds: tuple[int, int],
+                   params: dict[str, Any] | None = None) -> ExplainedSet:
     """Explain every model of ``models`` (the first is the original) at both ``seeds``."""
     names = list(models)
     first = names[0]
     spent = 0.0
     runs: list[float] = []
-    a, used, t1, hit1 = _explain_once(models[first], method, X, targets, bg, budget, seeds[0])
-    b, _, t2, hit2 = _explain_once(models[first], method, X, targets, bg, budget, seeds[1])
+    params = params or {}
+    a, used, t1, hit1, players = _explain_once(models[first], method, X, targets, bg, budget, seeds[0], params)
+    b, _, t2, hit2, _ = _explain_once(models[first], method, X, targets, bg, budget, seeds[1], params)
     spent += (0.0 if hit1 else t1) + (0.0 if hit2 else t2)
     runs += [t1, t2]
     deterministic = bool(np.array_equal(a, b))
@@ -167,14 +177,14 @@ def explain_models(models: dict[str, BaseModel], method: str, X: np.ndarray, tar
     for name in names[1:]:
         out = []
         for s in use_seeds:
-            p, _, t, hit = _explain_once(models[name], method, X, targets, bg, budget, s)
+            p, _, t, hit, _ = _explain_once(models[name], method, X, targets, bg, budget, s, params)
             spent += 0.0 if hit else t
             runs.append(t)
             out.append(p)
         phi[name] = np.stack(out)
     per_run = float(max(runs)) if runs else 0.0
     return ExplainedSet(method=method, budget=used, deterministic=deterministic, phi=phi, seconds=spent,
-                        seconds_per_run=per_run)
+                        seconds_per_run=per_run, players=players)
 
 
 def clear_memo() -> None:

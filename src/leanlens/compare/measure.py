@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..metrics import agreement as ag
-from ..metrics.faithfulness import _auc, attribution_order, deletion_curve
+from ..metrics.faithfulness import attribution_order, curve_auc, deletion_curve
 from .estimate import ExplainedSet, explain_models
 from .statistics import distances, ratio_interval, seed_distance, share_moves, shares
 
@@ -62,7 +62,7 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
         budget = start_budget(method, original_d(models))
     history: list[dict[str, Any]] = []
     while True:
-        es = explain_models(models, method, X, targets, bg, budget, seeds)
+        es = explain_models(models, method, X, targets, bg, budget, seeds, cfg.params_of(method))
         if es.deterministic or not twin_names:
             history.append({"budget": es.budget, "noise": 0.0 if es.deterministic else None, "twin_distance": None,
                             "seconds": round(es.seconds, 3)})
@@ -90,6 +90,26 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
                 f"budget {used}; a budget of about {new} (≈ {est:.0f} s more) would resolve it "
                 f"({why}={cfg.max_budget if why == 'max_budget' else cfg.max_seconds:g} does not allow it)")
         budget = new
+
+
+def _cross_deletion(compressed: BaseModel, X: np.ndarray, bg: np.ndarray, mo: np.ndarray, mc: np.ndarray,
+                    targets: np.ndarray) -> dict[str, Any]:
+    """The compressed model's deletion curve under the original's attribution order vs its own."""
+    n = len(X)
+    baseline = bg.reshape(len(bg), -1).mean(axis=0)
+    Xf = X.reshape(n, -1).astype(np.float64)
+    steps = min(Xf.shape[1], 20)
+    fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
+    _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
+    auc_cross, auc_own = _auc(fr, cross), _auc(fr, own)
+    span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
+    return {
+        "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
+        "gap": float(auc_cross.mean() - auc_own.mean()),
+        "relative_gap": float((auc_cross.mean() - auc_own.mean()) / span),
+        "fractions": fr.tolist(), "curve_original_order": cross.mean(axis=0).tolist(),
+        "curve_own_order": own.mean(axis=0).tolist(),
+    }
 
 
 def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, twins: list[BaseModel],
@@ -136,11 +156,12 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     steps = min(Xf.shape[1], 20)
     fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
     _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
-    auc_cross, auc_own = _auc(fr, cross), _auc(fr, own)
+    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
     span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
     noise_c = dc.noise()
     est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))
     return {
+        "players": list(es.players),
         "budget": es.budget,
         "budget_history": history,
         "deterministic": es.deterministic,
@@ -164,13 +185,7 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
                   "compressed": ag.top_k_indices(gi_c[None], k)[0].tolist()},
         "rank_change": {"spearman": float(ag.rank_correlation(gi_o[None], gi_c[None])[0]),
                         "feature_agreement": float(obs["global"]["feature_agreement"])},
-        "cross_deletion": {
-            "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
-            "gap": float(auc_cross.mean() - auc_own.mean()),
-            "relative_gap": float((auc_cross.mean() - auc_own.mean()) / span),
-            "fractions": fr.tolist(), "curve_original_order": cross.mean(axis=0).tolist(),
-            "curve_own_order": own.mean(axis=0).tolist(),
-        },
+        "cross_deletion": cross_deletion,
         "per_row": {
             "distance": np.sqrt(np.maximum(dc.corrected, 0)).tolist(),
             "twin_distance": np.sqrt(np.maximum(twin_sq.mean(axis=1), 0)).tolist(),

@@ -91,6 +91,7 @@ def sentence(verdict: Verdict, explainers: dict[str, dict[str, Any]], decision: 
     word = {"same-reasons": "same reasons", "changed": "changed reasons", "inconclusive": "inconclusive"}[verdict]
     if verdict == "changed" and not (r["lo"] >= 1.0 and r["value"] >= cfg.changed_ratio):
         sh = e["share"]
+        names = tuple(e.get("players") or ()) or names
         fname = names[sh["feature"]] if 0 <= sh["feature"] < len(names) else f"feature {sh['feature']}"
         return (f"In {subject}, {fname}'s share of the importance moved {_pct(sh['share_original'])} → "
                 f"{_pct(sh['share_compressed'])} ({m}), a factor {sh['factor']:.2f} where {against} move no "

@@ -5,7 +5,7 @@ Steps: :class:`Prune` (unstructured / structured), :class:`Finetune`, :class:`Qu
 :class:`LowRank` (SVD factorization). Each step is measured into a :class:`CompressionRecord`.
 """
 
-from .api import CompressionResult, StepContext, compress
+from .api import CompressionResult, StepContext, compress, load_model_or_compressed
 from .plan import (
     Distill,
     Finetune,
@@ -32,6 +32,7 @@ __all__ = [
     "StepContext",
     "StepRecord",
     "compress",
+    "load_model_or_compressed",
     "parse_plan",
     "plan_to_list",
     "register_step",

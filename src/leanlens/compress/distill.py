@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError
-from .measurement import count_parameters
 from .plan import Distill, register_step
 
 if TYPE_CHECKING:
@@ -77,6 +76,10 @@ def _student_mlp(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> TorchMod
     if regression:
         scale = float(np.std(ds.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([float(np.mean(ds.y_train))]), torch.tensor([scale])
+    from ..errors import ConfigError
+    from ..limits import check_mlp_size
+
+    check_mlp_size(ds.n_features, cfg.hidden, k, error=ConfigError)  # before a byte is allocated
     seed = ctx.seed()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -184,8 +187,7 @@ def _student_tree(teacher: BaseModel, cfg: Distill, ctx: StepContext) -> BaseMod
 
 
 def _warn_if_larger(student: BaseModel, teacher: BaseModel, ctx: StepContext) -> None:
-    s, _ = count_parameters(student)
-    t, _ = count_parameters(teacher)
+    s, t = student.n_parameters(), teacher.n_parameters()
     if s is not None and t is not None and s >= t:
         ctx.warn(f"The student has {s} parameters, not fewer than its teacher's {t}: distillation will not compress.")
 

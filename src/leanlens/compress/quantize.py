@@ -1,28 +1,46 @@
-"""``Quantize``: dynamic int8 through ONNX Runtime (int8 weights, activations quantized on the fly)."""
+"""``Quantize``: int8 through ONNX Runtime — static (calibrated QDQ, the default) or dynamic.
+
+Static mode calibrates activation ranges on training rows, writes a QDQ graph with
+per-channel int8 weights, lets ONNX Runtime fuse it into integer kernels (``QGemm``,
+``QLinearConv``) once, and saves that optimized graph: no activation is requantized at run
+time. Dynamic mode stores int8 weights and quantizes activations on the fly.
+
+Before export, a classifier's output affine (``z · 1 + 0``) is dropped and a regressor's is
+folded into the last Linear layer, and the no-op ``Flatten`` of a 1-D input is left out, so
+the graph holds no elementwise tail that int8 would have to requantize.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
-import uuid
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..errors import UnsupportedModelError
+import numpy as np
+
+from ..errors import InvalidInputError, UnsupportedModelError
 from .plan import Quantize, register_step
 
 if TYPE_CHECKING:
     from ..models.base import BaseModel
+    from ..models.torch_model import TorchModel
     from .api import StepContext
 
-__all__ = ["quantize_onnx_file", "torch_eager_quantization_available"]
+__all__ = ["calibration_array", "quantize_onnx_file", "torch_eager_quantization_available"]
 
-#: ONNX operators dynamic quantization turns into integer kernels.
+#: ONNX operators int8 quantization turns into integer kernels.
 QUANTIZABLE = ("MatMul", "Gemm", "Conv")
 #: Operators that show a graph is already quantized.
 QUANTIZED = ("MatMulInteger", "ConvInteger", "DynamicQuantizeLinear", "QLinearMatMul", "QLinearConv",
-             "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
+             "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QuantizeLinear", "DequantizeLinear", "QGemm")
+#: Temporary folders of quantized models made by compress() carry this prefix.
+TEMP_PREFIX = "leanlens-compress-"
 
 
 def torch_eager_quantization_available() -> bool:
@@ -36,7 +54,7 @@ def torch_eager_quantization_available() -> bool:
 
 @contextlib.contextmanager
 def _quiet_root_logger() -> Iterator[None]:
-    # quantize_dynamic logs a "consider pre-processing" hint on the root logger for every call.
+    # onnxruntime.quantization logs a "consider pre-processing" hint on the root logger for every call.
     root = logging.getLogger()
     old = root.level
     root.setLevel(logging.ERROR)
@@ -46,33 +64,175 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(old)
 
 
-def quantize_onnx_file(src: Path, dst: Path, *, per_channel: bool = False,
-                       ops: tuple[str, ...] = QUANTIZABLE) -> Path:
-    """Dynamic int8 quantization of the ONNX file ``src`` into ``dst``.
+def calibration_array(rows: Any, n_features: int, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Explicit calibration rows as float32 ``(n, *input_shape)``; a clear error on NaN or a wrong width."""
+    try:
+        arr = np.asarray(rows, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"The 'calibration_rows' parameter of Quantize must be an int or numeric rows. Got {type(rows).__name__}."
+        ) from None
+    if arr.ndim < 2 or len(arr) == 0:
+        raise InvalidInputError(
+            f"The 'calibration_rows' parameter of Quantize must be a 2-D array (n_rows, {n_features}). "
+            f"Got shape {arr.shape}."
+        )
+    width = int(np.prod(arr.shape[1:]))
+    if width != n_features:
+        raise InvalidInputError(
+            f"The 'calibration_rows' parameter of Quantize has {width} features per row; the model takes {n_features}."
+        )
+    flat = arr.reshape(len(arr), -1)
+    bad = np.nonzero(~np.isfinite(flat).all(axis=1))[0]
+    if len(bad):
+        raise InvalidInputError(
+            f"The 'calibration_rows' parameter of Quantize has NaN or infinite values in {len(bad)} rows "
+            f"(first: row {int(bad[0])})."
+        )
+    return np.ascontiguousarray(arr.reshape((len(arr), *input_shape)))
+
+
+class _Rows:
+    """onnxruntime's CalibrationDataReader over an array, in batches of 64 rows."""
+
+    def __init__(self, name: str, X: np.ndarray, batch: int = 64) -> None:
+        self._it = iter([{name: X[i:i + batch]} for i in range(0, len(X), batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:  # not needed by MinMax calibration
+        pass
+
+
+def _graph_ops(path: Path) -> list[str]:
+    import onnx
+
+    return sorted({n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node})
+
+
+def _optimize_once(src: Path, dst: Path) -> Path:
+    """Let ONNX Runtime fuse the graph (QDQ → QGemm/QLinearConv …) and save the result.
+
+    ORT_ENABLE_EXTENDED: the fusions are portable (the NCHWc layout of ORT_ENABLE_ALL is
+    tied to the CPU it was made on); each session still applies level ALL on top.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(dst)
+    opts.intra_op_num_threads = 1
+    ort.InferenceSession(str(src), sess_options=opts, providers=["CPUExecutionProvider"])
+    return dst
+
+
+def quantize_onnx_file(src: Path, dst: Path, *, mode: str = "static", per_channel: bool = True,
+                       ops: tuple[str, ...] = QUANTIZABLE, calibration: np.ndarray | None = None) -> Path:
+    """int8 quantization of the ONNX file ``src`` into ``dst`` (static QDQ or dynamic).
+
+    Static mode needs ``calibration`` rows (float32, the graph's input shape): u8 activations
+    (asymmetric, min/max over those rows) × s8 weights, the pairing ONNX Runtime's x86
+    integer kernels take natively; the graph is optimized once and saved optimized.
 
     Raises UnsupportedModelError naming the graph's operators when none is quantizable,
     or when the graph is already quantized.
     """
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    graph_ops = sorted({n.op_type for n in onnx.load(str(src), load_external_data=False).graph.node})
+    graph_ops = _graph_ops(src)
     done = [o for o in graph_ops if o in QUANTIZED]
     if done:
         raise UnsupportedModelError(f"The ONNX model is already quantized (it has {', '.join(done)}).")
     if not any(o in ops for o in graph_ops):
         raise UnsupportedModelError(
-            f"Dynamic int8 quantization was asked for the operators {', '.join(ops)}; this model has none "
+            f"int8 quantization was asked for the operators {', '.join(ops)}; this model has none "
             f"(its operators: {', '.join(graph_ops)}), so nothing would be quantized."
         )
     try:
         with _quiet_root_logger():
-            # Signed int8 weights: on AVX-512 VNNI CPUs ORT runs u8 activations × s8 weights natively.
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
-                             op_types_to_quantize=list(ops))
+            if mode == "dynamic":
+                quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
+                                 op_types_to_quantize=list(ops))
+                return dst
+            if calibration is None:
+                raise InvalidInputError("Static int8 quantization needs calibration rows.")
+            name = onnx.load(str(src), load_external_data=False).graph.input[0].name
+            qdq = dst.with_name(dst.stem + "-qdq.onnx")
+            quantize_static(str(src), str(qdq), _Rows(name, calibration), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            per_channel=per_channel, op_types_to_quantize=list(ops))
+            try:
+                _optimize_once(qdq, dst)
+            finally:
+                qdq.unlink(missing_ok=True)
+    except InvalidInputError:
+        raise
     except Exception as exc:  # ORT raises plain Exceptions naming the node it could not handle
         raise UnsupportedModelError(f"ONNX Runtime quantization failed: {exc}") from None
     return dst
+
+
+def export_ready(model: TorchModel) -> TorchModel:
+    """A copy of ``model`` whose graph has no elementwise tail and no no-op Flatten.
+
+    A leanlens network computes ``body((x − mean) / scale) · out_scale + out_mean``. The
+    output affine is folded into the last Linear layer (exact up to float rounding); any
+    other module is returned unchanged.
+    """
+    import torch
+    from torch import nn
+
+    from ..models.architectures import LeanlensNet
+    from ..models.torch_model import TorchModel
+
+    module: Any = model.module
+    if not isinstance(module, LeanlensNet) or not isinstance(module.body, nn.Sequential):
+        return model
+    layers = list(module.body)
+    if not layers or not isinstance(layers[-1], nn.Linear):
+        return model
+    last = copy.deepcopy(layers[-1])
+    with torch.no_grad():
+        last.weight.mul_(module.out_scale[:, None])
+        if last.bias is None:
+            last.bias = nn.Parameter(torch.zeros(last.out_features))
+        last.bias.mul_(module.out_scale).add_(module.out_mean)
+    if len(model.input_shape) == 1 and isinstance(layers[0], nn.Flatten):
+        layers = layers[1:]
+    body = nn.Sequential(*layers[:-1], last)
+
+    class _Standardized(nn.Module):
+        mean: torch.Tensor
+        scale: torch.Tensor
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = body
+            self.register_buffer("mean", module.mean.clone())
+            self.register_buffer("scale", module.scale.clone())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body((x - self.mean) / self.scale)
+
+    return TorchModel(_Standardized().eval(), input_shape=model.input_shape, task=model.task,
+                      output=model.output_kind, feature_names=model.feature_names,
+                      output_names=model.output_names)
+
+
+def _calibration(model: BaseModel, cfg: Quantize, ctx: StepContext) -> np.ndarray:
+    rows = cfg.calibration_rows
+    if not isinstance(rows, int):
+        return calibration_array(rows, model.n_features, model.input_shape)
+    X = ctx.data.X_train
+    n = min(rows, len(X))
+    idx = np.sort(np.random.default_rng(ctx.seed()).choice(len(X), size=n, replace=False))
+    return np.ascontiguousarray(X[idx].reshape((n, *model.input_shape)), dtype=np.float32)
+
+
+def _remove(folder: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @register_step(Quantize)
@@ -80,29 +240,43 @@ def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
     from ..models.onnx_model import OnnxModel, export_onnx
     from ..models.torch_model import TorchModel
 
-    tag = uuid.uuid4().hex[:8]
-    output: str
-    if isinstance(model, TorchModel):
-        # Eval mode: dropout is not exported; the standardization is part of the graph.
-        try:
-            src = export_onnx(model, ctx.work_dir / f"fp32-{tag}.onnx")
-        except UnsupportedModelError as exc:
-            # torch appends the whole TorchScript graph to the message; its first line names the operator.
-            first = str(exc).strip().splitlines()[0]
-            raise UnsupportedModelError(
-                f"The 'quantize' step exports the model to ONNX first, and that failed: {first}"
-            ) from None
-        output = model.output_kind
-    elif isinstance(model, OnnxModel):
-        src, output = model.path, model.output_kind
-    else:
+    if not isinstance(model, TorchModel | OnnxModel):
         raise UnsupportedModelError(
             f"The 'quantize' step needs a torch or ONNX model; got a {model.kind} model. "
             "Use a 'distill' step to train a torch student from it first."
         )
-    dst = quantize_onnx_file(Path(src), ctx.work_dir / f"int8-{tag}.onnx", per_channel=cfg.per_channel,
-                             ops=cfg.ops)
-    ctx.note(f"int8 ONNX file {dst.name}: {dst.stat().st_size} bytes (fp32 export {Path(src).stat().st_size})")
-    return OnnxModel(dst, task=model.task, input_shape=model.input_shape, output=output,
-                     threads=cfg.threads or ctx.threads, feature_names=model.feature_names,
-                     output_names=model.output_names, metadata=dict(model.metadata))
+    calibration = _calibration(model, cfg, ctx) if cfg.mode == "static" else None
+    # A folder of our own unless the caller named one: it lives as long as the model does.
+    own = ctx.work_dir is None
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX)) if own else Path(ctx.work_dir)  # type: ignore[arg-type]
+    try:
+        src: Path
+        output: str
+        if isinstance(model, TorchModel):
+            try:
+                src = export_onnx(export_ready(model), folder / "fp32.onnx")
+            except UnsupportedModelError as exc:
+                # torch appends the whole TorchScript graph to the message; its first line names the operator.
+                first = str(exc).strip().splitlines()[0]
+                raise UnsupportedModelError(
+                    f"The 'quantize' step exports the model to ONNX first, and that failed: {first}"
+                ) from None
+            output = model.output_kind
+        else:
+            src, output = Path(model.path), model.output_kind
+        dst = folder / f"int8-{cfg.mode}-{ctx.seed():x}.onnx"
+        quantize_onnx_file(src, dst, mode=cfg.mode, per_channel=cfg.per_channel, ops=cfg.operators,
+                           calibration=calibration)
+        ctx.note(f"int8 ({cfg.mode}) ONNX graph: {dst.stat().st_size} bytes (fp32 export {src.stat().st_size})")
+        if src.parent == folder:
+            src.unlink(missing_ok=True)
+        q = OnnxModel(dst, task=model.task, input_shape=model.input_shape, output=output,
+                      threads=cfg.threads or ctx.threads, feature_names=model.feature_names,
+                      output_names=model.output_names, metadata=dict(model.metadata))
+    except BaseException:
+        if own:
+            _remove(str(folder))
+        raise
+    if own:
+        weakref.finalize(q, _remove, str(folder))
+    return q

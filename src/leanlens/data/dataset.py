@@ -26,6 +26,16 @@ class Standardizer:
     mean: np.ndarray
     scale: np.ndarray
 
+    def __post_init__(self) -> None:
+        # a model must never carry (or be saved with) an infinite mean or a NaN scale
+        if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.scale)) and np.all(self.scale > 0)):
+            from ..errors import DataError
+
+            raise DataError(
+                "The feature standardization is not finite (a mean or spread overflows float32, or a spread "
+                "is not positive); rescale the features whose values exceed about 1e38 first."
+            )
+
     @classmethod
     def fit(cls, X: np.ndarray) -> Standardizer:
         X = np.asarray(X, dtype=np.float64)

@@ -15,9 +15,16 @@ from .dataset import TASKS, Dataset, Standardizer, Task
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
+__all__ = ["DataWarning", "from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
 
-Categorical = Literal["onehot", "error"]
+Categorical = Literal["auto", "onehot", "error"]
+
+#: Under ``categorical="auto"``, a text column is refused (not one-hot encoded) when more than
+#: this share of its non-missing values parse as numbers: it is a numeric column with junk in it.
+NUMERIC_SHARE = 0.5
+#: Under ``categorical="auto"``, a text column with more distinct values than this is refused
+#: (an identifier or free text, not a category; one-hot encoding it would add a feature per row).
+MAX_CATEGORIES = 100
 
 
 def infer_task(y: np.ndarray) -> Task:
@@ -46,14 +53,46 @@ def _check_path(path: str | os.PathLike[str], param: str = "path") -> Path:
     return p
 
 
+def _csv_header(p: Path) -> list[str]:
+    """The header row as the csv module reads it (pandas renames duplicates to ``y.1``)."""
+    import csv
+
+    try:
+        with open(p, encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh), [])
+    except PermissionError:
+        raise DataError(f"The 'path' file {str(p)!r} cannot be read: permission denied.") from None
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise DataError(f"The 'path' file {str(p)!r} could not be read as CSV: {str(exc)[:200]}") from None
+
+
+def _refuse_duplicates(names: list[str], p: Path | None = None) -> None:
+    seen: set[str] = set()
+    dupes = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if dupes:
+        where = f"The file {str(p)!r}" if p is not None else "The table"
+        raise DataError(
+            f"{where} has duplicate column names {sorted(set(dupes))[:10]}; every column needs its own name "
+            "(a repeated label column would leak into the features)."
+        )
+
+
 def _read_table(path: str | os.PathLike[str], fmt: Literal["CSV", "Parquet"]) -> tuple[pd.DataFrame, str]:
     import pandas as pd
 
     p = _check_path(path)
+    if not os.access(p, os.R_OK):
+        raise DataError(f"The 'path' file {str(p)!r} cannot be read: permission denied.")
+    if fmt == "CSV":
+        _refuse_duplicates([h.strip() for h in _csv_header(p)], p)
     try:
         df = pd.read_csv(p) if fmt == "CSV" else pd.read_parquet(p)
+    except PermissionError:
+        raise DataError(f"The 'path' file {str(p)!r} cannot be read: permission denied.") from None
+    except MemoryError:
+        raise DataError(f"The 'path' file {str(p)!r} does not fit in memory.") from None
     except Exception as exc:  # pandas and pyarrow raise many unrelated types for a bad file
-        raise DataError(f"The 'path' file {str(p)!r} could not be read as {fmt}: {exc}") from None
+        raise DataError(f"The 'path' file {str(p)!r} could not be read as {fmt}: {str(exc)[:200]}") from None
     return df, p.stem
 
 
@@ -62,7 +101,7 @@ def from_csv(
     *,
     target: str,
     task: Task | None = None,
-    categorical: Categorical = "onehot",
+    categorical: Categorical = "auto",
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
@@ -78,7 +117,7 @@ def from_parquet(
     *,
     target: str,
     task: Task | None = None,
-    categorical: Categorical = "onehot",
+    categorical: Categorical = "auto",
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
@@ -94,7 +133,7 @@ def from_pandas(
     *,
     target: str,
     task: Task | None = None,
-    categorical: Categorical = "onehot",
+    categorical: Categorical = "auto",
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
@@ -102,8 +141,18 @@ def from_pandas(
 ) -> Dataset:
     """A DataFrame with a target column → Dataset.
 
-    Non-numeric feature columns are one-hot encoded (``categorical="onehot"``) or
-    refused (``categorical="error"``).
+    Non-numeric feature columns are handled by ``categorical``:
+
+    - ``"auto"`` (default): one-hot encode text columns that look categorical, and refuse
+      a column that is mostly numbers (more than ``NUMERIC_SHARE`` = half of its values
+      parse as numbers: a numeric column with junk in it, which one-hot encoding would turn
+      into one feature per value) or that has more than ``MAX_CATEGORIES`` = 100 distinct
+      values (an identifier or free text). The error names the column and the values.
+    - ``"onehot"``: one-hot encode every non-numeric column (a warning names each one).
+    - ``"error"``: refuse any non-numeric feature column.
+
+    Duplicate column names are refused, and so are values that are not finite once cast
+    to float32 (e.g. 1e300), naming the column.
     """
     import pandas as pd
 
@@ -112,14 +161,15 @@ def from_pandas(
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(f"The data is empty: {df.shape[0]} rows and {df.shape[1]} columns.")
     cols = [str(c) for c in df.columns]
+    _refuse_duplicates(cols)
     if target not in cols:
         raise DataError(
             f"The 'target' column {target!r} does not exist.{did_you_mean(target, cols)} "
             f"Columns: {', '.join(cols[:20])}{' …' if len(cols) > 20 else ''}."
         )
-    if categorical not in ("onehot", "error"):
+    if categorical not in ("auto", "onehot", "error"):
         raise InvalidInputError(
-            f"The 'categorical' parameter must be 'onehot' or 'error'. Got {categorical!r} instead."
+            f"The 'categorical' parameter must be 'auto', 'onehot' or 'error'. Got {categorical!r} instead."
         )
     df = df.copy()
     df.columns = cols
@@ -139,11 +189,49 @@ def from_pandas(
             )
         if df[non_numeric].isna().any().any():
             raise DataError(f"Categorical columns {non_numeric[:10]} have missing values; fill them first.")
+        reasons = [_categorical_reason(df[c], c, categorical) for c in non_numeric]
+        import warnings
+
+        n_before = df.shape[1]
         df = pd.get_dummies(df, columns=non_numeric, prefix_sep="=", dtype=np.float32)
+        warnings.warn(
+            f"One-hot encoded {len(non_numeric)} non-numeric column(s) into {df.shape[1] - n_before + len(non_numeric)} "
+            f"features: {'; '.join(reasons[:10])}.", DataWarning, stacklevel=2,
+        )
     feature_names = tuple(str(c) for c in df.columns)
     X = df.to_numpy(dtype=np.float64)
     return from_numpy(X, y_raw.to_numpy(), feature_names=feature_names, task=task, test_size=test_size,
                       val_size=val_size, random_state=random_state, name=name)
+
+
+class DataWarning(UserWarning):
+    """A table was read, but not as the user may have assumed (e.g. a column was one-hot encoded)."""
+
+
+def _categorical_reason(col: pd.Series, name: str, mode: str) -> str:
+    """Why ``col`` is treated as categorical; under "auto", raise DataError if it should not be."""
+    import pandas as pd
+
+    values = col.astype(str)
+    as_num = pd.to_numeric(values.str.strip(), errors="coerce")
+    junk = values[as_num.isna()]
+    share = 1.0 - len(junk) / max(len(values), 1)
+    n_cat = int(values.nunique())
+    examples = ", ".join(f"{v!r} (row {i})" for i, v in list(zip(junk.index, junk, strict=False))[:3])
+    if mode == "auto" and share > NUMERIC_SHARE:
+        raise DataError(
+            f"The column {name!r} is mostly numeric ({share:.0%} of its values are numbers) but holds "
+            f"{len(junk)} non-numeric value(s): {examples}. Fix or remove them (or convert the column), "
+            "or pass categorical='onehot' to one-hot encode it on purpose."
+        )
+    if mode == "auto" and n_cat > MAX_CATEGORIES:
+        raise DataError(
+            f"The column {name!r} has {n_cat} distinct text values (at most {MAX_CATEGORIES} are one-hot encoded "
+            "under categorical='auto'): it looks like an identifier or free text. Drop it, or pass "
+            "categorical='onehot' to encode it anyway."
+        )
+    cats = ", ".join(repr(v) for v in values.unique()[:3])
+    return f"{name!r} holds text ({n_cat} categories such as {cats})"
 
 
 def from_numpy(
@@ -204,9 +292,11 @@ def from_numpy(
     if task == "regression":
         if y.dtype.kind not in "biuf":
             raise DataError(f"A regression target must be numeric. Got dtype {y.dtype}.")
-        y_enc = y.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_enc = y.astype(np.float32)
         if not np.all(np.isfinite(y_enc)):
-            raise DataError("The regression target contains NaN or infinite values.")
+            raise DataError("The regression target contains NaN or infinite values "
+                            f"(or values too large for float32, |y| > {np.finfo(np.float32).max:.3g}).")
         names: tuple[str, ...] = ()
         stratify = None
     else:
@@ -229,7 +319,9 @@ def from_numpy(
     idx_train, idx_val = train_test_split(
         idx_rest, test_size=val_size / (1 - test_size), random_state=random_state, stratify=strat_rest
     )
-    Xf = X.astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow is reported below, naming the column
+        Xf = X.astype(np.float32)
+    _refuse_float32_overflow(Xf, feature_names)
     return Dataset(
         name=name,
         X_train=Xf[idx_train], y_train=y_enc[idx_train],
@@ -243,4 +335,19 @@ def from_numpy(
         description=description,
         random_state=random_state,
     )
+
+
+def _refuse_float32_overflow(Xf: np.ndarray, feature_names: tuple[str, ...]) -> None:
+    """Values finite in float64 but not in float32 (|x| > 3.4e38) would train a model with an
+    infinite mean and a NaN scale; name the columns instead."""
+    flat = Xf.reshape(len(Xf), -1)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        cols = np.flatnonzero(bad.any(axis=0))
+        row = int(np.flatnonzero(bad[:, cols[0]])[0])
+        names = ", ".join(repr(feature_names[c]) for c in cols[:5])
+        raise DataError(
+            f"The column(s) {names} hold values too large for float32 (|x| > {np.finfo(np.float32).max:.3g}; "
+            f"first at row {row}); rescale them (e.g. to other units or a log scale) first."
+        )
 

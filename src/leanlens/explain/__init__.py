@@ -1,6 +1,6 @@
 """Explainers: Shapley estimators, LIME, gradients (Captum), TreeSHAP, global views, plots."""
 
-from .base import EXPLAINERS, Explainer, explain, get_explainer, register_explainer
+from .base import EXPLAINERS, Explainer, explain, get_explainer, register_explainer, resolve_targets
 from .explanation import Explanation
 from .shapley import ExactShapley, KernelShap, LeverageShap, PermutationShap
 
@@ -15,4 +15,5 @@ __all__ = [
     "explain",
     "get_explainer",
     "register_explainer",
+    "resolve_targets",
 ]

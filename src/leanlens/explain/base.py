@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import Spec, check_params, check_random_state
 from ..errors import InvalidInputError, UnsupportedModelError, did_you_mean
 from ..models.base import BaseModel, as_model
 from .explanation import Explanation
@@ -43,7 +44,7 @@ def _load_builtin_explainers() -> None:
 
 _BUILTIN_MODULES = (
     ".shapley.exact", ".shapley.kernel", ".shapley.leverage", ".shapley.permutation",
-    ".lime", ".gradients", ".tree", ".importance", ".surrogate",
+    ".shapley.polyshap", ".shapley.gp", ".shapley.chooser", ".lime", ".gradients", ".tree", ".importance", ".surrogate",
 )
 
 
@@ -51,7 +52,8 @@ _BUILTIN_MODULES = (
 # (Captum and shap take seconds to import; a Shapley call should not pay for them).
 _METHOD_MODULES = {
     "exact": ".shapley.exact", "kernel": ".shapley.kernel", "leverage": ".shapley.leverage",
-    "permutation": ".shapley.permutation", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
+    "permutation": ".shapley.permutation", "polyshap": ".shapley.polyshap", "gp": ".shapley.gp",
+    "shapley": ".shapley.chooser", "lime": ".lime", "ig": ".gradients", "saliency": ".gradients",
     "input_x_gradient": ".gradients", "gradient_shap": ".gradients", "deeplift": ".gradients", "tree": ".tree",
 }
 
@@ -89,7 +91,14 @@ class Explainer(abc.ABC):
     summary: ClassVar[str] = ""
     model_agnostic: ClassVar[bool] = True
     needs_background: ClassVar[bool] = True
+    #: Most features (players) the method handles; None: no limit. Checked at entry, with a clear error,
+    #: so e.g. 10,000 features do not end in an OverflowError deep in an estimator.
+    max_players: ClassVar[int | None] = None
     has_budget: ClassVar[bool] = False
+    params: dict[str, Any]  # method-specific parameters, as given (set in __init__)
+    #: The method's own ``**params`` and the rule of each (see :mod:`leanlens._validation`); ``explain``
+    #: refuses other names and checks the given values. None: the method checks its params itself.
+    param_constraints: ClassVar[Mapping[str, Spec] | None] = None
 
     def __init__(
         self,
@@ -104,7 +113,7 @@ class Explainer(abc.ABC):
         self.background = background
         self.budget = budget
         self.random_state = random_state
-        self.params = params
+        self.params: dict[str, Any] = params
 
     # -- validation shared by every method --------------------------------------------------
     def _model(self) -> BaseModel:
@@ -125,6 +134,13 @@ class Explainer(abc.ABC):
         bg = model.check_X(self.background, param="background")
         if len(bg) == 0:
             raise InvalidInputError("The 'background' parameter is empty; give at least one row.")
+        from ..limits import MAX_BACKGROUND
+
+        if len(bg) > MAX_BACKGROUND:
+            raise InvalidInputError(
+                f"The 'background' parameter has {len(bg):,} rows; at most {MAX_BACKGROUND:,} are allowed "
+                "(a sample of 100-1000 rows is the usual choice)."
+            )
         return bg
 
     def explain(self, X: Any, *, target: Target | str = None) -> Explanation:
@@ -134,23 +150,77 @@ class Explainer(abc.ABC):
         ``"predicted"`` each row's predicted class.
         """
         check_random_state(self.random_state, owner=type(self).__name__)
+        self._check_declared_params()
         model = self._model()
         Xc = model.check_X(X)
         if len(Xc) == 0:
             raise InvalidInputError("The 'X' parameter has no rows to explain.")
+        self._check_sizes(model, Xc)
+        self._check_finite_outputs(model, Xc)
         targets = resolve_targets(model, Xc, target)
         start = time.perf_counter()
         expl = self._explain(model, Xc, targets)
         expl.seconds = time.perf_counter() - start
         return expl
 
+    def _check_finite_outputs(self, model: BaseModel, X: np.ndarray) -> None:
+        """Refuse a model whose output is NaN/inf on the explained rows or the background (one call each)."""
+        _refuse_non_finite(model, X, "explained rows")
+        if self.needs_background and self.background is not None:
+            _refuse_non_finite(model, self._background(model), "background rows")
+
+    def _check_declared_params(self) -> None:
+        declared = self.param_constraints
+        if declared is None:
+            return
+        unknown = sorted(set(self.params) - set(declared))
+        if unknown:
+            hint = did_you_mean(unknown[0], declared) if len(unknown) == 1 else ""
+            raise InvalidInputError(
+                f"Unknown parameter(s) {unknown} for the {self.name!r} method.{hint} Valid: {sorted(declared)}."
+            )
+        check_params(self.params, {k: declared[k] for k in self.params}, owner=type(self).__name__)
+
+    def _check_sizes(self, model: BaseModel, X: np.ndarray) -> None:
+        """The documented bounds of leanlens.limits: rows, budget, and the coalition matrix's memory."""
+        from ..limits import MAX_BUDGET, MAX_COALITION_CELLS, MAX_ROWS, check_count
+
+        if len(X) > MAX_ROWS:
+            raise InvalidInputError(f"The 'X' parameter has {len(X):,} rows; at most {MAX_ROWS:,} are explained at once.")
+        d_model = int(np.prod(model.input_shape))
+        if self.max_players is not None and self.params.get("groups") is None and d_model > self.max_players:
+            raise InvalidInputError(
+                f"The {self.name!r} method handles at most {self.max_players:,} features; this model has "
+                f"{d_model:,}. Group the features (groups=…) or use method='permutation'."
+            )
+        if self.budget is None:
+            return
+        budget = check_count(self.budget, param="budget", high=MAX_BUDGET, owner=type(self).__name__)
+        d = int(np.prod(model.input_shape))
+        if budget is not None and budget * d > MAX_COALITION_CELLS:
+            raise InvalidInputError(
+                f"The 'budget' parameter of {type(self).__name__} ({budget:,}) times the {d:,} features needs a "
+                f"{budget * d:,}-cell coalition matrix per row; at most {MAX_COALITION_CELLS:,} are allowed. "
+                "Lower the budget or group the features."
+            )
+
     @abc.abstractmethod
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         """Attributions of the validated rows ``X`` for ``targets`` (None: every output)."""
 
 
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: None) -> None: ...
+@overload
+def resolve_targets(model: BaseModel, X: np.ndarray, target: int | str) -> np.ndarray: ...
 def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np.ndarray | None:
-    """None (all outputs) or an (n,) array of output indices."""
+    """Which output of ``model`` is explained for each row of ``X``: the one rule of leanlens.
+
+    None (all outputs) or an (n,) array of output indices: ``"predicted"`` is each row's
+    predicted class (the argmax of ``model.output``, as ``model.predict``; output 0 for
+    regression), an int or an output name that output for every row. Select those outputs
+    of a multi-output explanation with :meth:`Explanation.select`.
+    """
     k = model.n_outputs
     if target is None:
         return None
@@ -175,7 +245,7 @@ def resolve_targets(model: BaseModel, X: np.ndarray, target: Target | str) -> np
 def explain(
     model: Any,
     X: Any,
-    method: str = "kernel",
+    method: str = "shapley",
     *,
     background: Any = None,
     target: Target | str = None,
@@ -195,3 +265,14 @@ def explain(
     """
     cls = get_explainer(method)
     return cls(model, background=background, budget=budget, random_state=random_state, **params).explain(X, target=target)
+
+
+def _refuse_non_finite(model: BaseModel, X: np.ndarray, what: str) -> None:
+    out = np.asarray(model.output(X), dtype=np.float64).reshape(len(X), -1)
+    bad = np.nonzero(~np.all(np.isfinite(out), axis=1))[0]
+    if len(bad):
+        shown = ", ".join(str(int(i)) for i in bad[:10]) + (", …" if len(bad) > 10 else "")
+        raise InvalidInputError(
+            f"The model returned NaN or infinite outputs for {len(bad)} of the {len(X)} {what} "
+            f"(rows {shown}); attributions of such outputs are meaningless. Fix the model or drop those rows."
+        )

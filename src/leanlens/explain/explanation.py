@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_json
-from ..errors import InvalidInputError, ModelFormatError
+from ..errors import InvalidInputError, LeanlensError, ModelFormatError, short_repr
 
 __all__ = ["Explanation"]
 
@@ -33,6 +34,9 @@ class Explanation:
     n_model_evals : model rows evaluated in total. seconds : wall time.
     input_shape : the model's input shape (e.g. (1, 8, 8)) for image plots.
     notes : anything the user should know (k-means summarized background, …).
+    groups : for group attributions (``groups=`` of the Shapley methods), the feature indices of
+        each of the g groups; ``values`` is then (n, g[, k]) per group, ``feature_names`` the g
+        group names, while ``data`` keeps the d raw features (n, d). None: one value per feature.
     """
 
     values: np.ndarray
@@ -48,6 +52,7 @@ class Explanation:
     seconds: float = 0.0
     input_shape: tuple[int, ...] | None = None
     notes: tuple[str, ...] = ()
+    groups: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -56,7 +61,12 @@ class Explanation:
         if self.values.ndim not in (2, 3):
             raise InvalidInputError(f"Explanation values must be (n, d) or (n, d, k). Got shape {self.values.shape}.")
         n, d = self.values.shape[:2]
-        if self.data.shape != (n, d):
+        if self.groups is not None:
+            self.groups = tuple(tuple(int(i) for i in g) for g in self.groups)
+            if len(self.groups) != d:
+                raise InvalidInputError(f"Explanation values hold {d} groups; 'groups' lists {len(self.groups)}.")
+            self.data = self.data.reshape(n, -1)
+        elif self.data.shape != (n, d):
             self.data = self.data.reshape(n, d)
         if len(self.feature_names) != d:
             raise InvalidInputError(f"Explanation needs {d} feature names. Got {len(self.feature_names)}.")
@@ -100,13 +110,32 @@ class Explanation:
         k = self.values.shape[2]
         if not -k <= j < k:
             raise InvalidInputError(f"The output index must be in [0, {k}). Got {j}.")
+        return self.select(np.full(self.n_rows, j % k))
+
+    def select(self, targets: Any) -> Explanation:
+        """The (n, d) explanation of output ``targets[i]`` of each row i.
+
+        ``targets`` is an (n,) array of output indices, e.g. each row's predicted class from
+        :func:`leanlens.explain.resolve_targets`. A single-output explanation is returned as
+        it is (it already explains one output per row). ``output_names`` keeps every output
+        and ``targets`` records the selection, as with ``explain(..., target=...)``.
+        """
+        if not self.multi_output:
+            return self
+        t = np.asarray(targets)
+        k = self.values.shape[2]
+        if t.shape != (self.n_rows,) or not np.issubdtype(t.dtype, np.integer):
+            raise InvalidInputError(f"The 'targets' parameter must be {self.n_rows} output indices, one per row. "
+                                    f"Got an array of shape {t.shape} and dtype {t.dtype}.")
+        if t.size and (t.min() < 0 or t.max() >= k):
+            raise InvalidInputError(f"The 'targets' indices must be in [0, {k}). Got values in [{t.min()}, {t.max()}].")
+        rows = np.arange(self.n_rows)
         return dataclasses.replace(
             self,
-            values=self.values[:, :, j],
-            base_values=self.base_values[:, j] if self.base_values.ndim == 2 else self.base_values,
-            stderr=self.stderr[:, :, j] if self.stderr is not None else None,
-            # like an explainer's target=j: output_names keeps every output, targets index into it
-            targets=np.full(self.n_rows, j % k),
+            values=self.values[rows, :, t],
+            base_values=self.base_values[rows, t] if self.base_values.ndim == 2 else self.base_values,
+            stderr=self.stderr[rows, :, t] if self.stderr is not None else None,
+            targets=t.astype(np.int64),
         )
 
     def rows(self, idx: Any) -> Explanation:
@@ -118,6 +147,16 @@ class Explanation:
             stderr=self.stderr[sel] if self.stderr is not None else None,
             targets=self.targets[sel] if self.targets is not None else None,
         )
+
+    def feature_values(self) -> np.ndarray:
+        """Values per raw feature: each feature carries its group's value (for image heatmaps,
+        where a group shows as a cell), or ``values`` itself without groups: (n, D[, k])."""
+        if self.groups is None:
+            return self.values
+        owner = np.empty(self.data.shape[1], dtype=np.int64)
+        for gi, g in enumerate(self.groups):
+            owner[list(g)] = gi
+        return self.values[:, owner]
 
     def global_importance(self) -> np.ndarray:
         """Mean |φ| over rows: (d,) — or (d, k) for a multi-output explanation."""
@@ -149,6 +188,7 @@ class Explanation:
             "seconds": float(self.seconds),
             "input_shape": list(self.input_shape) if self.input_shape else None,
             "notes": list(self.notes),
+            "groups": None if self.groups is None else [list(g) for g in self.groups],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,9 +216,14 @@ class Explanation:
                 seconds=float(d.get("seconds", 0.0)),
                 input_shape=tuple(d["input_shape"]) if d.get("input_shape") else None,
                 notes=tuple(d.get("notes", ())),
+                groups=None if d.get("groups") is None else tuple(tuple(g) for g in d["groups"]),
             )
         except KeyError as exc:
             raise ModelFormatError(f"An explanation dict is missing the key {exc}.") from None
+        except LeanlensError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ModelFormatError(f"An explanation dict has a field of the wrong type: {short_repr(str(exc))}") from None
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (JSON metadata, e.g. ``explanation.json``) and its arrays beside it
@@ -204,19 +249,40 @@ class Explanation:
             p = p / "explanation.json"
         if not p.is_file():
             raise ModelFormatError(f"No explanation at {str(p)!r}.")
+        from ..models.limits import cap, raise_hint
+
+        if p.stat().st_size > cap("MAX_JSON_BYTES"):
+            raise ModelFormatError(f"The explanation at {str(p)!r} is {p.stat().st_size:,} bytes. {raise_hint('MAX_JSON_BYTES')}")
         try:
-            meta = json.loads(p.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict):
-                raise ModelFormatError(
-                    f"The explanation at {str(p)!r} must hold a JSON object. Got a JSON {type(meta).__name__} instead."
-                )
-            npz = p.with_name(meta.get("arrays", p.with_suffix(".npz").name))
+            meta = json.loads(p.read_bytes().decode("utf-8"))
+        except RecursionError:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is nested too deeply.") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {short_repr(str(exc))}") from None
+        if not isinstance(meta, dict):
+            raise ModelFormatError(
+                f"The explanation at {str(p)!r} must hold a JSON object. Got a JSON {type(meta).__name__} instead."
+            )
+        name = meta.get("arrays", p.with_suffix(".npz").name)
+        # The arrays live beside the JSON: a bare file name, never a path to elsewhere.
+        if not isinstance(name, str) or not name.endswith(".npz") or Path(name).name != name or name.startswith("."):
+            raise ModelFormatError(
+                f"The explanation at {str(p)!r} has 'arrays' = {short_repr(name)}; expected the file name of the "
+                ".npz beside it (e.g. 'explanation.npz')."
+            )
+        npz = p.with_name(name)
+        try:
+            with zipfile.ZipFile(npz) as zf:
+                declared = sum(i.file_size for i in zf.infolist())
+            if declared > cap("MAX_SKOPS_UNCOMPRESSED_BYTES"):
+                raise ModelFormatError(f"The arrays {str(npz)!r} declare {declared:,} bytes uncompressed. "
+                                       f"{raise_hint('MAX_SKOPS_UNCOMPRESSED_BYTES')}")
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
         except ModelFormatError:
             raise
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
-            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {exc}") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ModelFormatError(f"The explanation at {str(p)!r} is corrupt or partial: {short_repr(str(exc))}") from None
         return cls.from_dict({**meta, **{k: v for k, v in arrays.items()}})
 
     def __repr__(self) -> str:

@@ -11,6 +11,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from .._validation import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Each,
+    InstanceOf,
+    Interval,
+    Options,
+    check_param,
+)
 from ..errors import InvalidInputError
 from .base import Explainer, register_explainer
 from .explanation import Explanation
@@ -116,17 +126,16 @@ class Lime(Explainer):
     )
     has_budget: ClassVar[bool] = True
 
+    param_constraints: ClassVar = {
+        "num_features": [None, POSITIVE_INT], "kernel_width": [None, POSITIVE], "discretize": InstanceOf(bool),
+        "alpha": NON_NEGATIVE, "mode": Options(("auto", "tabular", "image")), "patch": POSITIVE_INT,
+        "image_shape": [None, Each(POSITIVE_INT, min_len=2)],
+    }
+
     # -- parameters ---------------------------------------------------------------
     def _options(self, model: BaseModel) -> dict[str, Any]:
-        known = {"num_features", "kernel_width", "discretize", "alpha", "mode", "patch", "image_shape"}
-        unknown = set(self.params) - known
-        if unknown:
-            raise InvalidInputError(
-                f"Unknown parameter(s) {sorted(unknown)} for the 'lime' method. Valid: {sorted(known)}."
-            )
         m = self.budget if self.budget is not None else _DEFAULT_SAMPLES
-        if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 10:
-            raise InvalidInputError(f"The 'budget' parameter of Lime (perturbations per row) must be an int ≥ 10. Got {m!r}.")
+        check_param(m, Interval(int, 10), param="budget", owner="Lime (perturbations per row)")
         opts: dict[str, Any] = {
             "budget": int(m),
             "num_features": self.params.get("num_features"),
@@ -135,14 +144,7 @@ class Lime(Explainer):
             "alpha": float(self.params.get("alpha", 1.0)),
             "patch": int(self.params.get("patch", 2)),
         }
-        if opts["alpha"] < 0:
-            raise InvalidInputError(f"The 'alpha' parameter of Lime must be ≥ 0. Got {opts['alpha']}.")
-        kw = opts["kernel_width"]
-        if kw is not None and not (isinstance(kw, int | float) and kw > 0):
-            raise InvalidInputError(f"The 'kernel_width' parameter of Lime must be a positive number. Got {kw!r}.")
         mode = self.params.get("mode", "auto")
-        if mode not in ("auto", "tabular", "image"):
-            raise InvalidInputError(f"The 'mode' parameter of Lime must be 'auto', 'tabular' or 'image'. Got {mode!r}.")
         image_shape = self.params.get("image_shape")
         if image_shape is None and len(model.input_shape) == 3:
             image_shape = model.input_shape[1:]
@@ -187,21 +189,18 @@ class Lime(Explainer):
         base = np.concatenate([q[1] for q in parts])
         coef = np.concatenate([q[2] for q in parts])
         p = parts[0][3]
-        self.coef_ = coef
-        if targets is not None:
-            rows = np.arange(len(X))
-            values, base = values[rows, :, targets], base[rows, targets]
-            self.coef_ = coef[rows, :, targets]
+        self.coef_ = coef if targets is None else coef[np.arange(len(X)), :, targets]
         params = {k: v for k, v in opts.items() if k != "image_shape"}
         params["image_shape"] = list(opts["image_shape"]) if opts["image_shape"] else None
         params["random_state"] = self.random_state
         params["n_interpretable_features"] = p
-        return Explanation(
+        expl = Explanation(
             values=values, base_values=base, data=Xf, feature_names=model.feature_names,
             output_names=model.output_names,
-            method=self.name, params=params, targets=targets, n_model_evals=len(X) * m,
+            method=self.name, params=params, n_model_evals=len(X) * m,
             input_shape=model.input_shape, notes=tuple(notes),
         )
+        return expl if targets is None else expl.select(targets)
 
     def _tabular(
         self, model: BaseModel, X: np.ndarray, bg: np.ndarray, opts: dict[str, Any], rng: np.random.Generator

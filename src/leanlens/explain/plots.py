@@ -159,7 +159,7 @@ def plot_beeswarm(
     cmap = _cmap("coolwarm")
     for pos, i in enumerate(order):
         v = e.values[:, i]
-        x = e.data[:, i]
+        x = _player_data(e, int(i))
         span = np.ptp(x)
         c = (x - x.min()) / span if span > 0 else np.full_like(x, 0.5)
         jitter = rng.uniform(-0.3, 0.3, size=len(v)) * _density(v)
@@ -167,7 +167,14 @@ def plot_beeswarm(
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(np.arange(len(order)), [e.feature_names[i] for i in order])
     ax.set_xlabel("attribution (impact on output)")
-    ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: feature value)")
+    colour = "mean feature value of the group" if e.groups is not None else "feature value"
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=cmap), ax=ax, ticks=[0, 1], pad=0.01, aspect=30)
+    bar.ax.set_yticklabels(["low", "high"])
+    bar.set_label(colour)
+    ax.set_title(f"{e.method}: attributions of {e.n_rows} rows (colour: {colour})")
     return _finish(fig, path)
 
 
@@ -199,10 +206,13 @@ def plot_waterfall(
     order = np.argsort(-np.abs(phi), kind="stable")
     shown = order[:max_features]
     rest = phi[order[max_features:]].sum()
-    labels = [f"{e.feature_names[i]} = {e.data[row, i]:.3g}" for i in shown]
+    if e.groups is None:
+        labels = [f"{e.feature_names[i]} = {e.data[row, i]:.3g}" for i in shown]
+    else:  # a group has no single value: name it and its size
+        labels = [f"{e.feature_names[i]} ({len(e.groups[i])} features)" for i in shown]
     steps = list(phi[shown])
     if len(order) > max_features:
-        labels.append(f"{len(order) - max_features} other features")
+        labels.append(f"{len(order) - max_features} other {'groups' if e.groups is not None else 'features'}")
         steps.append(rest)
     fig = _figure(7, 1.4 + 0.35 * len(steps))
     ax = fig.add_subplot()
@@ -213,6 +223,11 @@ def plot_waterfall(
         ax.text(start + s, y, f" {s:+.3g}", va="center", ha="left" if s >= 0 else "right", fontsize="small")
         start += s
     ax.set_yticks(np.arange(len(steps)), labels[::-1])
+    # Room on both sides for the value labels at the bars' ends (they would be clipped otherwise).
+    ends = np.cumsum([base, *steps])
+    lo, hi = float(ends.min()), float(ends.max())
+    pad = 0.18 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+    ax.set_xlim(lo - pad, hi + pad)
     ax.axvline(base, color="grey", ls="--", lw=0.8)
     ax.axvline(start, color="black", lw=0.8)
     ax.set_xlabel(f"output (base {base:.3g} → {start:.3g})")
@@ -220,17 +235,25 @@ def plot_waterfall(
     return _finish(fig, path)
 
 
+def _player_data(e: Explanation, i: int) -> np.ndarray:
+    """The explained rows' value of player i: the feature, or the mean of the group's features."""
+    if e.groups is None:
+        return e.data[:, i]
+    return e.data[:, list(e.groups[i])].mean(axis=1)
+
+
 def _image_shape(e: Explanation, image_shape: tuple[int, int] | None) -> tuple[int, int]:
+    n_pixels = e.data.shape[1]  # raw features, also when the values are per group
     if image_shape is not None:
         shape = tuple(int(s) for s in image_shape)
     elif e.input_shape is not None and len(e.input_shape) == 3:
         shape = tuple(e.input_shape[1:])
     else:
-        side = round(float(np.sqrt(e.n_features)))
+        side = round(float(np.sqrt(n_pixels)))
         shape = (side, side)
-    if len(shape) != 2 or shape[0] * shape[1] != e.n_features:
+    if len(shape) != 2 or shape[0] * shape[1] != n_pixels:
         raise InvalidInputError(
-            f"The 'image_shape' parameter must be (h, w) with h·w = {e.n_features} features. "
+            f"The 'image_shape' parameter must be (h, w) with h·w = {n_pixels} features. "
             f"Got {shape} (input shape {e.input_shape})."
         )
     return shape[0], shape[1]
@@ -242,12 +265,18 @@ def plot_image_heatmap(
     *,
     output: int | str | None = None,
     image_shape: tuple[int, int] | None = None,
+    vmax: float | None = None,
     path: str | Path | None = None,
 ) -> Figure:
     """Attributions of image rows (e.g. 8×8 digits) as a red/blue heatmap over the grey image.
 
+    ``vmax``: the colour scale's limit (±vmax); give the same one to heatmaps shown side by
+    side so equal colours mean equal attributions. Default: the largest |attribution| shown.
+
     ``rows``: indices to show (default: the first 8). The shape comes from
     ``Explanation.input_shape`` ((c, h, w) inputs), else ``image_shape``, else a square.
+    Group attributions (e.g. ``groups="patches:2x2"``) show as cells: every pixel of a group
+    carries the group's value, and the groups' outlines are drawn.
     """
     e = _one_output(expl, output)
     h, w = _image_shape(e, image_shape)
@@ -257,11 +286,14 @@ def plot_image_heatmap(
         raise InvalidInputError("The 'rows' parameter selects no rows.")
     fig = _figure(1.8 * len(idx) + 0.8, 2.3)
     axes = fig.subplots(1, len(idx), squeeze=False)[0]
-    lim = float(np.abs(e.values[idx]).max()) or 1.0
+    pixel_values = e.feature_values()
+    lim = float(vmax) if vmax is not None and vmax > 0 else float(np.abs(pixel_values[idx]).max()) or 1.0
     im = None
     for ax, r in zip(axes, idx, strict=True):
         ax.imshow(e.data[r].reshape(h, w), cmap="gray_r", interpolation="nearest")
-        im = ax.imshow(e.values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
+        im = ax.imshow(pixel_values[r].reshape(h, w), cmap="bwr", vmin=-lim, vmax=lim, alpha=0.6, interpolation="nearest")
+        if e.groups is not None:
+            _outline_groups(ax, e.groups, h, w)
         label = _output_label(e, int(r))
         ax.set_title(f"row {r} → {label}" if label else f"row {r}", fontsize="small")
         ax.set_xticks([])
@@ -270,21 +302,70 @@ def plot_image_heatmap(
     return _finish(fig, path)
 
 
-def plot_surrogate_tree(surrogate: SurrogateTree, *, path: str | Path | None = None) -> Figure:
-    """The surrogate tree (scikit-learn's ``plot_tree``) with its held-out fidelity in the title."""
-    from sklearn.tree import plot_tree
+def _outline_groups(ax: Any, groups: tuple[tuple[int, ...], ...], h: int, w: int) -> None:
+    """Draw the borders between pixels of different groups (cells of a patch grouping)."""
+    owner = np.empty(h * w, dtype=np.int64)
+    for gi, g in enumerate(groups):
+        owner[np.asarray(g) % (h * w)] = gi  # every channel of a pixel is in the same group
+    grid = owner.reshape(h, w)
+    for r in range(h):
+        for c in range(w):
+            if c + 1 < w and grid[r, c] != grid[r, c + 1]:
+                ax.plot([c + 0.5, c + 0.5], [r - 0.5, r + 0.5], color="black", lw=0.6)
+            if r + 1 < h and grid[r, c] != grid[r + 1, c]:
+                ax.plot([c - 0.5, c + 0.5], [r + 0.5, r + 0.5], color="black", lw=0.6)
 
+
+def plot_surrogate_tree(surrogate: SurrogateTree, *, path: str | Path | None = None) -> Figure:
+    """The surrogate tree drawn compactly: each split as ``feature ≤ threshold``, each leaf as
+    its predicted class (with the share of its training rows in that class) or value, so the
+    text stays readable at any number of classes. The held-out fidelity is in the title."""
     surrogate._fitted()
-    depth = surrogate.tree_.get_depth()
-    n_classes = len(surrogate.class_names() or [None])
-    # leaves side by side, each wide enough for its class-count vector
-    width = min(40.0, max(6.0, surrogate.tree_.get_n_leaves() * (0.8 + 0.12 * n_classes)))
-    fig = _figure(width, 1.2 + 1.6 * (depth + 1))
+    t = surrogate.tree_.tree_
+    names = list(surrogate.model_.feature_names)
+    classes = surrogate.class_names()
+    left, right = t.children_left, t.children_right
+    # Leaves side by side left to right; a split sits above the middle of its leaves.
+    x: dict[int, float] = {}
+    depth_of: dict[int, int] = {}
+    order: list[int] = []
+
+    def place(node: int, depth: int) -> float:
+        depth_of[node] = depth
+        if left[node] == -1:
+            x[node] = float(len(order))
+            order.append(node)
+        else:
+            x[node] = (place(int(left[node]), depth + 1) + place(int(right[node]), depth + 1)) / 2
+        return x[node]
+
+    place(0, 0)
+    n_leaves, depth = len(order), max(depth_of.values())
+    fig = _figure(max(6.0, min(14.0, 1.55 * n_leaves)), 1.0 + 1.15 * (depth + 1))
     ax = fig.add_subplot()
-    plot_tree(surrogate.tree_, feature_names=list(surrogate.model_.feature_names), class_names=surrogate.class_names(),
-              filled=True, impurity=False, rounded=True, fontsize=7, ax=ax)
+    box = {"boxstyle": "round,pad=0.3", "linewidth": 0.8}
+    for node, xn in x.items():
+        yn = -depth_of[node]
+        if left[node] != -1:
+            for child in (int(left[node]), int(right[node])):
+                ax.plot([xn, x[child]], [yn - 0.12, -depth_of[child] + 0.12], color="grey", lw=0.8, zorder=1)
+            label = f"{names[int(t.feature[node])]}\n≤ {t.threshold[node]:.3g}"
+            ax.text(xn, yn, label, ha="center", va="center", fontsize=9, bbox={**box, "facecolor": "#f6f8fa"}, zorder=2)
+        else:
+            v = np.asarray(t.value[node]).ravel()
+            if classes is not None and v.size == len(classes):
+                k = int(np.argmax(v))
+                share = float(v[k] / v.sum()) if v.sum() > 0 else 0.0
+                label = f"→ {classes[k]}\n{share:.0%} of {int(t.n_node_samples[node])} rows"
+            else:
+                label = f"{float(v[0]):.3g}\n{int(t.n_node_samples[node])} rows"
+            ax.text(xn, yn, label, ha="center", va="center", fontsize=9, bbox={**box, "facecolor": "#dafbe1"}, zorder=2)
+    ax.set_xlim(-0.7, n_leaves - 0.3)
+    ax.set_ylim(-depth - 0.6, 0.6)
+    ax.axis("off")
     metric = "R²" if surrogate.model_.task == "regression" else "accuracy"
-    ax.set_title(f"surrogate tree (depth {depth}): fidelity {surrogate.fidelity_:.3f} ({metric}, held out)")
+    ax.set_title(f"surrogate tree (depth {depth}): fidelity {surrogate.fidelity_:.3f} ({metric} against the model, "
+                 "held out); left branch: condition true", fontsize=10)
     return _finish(fig, path)
 
 
@@ -425,6 +506,7 @@ def save_explanation_plots(
         save_figure(plot_beeswarm(expl), folder / f"beeswarm.{fmt}"),
         save_figure(plot_waterfall(expl, 0), folder / f"waterfall_row0.{fmt}"),
     ]
-    if image_shape is not None or (expl.input_shape is not None and len(expl.input_shape) == 3):
+    patches = str(expl.params.get("groups_spec", "")).startswith("patches:")
+    if image_shape is not None or patches or (expl.input_shape is not None and len(expl.input_shape) == 3):
         written.append(save_figure(plot_image_heatmap(expl, image_shape=image_shape), folder / f"heatmap.{fmt}"))
     return written

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..errors import InvalidInputError, UnsupportedModelError
+from .._validation import POSITIVE_INT, Options
+from ..errors import UnsupportedModelError
 from .base import Explainer, register_explainer
 from .explanation import Explanation
 
@@ -93,24 +94,14 @@ class TreeShap(Explainer):
             )
         return model
 
+    param_constraints: ClassVar = {"feature_perturbation": Options(tuple(_ALIASES)), "max_background": POSITIVE_INT}
+
     def _perturbation(self) -> str:
-        fp = self.params.get("feature_perturbation", "interventional")
-        if fp not in _ALIASES:
-            raise InvalidInputError(
-                "The 'feature_perturbation' parameter of 'tree' must be 'interventional' or "
-                f"'tree_path_dependent'. Got {fp!r}."
-            )
-        return _ALIASES[fp]
+        return _ALIASES[self.params.get("feature_perturbation", "interventional")]
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         import shap
 
-        unknown = set(self.params) - {"feature_perturbation", "max_background"}
-        if unknown:
-            raise InvalidInputError(
-                f"Unknown parameter(s) {sorted(unknown)} for the 'tree' method. "
-                "Valid: ['feature_perturbation', 'max_background']."
-            )
         est = model.estimator  # type: ignore[attr-defined]
         fp = self._perturbation()
         notes: list[str] = []
@@ -118,8 +109,6 @@ class TreeShap(Explainer):
         if fp == "interventional":
             bg = self._background(model).reshape(-1, model.n_features).astype(np.float64)
             cap = self.params.get("max_background", 200)
-            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-                raise InvalidInputError(f"The 'max_background' parameter of 'tree' must be a positive int. Got {cap!r}.")
             if len(bg) > cap:
                 rng = np.random.default_rng(self.random_state)
                 bg = bg[np.sort(rng.choice(len(bg), size=cap, replace=False))]
@@ -150,15 +139,12 @@ class TreeShap(Explainer):
                     f"Σφ + base misses the model output by up to {resid:.3g}: shap's float32 split "
                     "comparisons disagree with scikit-learn's on a value lying on a split threshold."
                 )
-        values = sv
-        if targets is not None:
-            rows = np.arange(len(X))
-            values, base = sv[rows, :, targets], base[rows, targets]
         n_bg = 0 if bg is None else len(bg)
-        return Explanation(
-            values=values, base_values=base, data=Xf, feature_names=model.feature_names,
+        expl = Explanation(
+            values=sv, base_values=base, data=Xf, feature_names=model.feature_names,
             output_names=model.output_names, method=self.name,
             params={"feature_perturbation": fp, "model_output": output, "n_background": n_bg,
                     "random_state": self.random_state},
-            targets=targets, n_model_evals=len(X), input_shape=model.input_shape, notes=tuple(notes),
+            n_model_evals=len(X), input_shape=model.input_shape, notes=tuple(notes),
         )
+        return expl if targets is None else expl.select(targets)

@@ -14,7 +14,8 @@ import numpy as np
 
 from .._validation import check_random_state
 from ..errors import InvalidInputError, LeanlensError
-from .base import ExplainFn, Metric, MetricContext, MetricResult, resolve_metrics, select_output
+from ..explain.base import resolve_targets
+from .base import ExplainFn, Metric, MetricContext, MetricResult, resolve_metrics
 
 if TYPE_CHECKING:
     from ..explain.explanation import Explanation
@@ -41,7 +42,7 @@ def resolve_explained_output(
             return values, np.full(n, model.output_names.index(explanation.output_names[0]), dtype=np.int64)
         return values, np.zeros(n, dtype=np.int64)
     if target is None or target == "predicted":
-        t = model.output(X).argmax(axis=1) if model.task != "regression" else np.zeros(n, dtype=np.int64)
+        t = resolve_targets(model, X, "predicted")
     elif isinstance(target, str):
         if target not in explanation.output_names:
             raise InvalidInputError(
@@ -58,7 +59,7 @@ def resolve_explained_output(
             f"The explanation has {values.shape[2]} outputs but the model has {k} ({list(model.output_names)})."
         )
     t = np.asarray(t, dtype=np.int64)
-    return select_output(values, t), t
+    return explanation.select(t).values, t
 
 
 def check_explanation_matches(X: np.ndarray, explanation: Explanation, *, param: str = "X") -> None:
@@ -102,7 +103,7 @@ def make_explain_fn(
         user = explainer
 
         def from_callable(model: BaseModel, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
-            return select_output(np.asarray(user(model, X).values, dtype=np.float64), targets)
+            return user(model, X).select(targets).values
 
         return from_callable, True
     cls: type[Explainer]
@@ -127,7 +128,7 @@ def explain_by_target(cls: Any, *, background: np.ndarray | None, budget: int | 
         for t in np.unique(targets):
             sel = np.nonzero(targets == t)[0]
             e = cls(model, background=background, budget=budget, random_state=seed).explain(X[sel], target=int(t))
-            out[sel] = select_output(np.asarray(e.values, dtype=np.float64), np.full(len(sel), int(t)))
+            out[sel] = e.select(np.full(len(sel), int(t))).values
         return out
 
     return explain_fn

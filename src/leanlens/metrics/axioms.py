@@ -26,7 +26,7 @@ Result = tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]
 
 #: Methods whose attributions satisfy efficiency / completeness (up to estimation error).
 EFFICIENT_METHODS = frozenset({
-    "exact", "kernel", "leverage", "permutation", "tree", "treeshap", "ig", "integrated_gradients",
+    "exact", "kernel", "leverage", "permutation", "polyshap", "gp", "shapley", "tree", "treeshap", "ig", "integrated_gradients",
     "deeplift", "deepshap", "deep_shap",
 })
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._results import check_format, jsonable
+from .._validation import Spec, check_params
 from ..errors import InvalidInputError, did_you_mean
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ __all__ = [
     "model_output",
     "register_metric",
     "resolve_metrics",
-    "select_output",
 ]
 
 METRIC_RESULT_FORMAT = "leanlens-metric-result"
@@ -146,7 +146,11 @@ class Metric(abc.ABC):
     #: short formula shown in reports
     formula: ClassVar[str] = ""
 
+    #: The rule of each constructor parameter (see :mod:`leanlens._validation`), checked on construction.
+    param_constraints: ClassVar[Mapping[str, Spec]] = {}
+
     def __init__(self, **params: Any) -> None:
+        check_params(params, {k: c for k, c in self.param_constraints.items() if k in params}, owner=type(self).__name__)
         self.params = params
 
     def skip_reason(self, model: BaseModel, explanation: Explanation, ctx: MetricContext) -> str | None:
@@ -238,13 +242,6 @@ def resolve_metrics(metrics: str | Metric | Sequence[str | Metric]) -> list[Metr
     if not out:
         raise InvalidInputError("The 'metrics' parameter is empty; give 'all' or at least one metric name.")
     return out
-
-
-def select_output(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """(n, d) attributions of output ``targets[i]`` of each row from (n, d) or (n, d, k) values."""
-    if values.ndim == 2:
-        return values
-    return values[np.arange(values.shape[0]), :, targets]
 
 
 def model_output(model: BaseModel, X: np.ndarray, targets: np.ndarray, repeats: int = 1) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from .._validation import POSITIVE, POSITIVE_INT, Interval, Options
 from ..errors import InvalidInputError
 from .base import Metric, MetricContext, model_output, register_metric
 
@@ -35,16 +36,12 @@ __all__ = [
     "InsertionAUC",
     "PredictionGapImportant",
     "PredictionGapUnimportant",
+    "attribution_order",
+    "curve_auc",
     "deletion_curve",
 ]
 
 Result = tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]
-
-
-def _positive_int(name: str, value: Any, owner: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidInputError(f"The {name!r} parameter of {owner} must be an int ≥ {minimum}. Got {value!r} instead.")
-    return int(value)
 
 
 def attribution_order(phi: np.ndarray, order: str = "signed") -> np.ndarray:
@@ -90,7 +87,8 @@ def deletion_curve(
     return counts / d, out.reshape(n, len(counts))
 
 
-def _auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+def curve_auc(fractions: np.ndarray, curves: np.ndarray) -> np.ndarray:
+    """(n,) trapezoid area under each row's curve ``curves`` (n, s) over ``fractions`` (s,)."""
     widths = np.diff(fractions)
     return np.asarray(((curves[:, 1:] + curves[:, :-1]) / 2 * widths).sum(axis=1), dtype=np.float64)
 
@@ -100,13 +98,9 @@ class _CurveMetric(Metric):
     requires = ("background",)
     applies_to = "tabular or flattened inputs; features replaced by the background mean"
 
+    param_constraints: ClassVar = {"steps": [None, POSITIVE_INT], "order": Options(("signed", "absolute"))}
+
     def __init__(self, *, steps: int | None = None, order: Literal["signed", "absolute"] = "signed") -> None:
-        if steps is not None:
-            _positive_int("steps", steps, type(self).__name__)
-        if order not in ("signed", "absolute"):
-            raise InvalidInputError(
-                f"The 'order' parameter of {type(self).__name__} must be 'signed' or 'absolute'. Got {order!r}."
-            )
         super().__init__(steps=steps, order=order)
 
     def _compute(self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext) -> Result:
@@ -116,7 +110,7 @@ class _CurveMetric(Metric):
             model, Xf, attribution_order(ctx.phi, self.params["order"]), ctx.targets, baseline,
             steps=self.params["steps"], insertion=self.insertion,
         )
-        per_row = _auc(fr, curves)
+        per_row = curve_auc(fr, curves)
         details = {"fractions": fr.tolist(), "mean_curve": curves.mean(axis=0).tolist()}
         return float(per_row.mean()), per_row, details, ()
 
@@ -163,12 +157,9 @@ class FaithfulnessCorrelation(Metric):
     applies_to = "tabular or flattened inputs; features replaced by the background mean"
     formula = "corr(Σ_S φ_i, f(x) − f(x_S←x̄))"
 
+    param_constraints: ClassVar = {"n_subsets": Interval(int, 3), "subset_fraction": Interval(float, 0, 1, closed="neither")}
+
     def __init__(self, *, n_subsets: int = 50, subset_fraction: float = 0.15) -> None:
-        _positive_int("n_subsets", n_subsets, "FaithfulnessCorrelation", minimum=3)
-        if not 0 < subset_fraction < 1:
-            raise InvalidInputError(
-                f"The 'subset_fraction' parameter of FaithfulnessCorrelation must be in (0, 1). Got {subset_fraction!r}."
-            )
         super().__init__(n_subsets=n_subsets, subset_fraction=subset_fraction)
 
     def _compute(self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext) -> Result:
@@ -202,12 +193,9 @@ class _GapMetric(Metric):
     requires = ("background",)
     applies_to = "tabular or flattened inputs; noise scaled by each feature's background spread"
 
+    param_constraints: ClassVar = {"k": [None, POSITIVE_INT], "sigma": POSITIVE, "n_samples": POSITIVE_INT}
+
     def __init__(self, *, k: int | None = None, sigma: float = 0.1, n_samples: int = 10) -> None:
-        if k is not None:
-            _positive_int("k", k, type(self).__name__)
-        if not sigma > 0:
-            raise InvalidInputError(f"The 'sigma' parameter of {type(self).__name__} must be > 0. Got {sigma!r}.")
-        _positive_int("n_samples", n_samples, type(self).__name__)
         super().__init__(k=k, sigma=sigma, n_samples=n_samples)
 
     def _compute(self, model: BaseModel, X: np.ndarray, explanation: Explanation, ctx: MetricContext) -> Result:

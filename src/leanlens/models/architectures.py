@@ -150,8 +150,14 @@ _BUILD: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
 }
 
 
-def module_to_layers(body: nn.Module) -> list[dict[str, Any]]:
+#: Deepest nesting of Sequentials that saves and loads (real networks use 1 or 2 levels).
+MAX_LAYER_NESTING = 100
+
+
+def module_to_layers(body: nn.Module, *, _depth: int = 0) -> list[dict[str, Any]]:
     """Describe an ``nn.Sequential`` of standard layers as a JSON-able list (nested Sequentials flatten)."""
+    if _depth >= MAX_LAYER_NESTING:
+        raise UnsupportedModelError(f"The network nests Sequentials deeper than {MAX_LAYER_NESTING} levels; flatten it.")
     if not isinstance(body, nn.Sequential):
         raise UnsupportedModelError(
             f"Only nn.Sequential networks of standard layers can be saved as safetensors + JSON; got "
@@ -160,7 +166,7 @@ def module_to_layers(body: nn.Module) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for child in body:
         if isinstance(child, nn.Sequential):
-            out.append({"type": "sequential", "layers": module_to_layers(child)})
+            out.append({"type": "sequential", "layers": module_to_layers(child, _depth=_depth + 1)})
             continue
         fn = _DESCRIBE.get(type(child))
         if fn is None:
@@ -172,15 +178,17 @@ def module_to_layers(body: nn.Module) -> list[dict[str, Any]]:
     return out
 
 
-def layers_to_module(layers: list[dict[str, Any]]) -> nn.Sequential:
+def layers_to_module(layers: list[dict[str, Any]], *, _depth: int = 0) -> nn.Sequential:
     """Rebuild the ``nn.Sequential`` that ``module_to_layers`` described."""
+    if _depth >= MAX_LAYER_NESTING:
+        raise ModelFormatError(f"model.json: layers are nested deeper than {MAX_LAYER_NESTING} levels.")
     mods: list[nn.Module] = []
     for i, spec in enumerate(layers):
         if not isinstance(spec, dict) or "type" not in spec:
             raise ModelFormatError(f"model.json: layer {i} is not a layer description: {spec!r}.")
         t = spec["type"]
         if t == "sequential":
-            mods.append(layers_to_module(spec["layers"]))
+            mods.append(layers_to_module(spec["layers"], _depth=_depth + 1))
             continue
         if t not in _BUILD:
             raise ModelFormatError(f"model.json: layer {i} has unknown type {t!r}.")

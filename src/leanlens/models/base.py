@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import abc
 import functools
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._validation import POSITIVE_INT, check_param
+from .._version import __version__
 from ..errors import InvalidInputError, UnsupportedModelError
 
-__all__ = ["BaseModel", "Model", "ModelKind", "as_model", "register_adapter"]
+__all__ = ["BaseModel", "Model", "ModelKind", "as_model", "folder_bytes", "register_adapter"]
 
 ModelKind = Literal["torch", "sklearn", "onnx", "callable"]
 Task = Literal["binary", "multiclass", "regression"]
@@ -107,9 +110,13 @@ class BaseModel(abc.ABC):
                 f"{self.n_features} (input shape {self.input_shape})."
             )
         if not np.all(np.isfinite(arr)):
-            bad = np.nonzero(~np.all(np.isfinite(arr.reshape(len(arr), -1)), axis=1))[0]
+            finite = np.isfinite(arr.reshape(len(arr), -1))
+            bad = np.nonzero(~np.all(finite, axis=1))[0]
+            col = int(np.flatnonzero(~finite[bad[0]])[0])
+            name = self.feature_names[col] if col < len(self.feature_names) else f"x{col}"
             raise InvalidInputError(
-                f"The {param!r} parameter has NaN or infinite values in {len(bad)} rows (first: row {int(bad[0])})."
+                f"The {param!r} parameter has NaN or infinite values (after the cast to float32, which turns "
+                f"|x| > 3.4e38 into inf) in {len(bad)} rows (first: row {int(bad[0])}, column {name!r})."
             )
         return np.ascontiguousarray(arr.reshape((len(arr), *self.input_shape)))
 
@@ -138,16 +145,45 @@ class BaseModel(abc.ABC):
             raise UnsupportedModelError("predict_proba() is for classifiers; this model does regression.")
         return self.output(X)
 
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """A zero-argument call doing one forward pass on ``X``, validated and prepared once.
+
+        What :mod:`leanlens.models.latency` times: no per-call checks or copies. Backends
+        override it with their raw forward (torch module, ONNX Runtime session);
+        ``threads`` fixes the intra-op threads of backends that hold their own (ONNX Runtime).
+        """
+        arr = self.check_X(X)
+        return lambda: self._output(arr)
+
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save into a folder; each adapter that can be saved overrides this."""
         raise UnsupportedModelError(
             f"Saving is not supported for {type(self).__name__}; wrap a torch, scikit-learn or ONNX model instead."
         )
 
+    # -- size and cost (what compression measures; each backend answers for itself) ----------
+    def n_parameters(self, *, nonzero: bool = False) -> int | None:
+        """Stored parameters (``nonzero=True``: only the non-zero ones); None where the backend has none."""
+        return None
+
+    def macs(self, batch: int = 1) -> int | None:
+        """Multiply-accumulates of one forward pass on ``batch`` rows; None where unknown."""
+        return None
+
+    def saved_bytes(self) -> int:
+        """Bytes of everything ``save()`` writes, measured on disk.
+
+        Raises UnsupportedModelError for a model with no file form (as ``save`` does).
+        """
+        with tempfile.TemporaryDirectory(prefix="leanlens-size-") as tmp:
+            return folder_bytes(self.save(Path(tmp) / "m"))
+
+    def weight_sparsity(self) -> tuple[float, int] | None:
+        """``(fraction of zero weights, bytes of those weights stored sparsely)``; None where not meaningful."""
+        return None
+
     def _spec_header(self, fmt: str) -> dict[str, Any]:
         """The model.json fields every saved model shares."""
-        from .. import __version__
-
         return {
             "format": fmt,
             "format_version": 1,
@@ -180,6 +216,18 @@ class BaseModel(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r}, input_shape={self.input_shape}, outputs={self.n_outputs})"
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of every file under the folder ``path`` (or of the file ``path``)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def check_batch(batch: Any) -> int:
+    """``batch`` as an int ≥ 1, else InvalidInputError."""
+    return int(check_param(batch, POSITIVE_INT, param="batch", owner="macs()"))
 
 
 @functools.singledispatch

@@ -15,6 +15,8 @@ from ..errors import InvalidInputError, LeanlensError, ModelFormatError, Unsuppo
 from .base import BaseModel, Task
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .torch_model import TorchModel
 
 __all__ = ["OnnxModel", "export_onnx", "load_onnx_folder"]
@@ -39,42 +41,66 @@ def _session(path: Path, threads: int | None) -> Any:
 class OnnxModel(BaseModel):
     """An ``.onnx`` file executed by an ONNX Runtime session.
 
-    ``output="logits"`` applies softmax; ``"probabilities"``/``"values"`` pass through.
+    ``output="logits"`` applies softmax; ``"probabilities"``/``"values"`` pass through;
+    ``"auto"`` reads the graph: a final Softmax/Sigmoid means probabilities.
+
+    Loading never runs the graph: the input and output shapes are read from the file
+    (see :mod:`leanlens.models.onnx_audit` for what is refused), and the ONNX Runtime
+    session is created on first use. ``allow_control_flow=True`` accepts Loop/Scan/If
+    nodes, whose cost cannot be known before they run; pass it only for files you trust.
     """
 
     kind = "onnx"
 
     def __init__(self, path: str | os.PathLike[str], *, task: Task | None = None, input_shape: tuple[int, ...] | None = None,
-                 n_features: int | None = None, output: str = "auto", threads: int | None = None, **meta: Any) -> None:
+                 n_features: int | None = None, output: str = "auto", threads: int | None = None,
+                 allow_control_flow: bool = False, **meta: Any) -> None:
+        from .limits import cap, raise_hint
+        from .onnx_audit import inspect_onnx
+
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelFormatError(f"The ONNX file {str(self.path)!r} does not exist.")
         self.threads = threads
-        self.session = _session(self.path, threads)
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
+        self.allow_control_flow = bool(allow_control_flow)
+        self._session: Any = None
+        sig = inspect_onnx(self.path, allow_control_flow=self.allow_control_flow)
+        self.input_name = sig.input_name
         if input_shape is None:
-            dims = inp.shape[1:]
             if n_features is not None:
                 input_shape = (int(n_features),)
-            elif dims and all(isinstance(s, int) for s in dims):
-                input_shape = tuple(int(s) for s in dims)
+            elif sig.input_dims and all(d is not None for d in sig.input_dims):
+                input_shape = tuple(int(d) for d in sig.input_dims if d is not None)
             else:
                 raise InvalidInputError(f"Cannot read the input shape of {str(self.path)!r}; pass input_shape=(…).")
-        # Width of the output: run one zero row.
-        probe = self._run(np.zeros((1, *input_shape), np.float32))
-        width = probe.shape[1]
+        if int(np.prod(input_shape)) > cap("MAX_FEATURES"):
+            raise InvalidInputError(f"input_shape {tuple(input_shape)} has too many features. {raise_hint('MAX_FEATURES')}")
+        width = sig.output_width
+        if width is None:
+            names = meta.get("output_names")
+            if names is None and task is None:
+                raise InvalidInputError(
+                    f"Cannot read the output width of {str(self.path)!r} from the graph (it is not fixed); "
+                    "pass task=… (and output_names=… for classifiers)."
+                )
+            width = len(names) if names is not None else 1 if task == "regression" else 2
         if task is None:
             task = "regression" if width == 1 else "binary" if width == 2 else "multiclass"
         if output == "auto":
-            output = "values" if task == "regression" else (
-                "probabilities" if np.all(probe >= 0) and abs(probe.sum() - 1) < 1e-4 else "logits")
+            output = "values" if task == "regression" else "probabilities" if sig.output_op in ("Softmax", "Sigmoid") else "logits"
         if output not in ("logits", "probabilities", "values"):
             raise InvalidInputError(f"The 'output' parameter must be 'logits', 'probabilities', 'values' or 'auto'. Got {output!r}.")
         self.output_kind = output
         if "output_names" not in meta and task != "regression":
             meta["output_names"] = tuple(str(i) for i in range(max(width, 2)))
         super().__init__(input_shape=input_shape, task=task, **meta)
+
+    @property
+    def session(self) -> Any:
+        """The ONNX Runtime session, created on first use (loading a file never runs it)."""
+        if self._session is None:
+            self._session = _session(self.path, self.threads)
+        return self._session
 
     def _run(self, X: np.ndarray) -> np.ndarray:
         outs = self.session.run(None, {self.input_name: X})
@@ -95,8 +121,33 @@ class OnnxModel(BaseModel):
             return e / e.sum(axis=1, keepdims=True)
         return z
 
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed
+        dict or copy). ``threads`` other than the model's builds a session with that many."""
+        arr = self.check_X(X)
+        sess = self.session if threads is None or threads == self.threads else _session(self.path, threads)
+        binding = sess.io_binding()
+        binding.bind_cpu_input(self.input_name, arr)
+        for out in sess.get_outputs():
+            binding.bind_output(out.name)
+
+        def run() -> None:
+            sess.run_with_iobinding(binding)
+
+        run.keep = arr  # type: ignore[attr-defined]  # the bound buffer must outlive the binding
+        return run
+
     def file_size(self) -> int:
         return self.path.stat().st_size
+
+    def n_parameters(self, *, nonzero: bool = False) -> int:
+        """Elements of the graph's initializers, without one-element tensors (scales and zero points)."""
+        import onnx
+        from onnx import numpy_helper
+
+        arrays = [numpy_helper.to_array(t) for t in onnx.load(str(self.path)).graph.initializer]
+        big = [a for a in arrays if a.size > 1]
+        return sum(int(np.count_nonzero(a)) if nonzero else int(a.size) for a in big)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "file": str(self.path), "bytes": self.file_size()}
@@ -108,7 +159,7 @@ class OnnxModel(BaseModel):
                                   overwrite=overwrite)
 
 
-def load_onnx_folder(folder: Path, spec: dict[str, Any]) -> OnnxModel:
+def load_onnx_folder(folder: Path, spec: dict[str, Any], *, allow_control_flow: bool = False) -> OnnxModel:
     file = folder / "model.onnx"
     if not file.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.onnx.")
@@ -116,7 +167,7 @@ def load_onnx_folder(folder: Path, spec: dict[str, Any]) -> OnnxModel:
         return OnnxModel(
             file, task=spec["task"], input_shape=tuple(spec["input_shape"]), output=spec.get("output", "auto"),
             feature_names=tuple(spec["feature_names"]), output_names=tuple(spec["output_names"]),
-            metadata=spec.get("metadata"),
+            metadata=spec.get("metadata"), allow_control_flow=allow_control_flow,
         )
     except KeyError as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelFormatError
+from ..errors import InvalidInputError, ModelFormatError, short_repr
 from .base import BaseModel, register_adapter
+from .limits import cap, raise_hint
+from .spec_check import check_spec_header
 
 __all__ = ["load_model"]
 
@@ -41,13 +43,20 @@ def _looks_like_pickle(path: Path) -> bool:
     return (len(head) == 2 and head[0] == 0x80 and head[1] <= 5) or head == b"PK"
 
 
-def load_model(path: str | os.PathLike[str]) -> BaseModel:
+def load_model(path: str | os.PathLike[str], *, allow_control_flow: bool = False) -> BaseModel:
     """Load a model folder saved by leanlens, or an ``.onnx`` file.
 
     Torch: ``model.safetensors`` + ``model.json``; scikit-learn: ``model.skops`` (only
     scikit-learn/NumPy/SciPy types are trusted); ONNX: ``model.onnx``. Pickle files are
-    refused with an explanation.
+    refused with an explanation. Declared sizes are checked against ``leanlens.models.limits``
+    before anything is allocated, and no graph or constructor from the file is run to load it;
+    ``allow_control_flow=True`` accepts ONNX graphs with Loop/Scan/If (files you trust).
     """
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidInputError(
+            f"The 'path' parameter of load_model must be a str or os.PathLike (a model folder or an .onnx file). "
+            f"Got {short_repr(path)} ({type(path).__name__}) instead."
+        )
     p = Path(path)
     if not p.exists():
         raise ModelFormatError(f"The model path {str(p)!r} does not exist.")
@@ -55,7 +64,7 @@ def load_model(path: str | os.PathLike[str]) -> BaseModel:
         if p.suffix.lower() == ".onnx":
             from .onnx_model import OnnxModel
 
-            return OnnxModel(p)
+            return OnnxModel(p, allow_control_flow=allow_control_flow)
         if _looks_like_pickle(p):
             raise ModelFormatError(f"Refusing to load {str(p)!r}: it is a pickle file. {PICKLE_REFUSAL}")
         raise ModelFormatError(
@@ -68,15 +77,49 @@ def load_model(path: str | os.PathLike[str]) -> BaseModel:
         if pickles:
             raise ModelFormatError(f"The folder {str(p)!r} holds pickle files ({', '.join(pickles)}). {PICKLE_REFUSAL}")
         raise ModelFormatError(f"The model folder {str(p)!r} has no model.json; it is not a saved leanlens model.")
-    try:
-        spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"The file {str(spec_file)!r} is corrupt (not valid JSON: {exc}).") from None
-    fmt = spec.get("format") if isinstance(spec, dict) else None
+    spec = read_spec(spec_file)
+    fmt = spec.get("format")
     loaders = _loaders()
     if fmt not in loaders:
-        raise ModelFormatError(f"The file {str(spec_file)!r} has unknown format {fmt!r}; expected one of {sorted(loaders)}.")
+        raise ModelFormatError(
+            f"The file {str(spec_file)!r} has unknown format {short_repr(fmt)}; expected one of {sorted(loaders)}."
+        )
+    check_spec_header(spec, p)
+    if fmt == "leanlens-onnx":
+        from .onnx_model import load_onnx_folder
+
+        return load_onnx_folder(p, spec, allow_control_flow=allow_control_flow)
     return loaders[fmt](p, spec)
+
+
+def read_spec(spec_file: Path) -> dict[str, Any]:
+    """``model.json`` as a dict: size and nesting capped, every decoding problem a ModelFormatError."""
+    size = spec_file.stat().st_size
+    if size > cap("MAX_JSON_BYTES"):
+        raise ModelFormatError(f"The file {str(spec_file)!r} is {size:,} bytes. {raise_hint('MAX_JSON_BYTES')}")
+    try:
+        spec = json.loads(spec_file.read_bytes().decode("utf-8"))
+    except RecursionError:
+        raise ModelFormatError(f"The file {str(spec_file)!r} is nested too deeply to be a model.json.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"The file {str(spec_file)!r} is corrupt (not valid JSON: {short_repr(str(exc))}).") from None
+    if not isinstance(spec, dict):
+        raise ModelFormatError(f"The file {str(spec_file)!r} must hold a JSON object. Got a JSON {type(spec).__name__}.")
+    _check_depth(spec, spec_file)
+    return spec
+
+
+def _check_depth(obj: Any, where: Path) -> None:
+    limit = cap("MAX_NESTING")
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise ModelFormatError(f"The file {str(where)!r} is nested deeper than {limit} levels.")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
 
 
 @register_adapter(str)

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 
-from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
+from ..errors import (
+    InvalidInputError,
+    LeanlensError,
+    ModelFormatError,
+    UnsupportedModelError,
+    short_repr,
+)
 from .base import BaseModel, Task, register_adapter
 
 __all__ = ["SklearnModel", "load_sklearn"]
 
 FORMAT = "leanlens-sklearn"
-def _is_sklearn_class(name: str) -> bool:
-    """True for a class defined in scikit-learn (e.g. ``sklearn.tree._tree.Tree``).
-
-    skops already trusts plain containers and NumPy arrays; what it lists as untrusted we
-    accept only when it names a scikit-learn *class*. Functions and every other module
-    (``builtins.exec``, ``numpy.memmap``, …) are refused: a skops file can call a listed
-    constructor with arguments of its choosing.
-    """
-    if not name.startswith("sklearn."):
-        return False
-    module, _, attr = name.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
-        return False
-    return isinstance(obj, type)
 
 
 class SklearnModel(BaseModel):
@@ -71,6 +60,19 @@ class SklearnModel(BaseModel):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "estimator": type(self.estimator).__name__}
 
+    def n_parameters(self, *, nonzero: bool = False) -> int | None:
+        """Tree ensembles: their nodes; linear models: their coefficients; otherwise None."""
+        est = self.estimator
+        trees = getattr(est, "estimators_", None)
+        members = list(np.ravel(trees)) if trees is not None else [est]
+        if all(hasattr(e, "tree_") for e in members):
+            return sum(int(e.tree_.node_count) for e in members)
+        coef = getattr(est, "coef_", None)
+        if coef is None:
+            return None
+        c = np.asarray(coef)
+        return int(np.count_nonzero(c)) if nonzero else int(c.size)
+
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``model.skops`` and ``model.json`` into the folder ``path`` (atomically)."""
         import skops.io as sio
@@ -81,25 +83,50 @@ class SklearnModel(BaseModel):
 
 
 def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
+    """Load ``model.skops`` without trusting it: sizes audited first, only estimators trusted, trees validated.
+
+    See :mod:`leanlens.models.skops_audit` for what is trusted and why.
+    """
     import skops.io as sio
+
+    from .limits import cap, raise_hint
+    from .skops_audit import audit_skops_bytes, refused_types, validate_loaded
 
     file = folder / "model.skops"
     if not file.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.skops.")
+    if file.stat().st_size > cap("MAX_MODEL_FILE_BYTES"):
+        raise ModelFormatError(f"The file {str(file)!r} is {file.stat().st_size:,} bytes. {raise_hint('MAX_MODEL_FILE_BYTES')}")
+    data = file.read_bytes()  # one read: what is audited is what is loaded
+    audit_skops_bytes(data, str(file))
     try:
-        untrusted = sio.get_untrusted_types(file=file)
+        untrusted = sio.get_untrusted_types(data=data)
+    except RecursionError:
+        raise ModelFormatError(f"The file {str(file)!r} is nested too deeply to be a skops model.") from None
     except Exception as exc:
-        raise ModelFormatError(f"The file {str(file)!r} is corrupt or not a skops file: {exc}") from None
-    refused = [t for t in untrusted if not _is_sklearn_class(t)]
+        raise ModelFormatError(f"The file {str(file)!r} is corrupt or not a skops file: {short_repr(str(exc))}") from None
+    refused = refused_types(untrusted)
     if refused:
+        shown = "; ".join(f"{name} ({why})" for name, why in list(refused.items())[:3])
         raise ModelFormatError(
-            f"The file {str(file)!r} contains types leanlens does not trust: {refused[:5]}. "
-            "Only scikit-learn classes (and the containers and arrays skops trusts) are loaded."
+            f"The file {str(file)!r} contains types leanlens does not trust: {short_repr(shown, 600)}. "
+            "Only scikit-learn estimators and an allow-list of helper types are loaded "
+            "(leanlens.models.skops_audit.HELPER_TYPES)."
         )
     try:
-        est = sio.load(file, trusted=untrusted)
+        est = sio.loads(data, trusted=untrusted)
+    except RecursionError:
+        raise ModelFormatError(f"The file {str(file)!r} is nested too deeply to be a skops model.") from None
     except Exception as exc:
-        raise ModelFormatError(f"The file {str(file)!r} could not be loaded: {exc}") from None
+        raise ModelFormatError(f"The file {str(file)!r} could not be loaded: {short_repr(str(exc))}") from None
+    validate_loaded(est, str(file))
+    n_in = getattr(est, "n_features_in_", None)
+    declared = spec.get("input_shape")
+    if n_in is not None and isinstance(declared, list) and int(np.prod(declared)) != int(n_in):
+        raise ModelFormatError(
+            f"The model folder {str(folder)!r}: model.json declares input shape {short_repr(declared)} but the "
+            f"estimator takes {int(n_in)} features."
+        )
     try:
         return SklearnModel(
             est,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from torch import nn
 
 from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
 from .architectures import LeanlensNet, layers_to_module, module_to_layers
-from .base import BaseModel, Task, register_adapter
+from .base import BaseModel, Task, check_batch, register_adapter
 
 __all__ = ["TorchModel", "load_torch", "wrap_module"]
 
@@ -55,8 +56,11 @@ class TorchModel(BaseModel):
     def forward_output(self, x: torch.Tensor) -> torch.Tensor:
         """The explained output as a differentiable tensor (probabilities or values)."""
         z = self.module(x)
-        if z.ndim == 1:
-            z = z[:, None]
+        return self.head(z[:, None] if z.ndim == 1 else z)
+
+    def head(self, z: torch.Tensor) -> torch.Tensor:
+        """The map from the network's raw output ``z`` (n, L) to the explained output (n, k):
+        softmax (sigmoid for one logit) for classifiers that give logits, else ``z`` itself."""
         if self.output_kind == "logits" and self.task != "regression":
             if z.shape[1] == 1:
                 p = torch.sigmoid(z)
@@ -72,13 +76,78 @@ class TorchModel(BaseModel):
                 outs.append(self.forward_output(torch.from_numpy(X[i : i + self.batch_size])).numpy())
         return np.concatenate(outs).astype(np.float64)
 
+    def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
+        """One raw forward of the module on ``X`` (a tensor made once); torch's threads are global,
+        so the caller sets them (``leanlens.models.latency.torch_threads``)."""
+        xt = torch.from_numpy(self.check_X(X))
+        module = self.module.eval()
+
+        def run() -> torch.Tensor:
+            with torch.inference_mode():
+                return module(xt)  # type: ignore[no-any-return]
+
+        return run
+
     def logits(self, X: Any) -> np.ndarray:
         arr = self.check_X(X)
         with torch.inference_mode():
             return self.module.eval()(torch.from_numpy(arr)).numpy().astype(np.float64)
 
-    def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.module.parameters())
+    # -- size and cost -----------------------------------------------------------
+    def n_parameters(self, *, nonzero: bool = False) -> int:
+        """Elements of the module's parameters (``nonzero=True``: the non-zero ones)."""
+        params = list(self.module.parameters())
+        if nonzero:
+            return sum(int((p != 0).sum()) for p in params)
+        return sum(p.numel() for p in params)
+
+    def macs(self, batch: int = 1) -> int:
+        """Multiply-accumulates of the Linear and Conv2d layers on ``batch`` rows (others count 0)."""
+        batch = check_batch(batch)
+        total = 0
+
+        def hook(mod: nn.Module, inp: Any, out: torch.Tensor) -> None:
+            nonlocal total
+            if isinstance(mod, nn.Linear):
+                total += mod.in_features * mod.out_features * int(out.numel() // out.shape[-1])
+            elif isinstance(mod, nn.Conv2d):
+                total += mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups) * int(out.numel())
+
+        handles = [m.register_forward_hook(hook) for m in self.module.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+        try:
+            with torch.inference_mode():
+                self.module.eval()(torch.zeros((1, *self.input_shape)))
+        finally:
+            for h in handles:
+                h.remove()
+        return total * batch  # rows are independent: the cost of one row times the batch
+
+    def saved_bytes(self) -> int:
+        """Bytes of the model folder; a module leanlens cannot save as one counts as its safetensors weights."""
+        try:
+            return super().saved_bytes()
+        except UnsupportedModelError:
+            import tempfile
+
+            from safetensors.torch import save_file
+
+            with tempfile.TemporaryDirectory(prefix="leanlens-size-") as tmp:
+                file = Path(tmp) / "model.safetensors"
+                save_file({k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}, str(file))
+                return file.stat().st_size
+
+    def weight_sparsity(self) -> tuple[float, int]:
+        """Zero fraction of the Linear/Conv2d weights, and the bytes of storing them as CSR (float32 values,
+        int32 column indices and row pointers of the weight viewed as (out, rest)) plus every other tensor dense."""
+        layers = [m for m in self.module.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+        weights = [m.weight.detach() for m in layers]
+        n = sum(w.numel() for w in weights)
+        nz = sum(int((w != 0).sum()) for w in weights)
+        weight_ids = {id(p) for m in self.module.modules() for p in [getattr(m, "weight", None)] if p is not None}
+        dense_rest = sum(p.numel() * p.element_size() for p in self.module.state_dict(keep_vars=True).values()
+                         if id(p) not in weight_ids)
+        csr = sum(int((w != 0).sum()) * 8 + (w.shape[0] + 1) * 4 for w in weights)
+        return (1.0 - nz / n if n else 0.0), int(csr + dense_rest)
 
     def copy(self) -> TorchModel:
         return copy.deepcopy(self)
@@ -123,9 +192,13 @@ def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from .spec_check import check_torch_weights
+
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
+    # Declared layer shapes vs the safetensors header, and the parameter cap, before any layer is built.
+    check_torch_weights(folder, spec)
     try:
         body = layers_to_module(spec["layers"])
         pre = spec["preprocessing"]

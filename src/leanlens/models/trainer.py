@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -10,9 +11,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    SEED,
+    Interval,
+    Options,
+    check_param,
+)
 from ..config import Config
-from ..errors import ConfigError, InvalidInputError, did_you_mean
+from ..errors import ConfigError, InvalidInputError
+from ..limits import BATCH_SIZE, EPOCHS, WIDTHS
 
 if TYPE_CHECKING:
     import torch
@@ -27,13 +37,6 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "exponential", "step", "cosine", "onecycle")
 LOSSES = ("auto", "cross_entropy", "bce", "mse")
 ARCHS = ("mlp", "cnn")
-
-
-def _choice(name: str, value: Any, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ConfigError(
-            f"Unknown {name} {value!r}.{did_you_mean(str(value), options)} Valid: {', '.join(options)}."
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +61,7 @@ class TrainConfig(Config):
     random_state : seed for initialization, shuffling and dropout; same seed → identical weights.
     """
 
-    kind: ClassVar[str] = "train"
+    config_name: ClassVar[str] = "train"
 
     arch: Literal["mlp", "cnn"] = "mlp"
     hidden: tuple[int, ...] = (512, 512)
@@ -78,37 +81,36 @@ class TrainConfig(Config):
     patience: int | None = None
     random_state: int | None = 0
 
+    constraints: ClassVar = {
+        "arch": Options(ARCHS), "hidden": WIDTHS, "channels": WIDTHS,
+        "dropout": Interval(float, 0, 1, closed="left"), "loss": Options(LOSSES), "optimizer": Options(OPTIMIZERS),
+        "lr": POSITIVE, "momentum": Interval(float, 0, 1, closed="left"), "weight_decay": NON_NEGATIVE,
+        "schedule": Options(SCHEDULES), "gamma": Interval(float, 0, 1, closed="right"), "step_size": POSITIVE_INT,
+        "batch_size": BATCH_SIZE, "epochs": EPOCHS, "patience": [None, EPOCHS], "random_state": SEED,
+    }
+
     def validate(self) -> None:
+        # torch comes in when a config is made, not with import leanlens
         from .architectures import ACTIVATIONS
 
-        _choice("arch", self.arch, ARCHS)
-        _choice("activation", self.activation, tuple(ACTIVATIONS))
-        _choice("loss", self.loss, LOSSES)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _positive_number("lr", self.lr)
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"The 'batch_size' parameter must be an int ≥ 1. Got {self.batch_size!r} instead.")
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(f"The 'epochs' parameter must be an int ≥ 1. Got {self.epochs!r} instead.")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"The 'dropout' parameter must be in [0, 1). Got {self.dropout!r} instead.")
-        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise ConfigError(
-                f"'weight_decay' must be ≥ 0 and 'momentum' in [0, 1). Got {self.weight_decay!r} and {self.momentum!r}."
-            )
-        if not 0 < self.gamma <= 1 or self.step_size < 1:
-            raise ConfigError(f"'gamma' must be in (0, 1] and 'step_size' ≥ 1. Got {self.gamma!r} and {self.step_size!r}.")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"The 'patience' parameter must be ≥ 1 or None. Got {self.patience!r} instead.")
-        if any((not isinstance(h, int)) or h < 1 for h in (*self.hidden, *self.channels)):
-            raise ConfigError(f"'hidden' and 'channels' must hold positive ints. Got {self.hidden!r} and {self.channels!r}.")
-        check_random_state(self.random_state, owner="TrainConfig", error=ConfigError)
+        check_param(self.activation, Options(tuple(ACTIVATIONS)), param="activation", owner="TrainConfig",
+                    error=ConfigError)
 
 
-def _positive_number(name: str, value: Any) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"The {name!r} parameter must be a positive number. Got {value!r} instead.")
+def _check_network_size(cfg: TrainConfig, input_shape: tuple[int, ...], n_out: int) -> None:
+    """Refuse a network over leanlens.limits.MAX_PARAMETERS before a byte of it is allocated."""
+    from ..limits import check_mlp_size
+
+    n_in = int(np.prod(input_shape))
+    if cfg.arch == "mlp":
+        check_mlp_size(n_in, cfg.hidden, n_out, error=ConfigError)
+        return
+    # CNN: 3x3 convolutions, then a dense layer on the flattened maps (an upper bound: no pooling)
+    chans = [int(input_shape[0]), *cfg.channels]
+    conv = sum(9 * a * b + b for a, b in itertools.pairwise(chans))
+    flat = chans[-1] * int(np.prod(input_shape[1:]))
+    check_mlp_size(flat, cfg.hidden[:1], n_out, param="hidden", error=ConfigError)
+    check_mlp_size(conv, (), 0, param="channels", error=ConfigError)
 
 
 # --- pieces the trainer is assembled from (each a small registry) -------------------------
@@ -308,6 +310,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
     if task == "regression":
         ym, ys = float(np.mean(dataset.y_train)), float(np.std(dataset.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([ym]), torch.tensor([ys])
+    _check_network_size(cfg, dataset.input_shape, n_out)
     with torch.random.fork_rng(devices=[]):
         if cfg.random_state is not None:
             torch.manual_seed(cfg.random_state)
@@ -334,7 +337,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
         arch=arch,
         metadata={"train": cfg.to_dict(), "dataset": dataset.summary()},
     )
-    from ..evaluation import score
+    from .evaluation import score
 
     model.metadata["metrics"] = {
         **score(model, dataset.X_test, dataset.y_test, prefix="test_"),

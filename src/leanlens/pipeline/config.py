@@ -24,7 +24,8 @@ from pydantic import (
 )
 
 from ..config import load_yaml
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, InvalidInputError, did_you_mean, short_repr
+from ..limits import MAX_BACKGROUND, MAX_BUDGET, MAX_REPS, MAX_ROWS, MAX_THREADS, MAX_TRIALS
 
 if TYPE_CHECKING:
     from ..compare import CompareConfig
@@ -160,7 +161,7 @@ class ExplainerSpec(_Spec):
     """One explanation method with its budget and extra parameters."""
 
     method: str
-    budget: int | None = Field(None, ge=1)
+    budget: int | None = Field(None, ge=1, le=MAX_BUDGET)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -168,9 +169,10 @@ class ExplainSpec(_Spec):
     """Which methods explain which rows."""
 
     methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
-    n_rows: int = Field(40, ge=1, description="Test rows explained per model.")
-    background: int = Field(50, ge=1, description="Training rows used as background.")
-    target: Literal["predicted"] | int | None = "predicted"
+    n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
+    background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
+    target: Literal["predicted"] | int = Field(
+        "predicted", description="The output explained per row: each row's predicted class, or an output index.")
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -184,14 +186,14 @@ class MetricsSpec(_Spec):
     """Explanation metrics computed for every model (empty: the metrics package's defaults)."""
 
     names: list[str] = Field(default_factory=list)
-    n_rows: int = Field(20, ge=1)
+    n_rows: int = Field(20, ge=1, le=MAX_ROWS)
 
 
 class CompressSpec(_Spec):
     """Options of ``leanlens.compress`` shared by every plan."""
 
-    latency_reps: int = Field(20, ge=0, description="Timed calls per batch size in the compression record (0: none).")
-    threads: int = Field(2, ge=1, description="torch / ONNX Runtime threads while measuring.")
+    latency_reps: int = Field(20, ge=0, le=MAX_REPS, description="Timed calls per batch size in the compression record (0: none).")
+    threads: int = Field(2, ge=1, le=MAX_THREADS, description="torch / ONNX Runtime threads while measuring.")
 
 
 class CompareSpec(_Spec):
@@ -238,8 +240,8 @@ class ExecutorSpec(_Spec):
 
     backend: Literal["local", "ray"] = "local"
     address: str | None = Field(None, description="Ray cluster address (host:port or ray://host:port); None starts a local instance.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray instance.")
-    chunk_rows: int = Field(100, ge=1, description="Rows per Ray explanation task.")
+    num_cpus: int | None = Field(None, ge=1, le=MAX_THREADS, description="CPUs of the local Ray instance.")
+    chunk_rows: int = Field(100, ge=1, le=MAX_ROWS, description="Rows per Ray explanation task.")
 
 
 class ParamSpec(_Spec):
@@ -273,7 +275,7 @@ class SweepSpec(_Spec):
     switches a step on or off.
     """
 
-    trials: int = Field(20, ge=1)
+    trials: int = Field(20, ge=1, le=MAX_TRIALS)
     plan: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
     space: dict[str, ParamSpec] = Field(default_factory=dict)
     storage: str | None = Field(None, description="Optuna storage URL; default sqlite:///<out>/study.db.")
@@ -307,7 +309,7 @@ class PipelineConfig(_Spec):
     version: Literal[1] = 1
     name: str = "run"
     seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch intra-op threads during the run (None: torch's default).")
+    threads: int | None = Field(None, ge=1, le=MAX_THREADS, description="torch intra-op threads during the run (None: torch's default).")
     data: DataSpec = Field(default_factory=lambda: DataSpec.model_validate({}))
     model: ModelSpec = Field(default_factory=lambda: ModelSpec.model_validate({}))
     plans: list[PlanSpec] = Field(default_factory=list)
@@ -340,6 +342,9 @@ class PipelineConfig(_Spec):
         budgets = {m.method: m.budget for m in self.explain.methods if m.budget is not None}
         if "budget" not in self.compare.config and budgets:
             fields["budgets"] = {**budgets, **(self.compare.config.get("budgets") or {})}
+        params = {m.method: dict(m.params) for m in self.explain.methods if m.params}
+        if params:  # the verdict is judged on the explanations the run shows
+            fields["params"] = {**params, **(self.compare.config.get("params") or {})}
         self._compare_config = CompareConfig.from_dict(fields, path="compare.config")
         return self
 
@@ -388,10 +393,46 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     return cfg.model_copy(update={"data": data, "model": model})
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON schema of the pipeline file (what ``leanlens schema`` prints)."""
+def json_schema(of: str = "pipeline") -> dict[str, Any]:
+    """The JSON schema of a YAML file leanlens reads (what ``leanlens schema OF`` prints).
+
+    ``of``: ``"pipeline"`` (pipeline.yaml), ``"train"`` (TrainConfig, ``train --config``),
+    ``"compare"`` (CompareConfig, ``compare --config``) or ``"plan"`` (one plan step).
+    """
+    from .._schema import config_schema
+    from ..compare import CompareConfig
+    from ..compress.plan import STEP_TYPES
+    from ..models.trainer import TrainConfig
+
+    files: dict[str, Any] = {"train": TrainConfig, "compare": CompareConfig}
+    if of in files:
+        one = config_schema(files[of])
+        one["properties"] = {"version": {"const": 1, "default": 1}, **one["properties"]}
+        return one
+    if of not in ("pipeline", "plan"):
+        raise InvalidInputError(f"The schema to print must be one of 'pipeline', 'train', 'compare', 'plan'. "
+                                f"Got {of!r} instead.{did_you_mean(of, ('pipeline', 'train', 'compare', 'plan'))}")
     schema = PipelineConfig.model_json_schema()
     schema["title"] = "leanlens pipeline"
+    defs = schema["$defs"]
+    # The plan steps, CompareConfig and TrainConfig are dataclasses validated by their declared
+    # constraints; their schema comes from the same declarations, so every key is typed.
+    steps = {name: {"anyOf": [config_schema(cls), {"type": "null"}]} for name, cls in STEP_TYPES.items()}
+    defs["PlanSpec"]["properties"]["steps"]["items"] = {
+        "type": "object", "properties": steps, "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+        "description": "One step: its name and its settings, e.g. {prune: {kind: structured, amount: 0.5}}.",
+    }
+    compare = config_schema(CompareConfig)
+    defs["CompareSpec"]["properties"]["config"] = {**compare, "description": "Fields of leanlens.CompareConfig."}
+    # A method may be given by name alone (`methods: [shapley, ig]`); the loader turns it into a spec.
+    methods = defs["ExplainSpec"]["properties"]["methods"]
+    methods["items"] = {"anyOf": [{"type": "string", "description": "a method name"}, methods["items"]]}
+    if of == "plan":
+        return {"title": "leanlens plan", "type": "array", "items": defs["PlanSpec"]["properties"]["steps"]["items"]}
+    train = config_schema(TrainConfig)["properties"]
+    for key, prop in defs["TrainSpec"]["properties"].items():
+        if key in train:
+            prop.update({k: v for k, v in train[key].items() if k != "default"})
     return schema
 
 
@@ -410,21 +451,23 @@ def _format_errors(exc: ValidationError, source: str) -> str:
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
         where = _loc_text(loc)
+        where = where if len(where) <= 200 else where[:196] + "…"
         if err["type"] == "extra_forbidden":
             valid = _field_names_at(PipelineConfig, loc[:-1])
-            hint = did_you_mean(str(loc[-1]), valid) if valid else ""
+            hint = did_you_mean(str(loc[-1])[:200], valid) if valid else ""
             valid_txt = f" Valid keys: {', '.join(valid)}." if valid else ""
-            lines.append(f"{where}: unknown key {loc[-1]!r}.{hint}{valid_txt}")
+            lines.append(f"{where}: unknown key {short_repr(loc[-1])}.{hint}{valid_txt}")
         elif err["type"] == "literal_error":
             options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-            lines.append(f"{where}: {err['msg']}; got {err['input']!r}.{did_you_mean(str(err['input']), options)}")
+            lines.append(f"{where}: {err['msg']}; got {short_repr(err['input'])}.{did_you_mean(str(err['input'])[:200], options)}")
         elif err["type"] == "missing":
             lines.append(f"{where}: required key is missing.")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
-            lines.append(f"{where}: {msg}; got {err['input']!r}.")
+            lines.append(f"{where}: {short_repr(msg, 300)}; got {short_repr(err['input'])}.")
     head = f"The {source!r} config is invalid ({len(lines)} problem{'s' if len(lines) != 1 else ''}): "
-    return head + " | ".join(lines)
+    more = f" | … and {len(lines) - 10} more" if len(lines) > 10 else ""
+    return head + " | ".join(lines[:10]) + more
 
 
 def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

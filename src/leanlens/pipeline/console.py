@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from .._format import human_bytes
 from .result import RunResult
 
 __all__ = ["print_summary"]
@@ -23,7 +24,7 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
     for m in result.models:
         table.add_row(
             m.name + (" *" if m.name in result.pareto else ""),
-            _f(m.accuracy, 3), f"{m.size_bytes / 1024:.1f} KB" if m.size_bytes else "–",
+            _f(m.accuracy, 3), human_bytes(m.size_bytes),
             _f(m.latency_ms, 3), _decision(m), _topk(m), m.verdict or ("reference" if m.name == "original" else "–"),
         )
     console.print(table)

@@ -58,23 +58,14 @@ def unpack_model(payload: dict[str, bytes]) -> Any:
     return _UNPACKED[key][0]
 
 
-def _resolve(obj: Any) -> Any:
-    if type(obj).__name__ == "ObjectRef":
-        import ray
-
-        return ray.get(obj)
-    return obj
-
-
 def _explain_chunk(task: dict[str, Any]) -> Any:
     """One task: explain ``task["X"]`` (runs in a Ray worker or in this process)."""
     from ..explain import explain
 
-    model = _resolve(task["model"])
-    if isinstance(model, dict):
+    model = task["model"]
+    if isinstance(model, dict):  # packed for a task in another process
         model = unpack_model(model)
-    background = _resolve(task["background"])
-    return explain(model, task["X"], method=task["method"], background=background, target=task["target"],
+    return explain(model, task["X"], method=task["method"], background=task["background"], target=task["target"],
                    budget=task["budget"], random_state=task["random_state"], **task["params"])
 
 
@@ -91,33 +82,30 @@ def explain_rows(
     executor: Executor | None = None,
     chunk_rows: int = 100,
 ) -> Any:
-    """Explain the rows of ``X``, as one call locally or as chunks of ``chunk_rows`` on Ray.
+    """Explain the rows of ``X`` in chunks of ``chunk_rows`` rows, one task per chunk.
 
-    Chunk ``i`` gets the seed ``random_state + i``, so the result does not depend on the
-    number of workers, only on ``chunk_rows``.
+    Chunk ``j`` gets the seed ``random_state + j`` on every executor, so the result depends
+    on ``chunk_rows`` only: not on the backend, nor on the number of workers. With one chunk
+    it is ``explain(model, X, ..., random_state=random_state)``.
 
     Returns
     -------
     Explanation of all rows (``seconds`` is the wall time of the whole call).
     """
-    if not isinstance(chunk_rows, int) or chunk_rows < 1:
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidInputError(f"The 'chunk_rows' parameter must be an int ≥ 1. Got {chunk_rows!r}.")
+    if len(X) == 0:
+        raise InvalidInputError("The 'X' parameter has no rows to explain.")
     executor = executor or LocalExecutor()
     start = time.perf_counter()
-    n = len(X)
-    if isinstance(executor, LocalExecutor) or n <= chunk_rows:
-        tasks = [dict(model=model, background=background, X=X, method=method, target=target, budget=budget,
-                      random_state=random_state, params=params or {})]
-        parts = LocalExecutor().map(_explain_chunk, tasks)
-    else:
-        model_ref, bg_ref = executor.put(pack_model(model)), executor.put(background)
-        tasks = [
-            dict(model=model_ref, background=bg_ref, X=X[i : i + chunk_rows], method=method, target=target,
-                 budget=budget, random_state=None if random_state is None else random_state + j,
-                 params=params or {})
-            for j, i in enumerate(range(0, n, chunk_rows))
-        ]
-        parts = executor.map(_explain_chunk, tasks)
+    model_ref = executor.put(pack_model(model) if executor.remote else model)
+    bg_ref = executor.put(background)
+    tasks = [
+        dict(model=model_ref, background=bg_ref, X=X[i : i + chunk_rows], method=method, target=target,
+             budget=budget, random_state=None if random_state is None else random_state + j, params=params or {})
+        for j, i in enumerate(range(0, len(X), chunk_rows))
+    ]
+    parts = executor.map(_explain_chunk, tasks)
     expl = concat_explanations(parts)
     expl.seconds = time.perf_counter() - start
     return expl

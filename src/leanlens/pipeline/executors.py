@@ -1,12 +1,14 @@
 """Where work runs: in this process (``local``) or as Ray tasks (``ray``).
 
-Both offer ``map(fn, items)`` (results in input order) and ``imap_unordered`` for sweeps.
-Ray is imported inside :class:`RayExecutor`, so ``import leanlens`` stays fast.
+Both offer one interface: ``submit(fn, item)``, ``wait(handles)`` (the first to finish) and
+``map(fn, items)`` (results in input order). Ray is imported only in this module, inside
+:class:`RayExecutor`, so ``import leanlens`` stays fast.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -25,14 +27,53 @@ class ClusterUnreachableError(LeanlensError, ConnectionError):
 
 
 class Executor(abc.ABC):
-    """Run a function over items. Subclasses: :class:`LocalExecutor`, :class:`RayExecutor`."""
+    """Where tasks run: ``submit`` one, ``wait`` for the first of several to finish, ``map`` many.
+
+    A task is ``fn(item)`` with one picklable item; values of a dict item made by :meth:`put`
+    are handed to ``fn`` resolved. Subclasses implement ``submit`` and ``wait`` (and
+    ``cancel``); ``map`` is the same on every backend, so chunking and seeding decided by
+    the caller give the same results wherever the tasks run.
+    """
 
     name: str = "base"
-    workers: int = 1
+    #: tasks run in other processes (arguments travel pickled; one CPU per task)
+    remote: bool = False
+
+    @property
+    def workers(self) -> int:
+        """Tasks that can run at once."""
+        return 1
+
+    def start(self) -> Executor:
+        """Connect to or start the backend (a no-op for backends with nothing to start)."""
+        return self
 
     @abc.abstractmethod
+    def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        """Start ``fn(item)``; returns a handle for :meth:`wait`."""
+
+    @abc.abstractmethod
+    def wait(self, handles: Sequence[Any]) -> tuple[Any, Any]:
+        """Block until one of ``handles`` finishes: (that handle, its result); re-raises its error."""
+
+    def cancel(self, handles: Sequence[Any]) -> None:  # noqa: B027 - optional: local tasks are already done
+        """Stop tasks that are no longer wanted."""
+
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``[fn(item) for item in items]``, in order, possibly in parallel."""
+        """``[fn(item) for item in items]``, in input order, as parallel as the backend allows."""
+        handles = [self.submit(fn, x) for x in items]
+        results: dict[int, Any] = {}
+        pending = list(range(len(handles)))
+        try:
+            while pending:
+                handle, out = self.wait([handles[i] for i in pending])
+                i = next(i for i in pending if handles[i] is handle)
+                results[i] = out
+                pending.remove(i)
+        except BaseException:
+            self.cancel([handles[i] for i in pending])
+            raise
+        return [results[i] for i in range(len(handles))]
 
     def put(self, obj: Any) -> Any:
         """Share a large object with every task (Ray's object store; identity locally)."""
@@ -48,13 +89,33 @@ class Executor(abc.ABC):
         self.close()
 
 
+class _Done:
+    """A local task's handle: it ran at submit; holds its result or its error."""
+
+    __slots__ = ("error", "result")
+
+    def __init__(self, result: Any = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+
+
 class LocalExecutor(Executor):
-    """Runs everything in this process, one item after another."""
+    """Runs every task in this process, one after another (at ``submit``)."""
 
     name = "local"
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        return [fn(x) for x in items]
+    def submit(self, fn: Callable[[Any], Any], item: Any) -> _Done:
+        try:
+            return _Done(fn(item))
+        except Exception as exc:  # raised at wait(), as a remote task's error is
+            return _Done(error=exc)
+
+    def wait(self, handles: Sequence[Any]) -> tuple[Any, Any]:
+        if not handles:
+            raise InvalidInputError("wait() needs at least one task handle.")
+        done = handles[0]
+        if done.error is not None:
+            raise done.error
+        return done, done.result
 
 
 class RayExecutor(Executor):
@@ -71,6 +132,7 @@ class RayExecutor(Executor):
     """
 
     name = "ray"
+    remote = True
 
     def __init__(self, address: str | None = None, *, num_cpus: int | None = None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.address = address
@@ -116,7 +178,7 @@ class RayExecutor(Executor):
         return self
 
     @property
-    def workers(self) -> int:  # type: ignore[override]
+    def workers(self) -> int:
         import ray
 
         self.start()
@@ -126,7 +188,7 @@ class RayExecutor(Executor):
         import ray
 
         if fn not in self._remote_cache:
-            self._remote_cache[fn] = ray.remote(num_cpus=1)(fn)
+            self._remote_cache[fn] = ray.remote(num_cpus=1)(_call_resolved).options(name=getattr(fn, "__name__", "task"))
         return self._remote_cache[fn]
 
     def put(self, obj: Any) -> Any:
@@ -135,30 +197,22 @@ class RayExecutor(Executor):
         self.start()
         return ray.put(obj)
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        import ray
-
-        self.start()
-        remote = self._remote(fn)
-        refs = [remote.remote(x) for x in items]
-        try:
-            return list(ray.get(refs))
-        except KeyboardInterrupt:
-            for r in refs:
-                ray.cancel(r, force=True)
-            raise
-
     def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
-        """Start one task; returns a handle for :meth:`wait_one`."""
         self.start()
-        return self._remote(fn).remote(item)
+        return self._remote(fn).remote(fn, item)
 
-    def wait_one(self, handles: list[Any]) -> tuple[Any, Any]:
-        """Block until one of ``handles`` finishes: (that handle, its result)."""
+    def wait(self, handles: Sequence[Any]) -> tuple[Any, Any]:
         import ray
 
-        done, _ = ray.wait(handles, num_returns=1)
+        done, _ = ray.wait(list(handles), num_returns=1)
         return done[0], ray.get(done[0])
+
+    def cancel(self, handles: Sequence[Any]) -> None:
+        import ray
+
+        for h in handles:
+            with contextlib.suppress(Exception):
+                ray.cancel(h, force=True)
 
     def close(self) -> None:
         if self._started:
@@ -167,6 +221,15 @@ class RayExecutor(Executor):
             ray.shutdown()
         self._started = self._connected = False
         self._remote_cache.clear()
+
+
+def _call_resolved(fn: Callable[[Any], Any], item: Any) -> Any:
+    """Run ``fn(item)`` in a Ray worker, with the object-store values of a dict item fetched."""
+    import ray
+
+    if isinstance(item, dict):
+        item = {k: ray.get(v) if isinstance(v, ray.ObjectRef) else v for k, v in item.items()}
+    return fn(item)
 
 
 def _init_within(ray: Any, kwargs: dict[str, Any], address: str | None, *, timeout_s: float) -> None:

@@ -126,6 +126,8 @@ class RunResult:
     timings : seconds per stage, in order. dataset : the Dataset's summary.
     models : one :class:`ModelEntry` per model, the original first.
     pareto : names of the models on the accuracy–latency Pareto front.
+    targets : the output explained for each explained row (``explain.target`` of the original
+        model, by :func:`leanlens.explain.resolve_targets`); the report shows these outputs.
     trials : sweep trials (number, params, objectives, state), when the run is a sweep.
     notes : what the reader should know (explainers that did not apply to a model, …).
     """
@@ -141,6 +143,7 @@ class RunResult:
     dataset: dict[str, Any] = dataclasses.field(default_factory=dict)
     models: list[ModelEntry] = dataclasses.field(default_factory=list)
     pareto: list[str] = dataclasses.field(default_factory=list)
+    targets: list[int] = dataclasses.field(default_factory=list)
     trials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     started: str = ""
     finished: str = ""

@@ -18,17 +18,23 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_json, atomic_write_text, prepare_out_dir
+from .._io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_destination,
+    is_leanlens_folder,
+    mark_folder,
+)
 from ..errors import OutputExistsError
+from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
@@ -67,17 +73,48 @@ def _now() -> str:
 
 
 def open_run_folder(out: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    """Create the run folder; refuse an existing one unless ``overwrite`` (and then only a run folder)."""
-    path = prepare_out_dir(out, overwrite=overwrite)
-    if path.exists() and any(path.iterdir()):
-        if not (path / "result.json").exists():
+    """Create the run folder; refuse an existing one unless ``overwrite`` (and then only a run folder).
+
+    The destination is checked (creatable, not the current folder) before anything is created.
+    """
+    path = check_destination(out)
+    if path.exists() and path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise OutputExistsError(
+                f"The 'out' folder {str(path)!r} already exists. Choose another folder or pass --overwrite."
+            )
+        if not (is_leanlens_folder(path) or (path / "result.json").is_file()):
             raise OutputExistsError(
                 f"The 'out' folder {str(path)!r} exists and is not a leanlens run folder (no result.json); "
                 "refusing to replace it even with --overwrite. Choose another folder."
             )
         shutil.rmtree(path)
+    elif path.exists() and not path.is_dir():
+        raise OutputExistsError(f"The 'out' path {str(path)!r} exists and is not a folder.")
     path.mkdir(parents=True, exist_ok=True)
+    mark_folder(path, "run")
     return path
+
+
+def check_sources(cfg: PipelineConfig) -> None:
+    """Fail before the run folder exists when the data or model a pipeline names is missing."""
+    from ..data import available
+    from ..errors import DataError, ModelFormatError
+
+    if cfg.data.path is not None:
+        p = Path(cfg.data.path)
+        if not p.is_file():
+            raise DataError(f"The 'data.path' file {str(p)!r} does not exist. Give an existing .csv or .parquet file.")
+        if not os.access(p, os.R_OK):
+            raise DataError(f"The 'data.path' file {str(p)!r} cannot be read: permission denied.")
+    elif cfg.data.name not in available():
+        from ..errors import did_you_mean
+
+        raise DataError(f"The 'data.name' {cfg.data.name!r} is not a bundled data set.{did_you_mean(cfg.data.name, available())} "
+                        "See `leanlens datasets`.")
+    if cfg.model.path is not None and not Path(cfg.model.path).exists():
+        raise ModelFormatError(
+            f"The 'model.path' {str(cfg.model.path)!r} does not exist. Give a saved model folder or an .onnx file.")
 
 
 def run(
@@ -109,6 +146,9 @@ def run(
     -----
     Ctrl-C stops the run, writes ``result.json`` with ``status: interrupted`` and an
     ``INTERRUPTED`` file, and leaves no report (the report is written last, atomically).
+    A run that fails (bad data, a model that cannot be loaded, a bug) removes its folder and
+    raises, so that the same command can run again without ``overwrite``; a missing
+    ``data.path`` or ``model.path`` is caught before the folder is created.
 
     Examples
     --------
@@ -120,6 +160,7 @@ def run(
     'complete'
     """
     cfg = coerce_config(config)
+    check_sources(cfg)
     folder = open_run_folder(out, overwrite=overwrite)
     result = RunResult(out_dir=folder, name=cfg.name, config=cfg, seed=cfg.seed,
                        versions=library_versions(), machine=_machine(), started=_now())
@@ -129,15 +170,13 @@ def run(
                                          num_cpus=cfg.executor.num_cpus)
     events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
     result.save()
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        try:
-            executor.start()
-        except BaseException as exc:
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-            result.save()
-            if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
-                executor.close()
-            raise
+    try:  # an unreachable cluster fails now, not after training
+        executor.start()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves no folder
+        if own_executor:  # a partly started Ray (local cluster, connection) is ours to shut down
+            executor.close()
+        raise
     try:
         with events, torch_threads(cfg.threads):
             _run_stages(cfg, result, events, executor, progress=progress)
@@ -155,27 +194,16 @@ def run(
     finally:
         result.timings = dict(events.timings)
         result.finished = _now()
-        result.save()
+        if result.status == "failed":
+            # a failed run leaves no folder: the error is raised to the caller, and the same
+            # command can be run again without --overwrite
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            result.save()
         if own_executor:
             executor.close()
     events.emit("run_end", status=result.status, out=str(folder), report=result.report)
     return result
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None: leave torch's setting), then restore."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _yaml(cfg: PipelineConfig) -> str:
@@ -185,7 +213,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
-    from ..evaluation import score
+    from ..models.evaluation import score
     from .stages import apply_plan, load_dataset, obtain_model
 
     folder = result.out_dir
@@ -194,7 +222,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         result.dataset = ds.summary()
 
     with events.stage("model"):
-        original = obtain_model(cfg.model, ds, seed=cfg.seed, progress=progress and events.log is None)
+        original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed, progress=progress and events.log is None)
         models: dict[str, Any] = {"original": original}
         result.models.append(ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_")))
     result.save()
@@ -239,7 +267,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
 
 def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
-    from .measure import folder_size, interleaved_latency
+    from ..models.latency import interleaved
+    from .measure import folder_size
 
     X = np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:]))
     for entry in result.models:
@@ -250,10 +279,10 @@ def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: 
         entry.size_bytes = folder_size(folder / rel)
         n_params = getattr(model, "n_parameters", None)
         entry.n_parameters = int(n_params()) if callable(n_params) else None
-    latency = interleaved_latency(models, X)
+    latency = interleaved(models, X, threads=None, reps=200, min_reps=20, max_seconds=5.0)
     for entry in result.models:
         lat = latency[entry.name]
-        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat["median_ms"], lat["p95_ms"], LATENCY_BATCH
+        entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat.median, lat.p95, LATENCY_BATCH
 
 
 def _update_pareto(result: RunResult) -> None:
@@ -264,10 +293,12 @@ def _update_pareto(result: RunResult) -> None:
 
 def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResult, ds: Any,
                     executor: Executor, events: Events) -> dict[tuple[str, str], Any]:
+    from ..explain import resolve_targets
     from .distributed import explain_rows
     from .stages import explain_unsupported, explanation_rows
 
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    result.targets = [int(t) for t in resolve_targets(models["original"], X, cfg.explain.target)]
     out: dict[tuple[str, str], Any] = {}
     for entry in result.models:
         for spec in cfg.explain.methods:

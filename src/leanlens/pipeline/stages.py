@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import (
-    ConfigError,
     DataError,
     InvalidInputError,
     ModelFormatError,
@@ -30,27 +29,23 @@ __all__ = [
     "compare_models",
     "explanation_rows",
     "load_dataset",
-    "model_targets",
     "obtain_model",
-    "phi_of",
 ]
 
 
 def load_dataset(spec: DataSpec, *, seed: int) -> Dataset:
     """The bundled data set ``spec.name``, or the CSV/Parquet file ``spec.path``."""
-    from .. import datasets
+    from ..data.source import open_dataset
 
-    if spec.path is not None:
-        p = Path(spec.path)
-        if not p.is_file():
-            raise DataError(f"The 'data.path' file {str(p)!r} does not exist. Give an existing .csv or .parquet file.")
-        reader = datasets.from_parquet if p.suffix.lower() == ".parquet" else datasets.from_csv
-        return reader(p, target=str(spec.target), random_state=seed)
-    return datasets.load(spec.name, random_state=seed)
+    if spec.path is not None and not Path(spec.path).is_file():
+        raise DataError(f"The 'data.path' file {str(spec.path)!r} does not exist. Give an existing .csv or .parquet file.")
+    return open_dataset(spec.path if spec.path is not None else spec.name, label=spec.target, random_state=seed)
 
 
-def obtain_model(spec: ModelSpec, ds: Dataset, *, seed: int, progress: bool = False) -> BaseModel:
-    """Load ``spec.path`` or train a network with ``spec.train`` (seeded by the pipeline seed)."""
+def obtain_model(spec: ModelSpec, ds: Dataset, *, data: DataSpec, seed: int, progress: bool = False) -> BaseModel:
+    """Load ``spec.path`` or train a network with ``spec.train`` (seeded by the pipeline seed) on
+    ``ds`` (opened from ``data``, which the trained model records)."""
+    from ..data.source import record_data_source
     from ..models import load_model, train
 
     if spec.path is not None:
@@ -64,7 +59,9 @@ def obtain_model(spec: ModelSpec, ds: Dataset, *, seed: int, progress: bool = Fa
                 f"{ds.name!r} has {int(np.prod(ds.input_shape))}."
             )
         return model
-    return train(ds, spec.train.to_config(seed=seed), progress=progress)
+    model = train(ds, spec.train.to_config(seed=seed), progress=progress)
+    record_data_source(model, data.path if data.path is not None else data.name, label=data.target)
+    return model
 
 
 def apply_plan(model: BaseModel, steps: list[StepConfig], ds: Dataset, *, seed: int, latency_reps: int = 20,
@@ -120,30 +117,9 @@ def agreement_of(drift: DriftReport, method: str | None = None) -> float | None:
 def explanation_rows(ds: Dataset, spec: ExplainSpec, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The explained rows (first ``n_rows`` test rows) and the background (a seeded sample of
     ``background`` training rows)."""
-    X = ds.X_test[: spec.n_rows]
-    rng = np.random.default_rng(seed)
-    n_bg = min(spec.background, len(ds.X_train))
-    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), size=n_bg, replace=False))]
-    return X, bg
+    from ..data.source import background_rows
 
-
-def model_targets(model: BaseModel, X: np.ndarray, target: Any) -> np.ndarray:
-    """The output explained for each row: the original model's predicted class, or a fixed index."""
-    if model.task == "regression":
-        return np.zeros(len(X), dtype=np.int64)
-    if target == "predicted" or target is None:
-        return model.predict(X).astype(np.int64)
-    if isinstance(target, int) and 0 <= target < model.n_outputs:
-        return np.full(len(X), target, dtype=np.int64)
-    raise ConfigError(f"The 'explain.target' must be 'predicted' or an output index in [0, {model.n_outputs}). Got {target!r}.")
-
-
-def phi_of(expl: Any, targets: np.ndarray) -> np.ndarray:
-    """(n, d) attributions of each row's target output."""
-    v = np.asarray(expl.values)
-    if v.ndim == 2:
-        return v
-    return v[np.arange(len(v)), :, targets]
+    return ds.X_test[: spec.n_rows], background_rows(ds, spec.background, random_state=seed)
 
 
 def explain_unsupported(exc: Exception) -> str | None:

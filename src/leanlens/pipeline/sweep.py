@@ -8,7 +8,6 @@ that were running are marked failed and re-sampled.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -19,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_text
+from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
 from ..errors import ConfigError, LeanlensError, OutputExistsError
 from .config import ParamSpec, PipelineConfig
 from .events import Events, Log
-from .executors import Executor, RayExecutor, make_executor
+from .executors import Executor, make_executor
 from .result import ModelEntry, RunResult, headline_score, pareto_front
 
 __all__ = ["DIRECTIONS", "StudyStorageError", "build_plan", "sweep"]
@@ -116,12 +115,12 @@ _DATASETS: dict[str, Any] = {}
 def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
     """Compress the original with one plan and measure the three objectives."""
     from ..compress import compress
-    from ..evaluation import score
     from ..explain import explain
     from ..metrics.agreement import agreement
+    from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import unpack_model
-    from .measure import inference_latency
-    from .stages import load_dataset, phi_of
+    from .stages import load_dataset
 
     start = time.perf_counter()
     try:
@@ -137,13 +136,13 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                        threads=task["threads"])
         model = res.model
         scores = score(model, ds.X_test, ds.y_test, prefix="test_")
-        lat = inference_latency(model, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                                min_seconds=0.1, max_seconds=1.0)
+        lat = interleaved({"m": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
         expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
                        budget=task["budget"], random_state=task["seed"], **task["params"])
-        phi = phi_of(expl, task["targets"])
+        phi = expl.select(task["targets"]).values
         agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
-        return {"accuracy": headline_score(scores), "latency_ms": lat["median_ms"],
+        return {"accuracy": headline_score(scores), "latency_ms": lat.median,
                 "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
                 "seconds": time.perf_counter() - start, "error": None}
     except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on
@@ -214,11 +213,14 @@ def _fail_stale(study: Any) -> int:
 
 
 def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
-    """The sweep folder and whether it resumes an earlier sweep."""
+    """The sweep folder and whether it resumes an earlier sweep (checked creatable first)."""
+    out = check_destination(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"The 'out' path {str(out)!r} exists and is not a folder.")
     if out.exists() and any(out.iterdir()):
         is_sweep = (out / "sweep.json").exists()
         if overwrite:
-            if not is_sweep and not (out / "result.json").exists():
+            if not is_sweep and not (out / "result.json").exists() and not is_leanlens_folder(out):
                 raise OutputExistsError(f"The 'out' folder {str(out)!r} exists and is not a leanlens sweep folder; "
                                         "refusing to replace it even with --overwrite.")
             shutil.rmtree(out)
@@ -228,7 +230,32 @@ def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
         else:
             return out, True
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, "sweep")
     return out, False
+
+
+def check_storage(storage: str) -> None:
+    """Refuse an Optuna storage URL that cannot work, before the sweep folder is created."""
+    if not isinstance(storage, str) or not storage.strip():
+        raise StudyStorageError(f"The 'storage' parameter must be a database URL such as sqlite:///study.db. Got {storage!r}.")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(storage)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise StudyStorageError(
+            f"The 'storage' URL {storage[:200]!r} is not a usable database URL ({exc}); "
+            "give one such as sqlite:///study.db."
+        ) from None
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        if db in ("", ":memory:") or db.startswith("file:"):
+            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} names no SQLite file; a sweep needs a file to resume from.")
+        parent = Path(db).parent
+        if not parent.is_dir():
+            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} points into {str(parent)!r}, which is not a folder.")
 
 
 def sweep(
@@ -269,23 +296,28 @@ def sweep(
     if sw is None:  # pragma: no cover - check_space raised
         raise ConfigError("The pipeline has no 'sweep' section.")
     n_wanted = trials if trials is not None else sw.trials
-    if isinstance(n_wanted, bool) or not isinstance(n_wanted, int) or n_wanted < 1:
-        raise ConfigError(f"The 'trials' parameter must be an int ≥ 1. Got {n_wanted!r}.")
+    from ..limits import MAX_TRIALS, check_count
+
+    check_count(n_wanted, param="trials", high=MAX_TRIALS, owner="sweep()", error=ConfigError)
+    from .run import check_sources
+
+    check_sources(cfg)
+    if storage or sw.storage:
+        check_storage(str(storage or sw.storage))
     folder, resumed = open_sweep_folder(Path(out), overwrite=overwrite)
     storage_url = storage or sw.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     backend = backend or cfg.executor.backend
     own_executor = executor is None
     executor = executor or make_executor(backend, address=address or cfg.executor.address,
                                          num_cpus=cfg.executor.num_cpus)
-    if isinstance(executor, RayExecutor):  # an unreachable cluster fails now, not after training
-        executor.start()
+    executor.start()  # an unreachable cluster fails now, not after training
     result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg, seed=cfg.seed,
                        versions=library_versions(), started=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}")
     atomic_write_text(folder / "sweep.json", json.dumps({"storage": storage_url, "study_name": sw.study_name,
                                                          "backend": backend}, indent=2) + "\n")
     (folder / "INTERRUPTED").unlink(missing_ok=True)
-    from .run import torch_threads
+    from ..models.threads import torch_threads
 
     try:
         with events, torch_threads(cfg.threads):
@@ -313,7 +345,11 @@ def sweep(
     finally:
         result.timings = dict(events.timings)
         result.finished = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-        result.save()
+        if result.status == "failed" and not resumed:
+            # a new sweep that failed leaves no folder, so the same command can run again
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            result.save()
         if own_executor:
             executor.close()
     events.emit("sweep_end", status=result.status, out=str(folder), trials=len(result.trials))
@@ -322,12 +358,13 @@ def sweep(
 
 def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed: bool) -> dict[str, Any]:
     """Data, the original model (trained once; reloaded on resume), its explanation of the rows."""
-    from ..evaluation import score
-    from ..explain import explain
+    from ..explain import explain, resolve_targets
     from ..models import load_model
+    from ..models.evaluation import score
+    from ..models.latency import interleaved
     from .distributed import pack_model
-    from .measure import folder_size, inference_latency
-    from .stages import explanation_rows, load_dataset, model_targets, obtain_model, phi_of
+    from .measure import folder_size
+    from .stages import explanation_rows, load_dataset, obtain_model
 
     sw = cfg.sweep
     if sw is None:  # pragma: no cover
@@ -339,7 +376,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         if resumed and (saved / "model.json").exists():
             original = load_model(saved)
         else:
-            original = obtain_model(cfg.model, ds, seed=cfg.seed)
+            original = obtain_model(cfg.model, ds, data=cfg.data, seed=cfg.seed)
             original.save(saved, overwrite=True)
     methods = {m.method: m for m in cfg.explain.methods}
     name = sw.agreement_method or cfg.explain.methods[0].method
@@ -347,21 +384,21 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         raise ConfigError(f"The 'sweep.agreement_method' {name!r} is not one of explain.methods {list(methods)}.")
     spec = methods[name]
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
-    targets = model_targets(original, X, cfg.explain.target)
+    targets = resolve_targets(original, X, cfg.explain.target)
     with events.stage("explain original", method=name):
         expl = explain(original, X, method=name, background=bg, target=None, budget=spec.budget,
                        random_state=cfg.seed, **spec.params)
-    lat = inference_latency(original, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])),
-                            min_seconds=0.1, max_seconds=1.0)
+    lat = interleaved({"m": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
     return {
         "dataset": ds, "original": original,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
-                                     latency_ms=lat["median_ms"], latency_batch=LATENCY_BATCH,
+                                     latency_ms=lat.median, latency_batch=LATENCY_BATCH,
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),
             "threads": cfg.compress.threads, "X": X, "background": bg, "targets": targets, "method": name,
-            "budget": spec.budget, "params": spec.params, "phi_original": phi_of(expl, targets),
+            "budget": spec.budget, "params": spec.params, "phi_original": expl.select(targets).values,
             "k": cfg.compare_config.k,
         },
     }
@@ -382,7 +419,7 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
 
     # A Ray task holds one CPU: its torch / ONNX Runtime work runs on one thread, so that two
     # workers on two cores do not oversubscribe them.
-    threads = 1 if isinstance(executor, RayExecutor) else base["task"]["threads"]
+    threads = 1 if executor.remote else base["task"]["threads"]
 
     def ask() -> tuple[Any, dict[str, Any]]:
         trial = study.ask()
@@ -409,34 +446,21 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
         completed = 0
         max_failures = max(10, 2 * n_wanted)
         failures = 0
-        if isinstance(executor, RayExecutor):
-            width = executor.workers
-            flight: dict[Any, Any] = {}
-            while completed < remaining and failures < max_failures:
-                while len(flight) < min(width, remaining - completed):
-                    trial, task = ask()
-                    flight[executor.submit(evaluate_trial, task)] = trial
-                handle, out = executor.wait_one(list(flight))
-                tell(flight.pop(handle), out)
-                if out.get("error"):
-                    failures += 1
-                else:
-                    completed += 1
-            for handle, trial in flight.items():  # more were in flight than needed
-                with contextlib.suppress(Exception):
-                    import ray
-
-                    ray.cancel(handle, force=True)
-                study.tell(trial, state=TrialState.FAIL)
-        else:
-            while completed < remaining and failures < max_failures:
+        flight: list[tuple[Any, Any]] = []  # (task handle, trial)
+        while completed < remaining and failures < max_failures:
+            while len(flight) < min(executor.workers, remaining - completed):
                 trial, task = ask()
-                out = executor.map(evaluate_trial, [task])[0]
-                tell(trial, out)
-                if out.get("error"):
-                    failures += 1
-                else:
-                    completed += 1
+                flight.append((executor.submit(evaluate_trial, task), trial))
+            handle, out = executor.wait([h for h, _ in flight])
+            i = next(i for i, (h, _) in enumerate(flight) if h is handle)
+            tell(flight.pop(i)[1], out)
+            if out.get("error"):
+                failures += 1
+            else:
+                completed += 1
+        executor.cancel([h for h, _ in flight])  # more were in flight than needed
+        for _, trial in flight:
+            study.tell(trial, state=TrialState.FAIL)
         if failures >= max_failures:
             raise ConfigError(f"{failures} trials failed (see result.json 'trials'); the search space gives "
                               "invalid plans. Last error: " + str(study.trials[-1].user_attrs.get("error")))

@@ -45,14 +45,20 @@ def figure_to_uri(fig: Figure, *, dpi: int = 100) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def model_colors(names: Sequence[str]) -> dict[str, str]:
+    """One colour per model, by its place in the run (the original first), used by every chart."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
 def accuracy_latency_chart(names: Sequence[str], accuracy: Sequence[float], latency_ms: Sequence[float],
-                           front: Sequence[str], *, metric: str = "test accuracy") -> str:
+                           front: Sequence[str], *, metric: str = "test accuracy",
+                           colors: dict[str, str] | None = None) -> str:
     """Scatter of accuracy against latency, one labelled point per model, the Pareto front as a step line."""
     fig = new_figure(6.4, 3.8)
     ax = fig.subplots()
     for i, (n, a, t) in enumerate(zip(names, accuracy, latency_ms, strict=True)):
         on_front = n in front
-        ax.scatter([t], [a], s=70 if on_front else 40, color=PALETTE[i % len(PALETTE)],
+        ax.scatter([t], [a], s=70 if on_front else 40, color=(colors or {}).get(n, PALETTE[i % len(PALETTE)]),
                    edgecolor="black" if on_front else "none", zorder=3, label=n)
         ax.annotate(n, (t, a), textcoords="offset points", xytext=(6, 4), fontsize=8)
     pts = sorted((t, a) for n, a, t in zip(names, accuracy, latency_ms, strict=True) if n in front)
@@ -84,7 +90,7 @@ def trials_chart(accuracy: Sequence[float], latency_ms: Sequence[float], agreeme
 
 
 def importance_chart(feature_names: Sequence[str], importances: dict[str, np.ndarray], *, top: int = 10,
-                     title: str = "") -> str:
+                     title: str = "", colors: dict[str, str] | None = None) -> str:
     """Side-by-side horizontal bars of global importance (mean |φ|) per model, top features of the first."""
     names = list(importances)
     ref = np.asarray(importances[names[0]], float)
@@ -95,7 +101,7 @@ def importance_chart(feature_names: Sequence[str], importances: dict[str, np.nda
     y = np.arange(len(order))
     for j, n in enumerate(names):
         vals = np.asarray(importances[n], float)[order]
-        ax.barh(y + (j - (len(names) - 1) / 2) * h, vals, height=h, color=PALETTE[j % len(PALETTE)], label=n)
+        ax.barh(y + (j - (len(names) - 1) / 2) * h, vals, height=h, color=(colors or {}).get(n, PALETTE[j % len(PALETTE)]), label=n)
     ax.set_yticks(y, [feature_names[i] for i in order], fontsize=8)
     ax.set_xlabel("mean |attribution|")
     if title:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import html
+import dataclasses
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._format import human_bytes, significant
 from .._io import atomic_write_text
 from ..pipeline.config import ReportSpec
 from . import figures
@@ -46,7 +47,7 @@ def render_report(result: RunResult, path: str | Path | None = None, *, models: 
         undefined=jinja2.StrictUndefined,
     )
     env.filters["num"] = _num
-    env.filters["bytes"] = _bytes
+    env.filters["bytes"] = human_bytes
     text = env.get_template("report.html").render(**build_context(result, models=models, dataset=dataset))
     return atomic_write_text(out, text)
 
@@ -61,17 +62,6 @@ def _num(v: Any, digits: int = 3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}" if abs(v) >= 10 ** (-digits) or v == 0 else f"{v:.2e}"
     return str(v)
-
-
-def _bytes(n: Any) -> str:
-    if n is None:
-        return "–"
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def verdict_sentences(result: RunResult) -> list[str]:
@@ -132,15 +122,16 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
         "notes": list(getattr(result, "notes", []) or []),
     }
     top, n_samples = report.top_features, report.sample_rows
+    colors = figures.model_colors([m.name for m in result.models])  # one colour per model in every chart
     if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
         ctx["accuracy_latency"] = figures.accuracy_latency_chart(
             [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
-            [float(m.latency_ms or 0) for m in result.models], result.pareto)
+            [float(m.latency_ms or 0) for m in result.models], result.pareto, colors=colors)
     else:
         ctx["accuracy_latency"] = None
-    ctx["importance"] = _importance_figures(result, expl, methods, top)
+    ctx["importance"] = _importance_figures(result, expl, methods, top, colors)
     ctx["drift"] = _drift_figures(result)
-    targets = _targets(result, expl)
+    targets = np.asarray(result.targets, dtype=np.int64) if result.targets else None
     ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
     ctx["heatmaps"] = _heatmaps(result, expl, methods, targets, n_samples)
     ctx["surrogates"] = _surrogates(result, models, dataset)
@@ -156,7 +147,23 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
 def _yaml(cfg: dict[str, Any]) -> str:
     import yaml
 
-    return yaml.safe_dump(cfg, sort_keys=False)
+    # allow_unicode: "—" stays "—" rather than "\u2014"; width: long lists stay readable.
+    return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _rounded(v: Any) -> Any:
+    """Parameters as a person reads them: floats to 3 significant digits, arrays summarized."""
+    if isinstance(v, dict):
+        return {str(k): _rounded(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_rounded(x) for x in v] if len(v) <= 20 else f"[{len(v)} values]"
+    if isinstance(v, np.ndarray):
+        return _rounded(v.tolist()) if v.size <= 20 else f"array of shape {v.shape}"
+    if isinstance(v, np.generic):
+        return _rounded(v.item())
+    if isinstance(v, float):
+        return float(significant(v)) if math.isfinite(v) else str(v)
+    return v if v is None or isinstance(v, bool | int | str) else str(v)
 
 
 def _load_explanations(result: RunResult) -> dict[tuple[str, str], Any]:
@@ -190,7 +197,8 @@ def _plan_text(m: ModelEntry) -> str:
     return " → ".join(parts) or "—"
 
 
-def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int) -> list[dict[str, str]]:
+def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], top: int,
+                        colors: dict[str, str]) -> list[dict[str, str]]:
     out = []
     for method in methods:
         imps = {}
@@ -204,38 +212,16 @@ def _importance_figures(result: RunResult, expl: dict[tuple[str, str], Any], met
             names = e.feature_names
         if imps:
             out.append({"method": method, "uri": figures.importance_chart(
-                names, imps, top=top, title=f"{method}: global importance, top {top} of the original")})
+                names, imps, top=top, title=f"{method}: global importance, top {top} of the original", colors=colors)})
     return out
 
 
-def _targets(result: RunResult, expl: dict[tuple[str, str], Any]) -> np.ndarray | None:
-    """Each explained row's output: the original model's predicted class (from its output)."""
-    for (name, _), e in expl.items():
-        if name == "original" and e.values.ndim == 3:
-            total = e.values.sum(axis=1) + (e.base_values if e.base_values.ndim == 2 else e.base_values[:, None])
-            return np.asarray(total.argmax(axis=1), dtype=np.int64)
-    return None
-
-
-def _phi(e: Any, targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    v = np.asarray(e.values)
-    b = np.asarray(e.base_values)
-    if v.ndim == 2:
-        return v, (b if b.ndim == 1 else b[:, 0])
-    t = targets if targets is not None else np.zeros(len(v), dtype=np.int64)
-    rows = np.arange(len(v))
-    return v[rows, :, t], (b[rows, t] if b.ndim == 2 else b)
-
-
 def _per_row(e: Any, targets: np.ndarray | None) -> Any:
-    """An (n, d) Explanation of each row's target output (the original's predicted class)."""
-    import dataclasses
-
+    """An (n, d) Explanation of each row's explained output (``result.targets``)."""
     if e.values.ndim == 2:
         return e
-    phi, base = _phi(e, targets)
-    t = targets if targets is not None else np.zeros(e.n_rows, dtype=np.int64)
-    return dataclasses.replace(e, values=phi, base_values=base, stderr=None, targets=t)
+    t = targets[: e.n_rows] if targets is not None else np.zeros(e.n_rows, dtype=np.int64)
+    return dataclasses.replace(e.select(t), stderr=None)
 
 
 def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: list[str], targets: np.ndarray | None,
@@ -252,19 +238,13 @@ def _waterfalls(result: RunResult, expl: dict[tuple[str, str], Any], methods: li
                     continue
                 one = _per_row(e, targets).rows([row])
                 if targets is not None and e.values.ndim == 3:
-                    one = dataclasses_replace(one, output_names=(e.output_names[int(targets[row])],))
+                    one = dataclasses.replace(one, output_names=(e.output_names[int(targets[row])],))
                 fig = plot_waterfall(one, 0, max_features=8)
                 fig.axes[0].set_title(f"{m.name} · {method} · row {row}", fontsize=9)
                 cells.append({"model": m.name, "uri": figures.figure_to_uri(fig, dpi=80)})
             if cells:
                 out.append({"method": method, "row": row, "cells": cells})
     return out
-
-
-def dataclasses_replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 def _image_shape(e: Any) -> tuple[int, int] | None:
@@ -292,9 +272,12 @@ def _heatmaps(result: RunResult, expl: dict[tuple[str, str], Any], methods: list
         if shape is None:
             continue
         strips = []
-        for name, e in per_model.items():
+        rows = {name: _per_row(e, targets) for name, e in per_model.items()}
+        # One colour scale for every model's strip: equal colours mean equal attributions.
+        vmax = max(float(np.abs(e.feature_values()[: min(n_samples, e.n_rows)]).max()) for e in rows.values()) or 1.0
+        for name, e in rows.items():
             r = min(n_samples, e.n_rows)
-            fig = plot_image_heatmap(_per_row(e, targets), list(range(r)), image_shape=shape)
+            fig = plot_image_heatmap(e, list(range(r)), image_shape=shape, vmax=vmax)
             fig.suptitle(f"{name}", fontsize=9)
             strips.append({"model": name, "uri": figures.figure_to_uri(fig, dpi=80)})
         out.append({"method": method, "strips": strips})
@@ -344,6 +327,10 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
     return rows
 
 
+#: Below this held-out fidelity a surrogate tree is flagged as not a faithful summary of its model.
+SURROGATE_FIDELITY_OK = 0.8
+
+
 def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) -> list[dict[str, Any]]:
     """A depth-3 surrogate decision tree of each model, fitted on the training rows."""
     if models is None or dataset is None:
@@ -358,7 +345,8 @@ def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) 
             continue
         tree = SurrogateTree(models[m.name], max_depth=3, random_state=result.seed).fit(X)
         out.append({"model": m.name, "text": tree.export_text(), "fidelity": tree.fidelity_,
-                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=60)})
+                    "faithful": tree.fidelity_ >= SURROGATE_FIDELITY_OK,
+                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=90)})
     return out
 
 
@@ -392,5 +380,5 @@ def _trials(result: RunResult) -> dict[str, Any] | None:
 def _method_params(expl: dict[tuple[str, str], Any], method: str) -> dict[str, Any]:
     for (_, m), e in expl.items():
         if m == method:
-            return {"params": html.unescape(str(e.params)), "n_rows": e.n_rows, "n_model_evals": e.n_model_evals}
+            return {"params": _yaml(_rounded(e.params)).strip(), "n_rows": e.n_rows, "n_model_evals": e.n_model_evals}
     return {}

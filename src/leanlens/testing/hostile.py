@@ -19,6 +19,7 @@ Nothing here runs an attack: the files are only written.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -157,6 +158,7 @@ def skops_function_node(folder: Path) -> HostileCase:
     return HostileCase("skops_function_node", d, "model", "FunctionTransformer(func=numpy.save)", victim)
 
 
+@functools.cache
 def _tree_bytes() -> bytes:
     import skops.io as sio
     from sklearn.tree import DecisionTreeClassifier
@@ -167,6 +169,7 @@ def _tree_bytes() -> bytes:
     return sio.dumps(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y))
 
 
+@functools.cache
 def _forest_bytes() -> bytes:
     import skops.io as sio
     from sklearn.ensemble import RandomForestClassifier
@@ -730,7 +733,7 @@ def yaml_deep_nesting(folder: Path) -> HostileCase:
 
 def yaml_long_key(folder: Path) -> HostileCase:
     """A 100,000-character unknown key: an error echoing it must stay short."""
-    return _yaml_case(folder, "yaml_long_key", "100k-character unknown key", "k" * 100_000 + ": 1\n")
+    return _yaml_case(folder, "yaml_long_key", "100k-character unknown key", "? " + "k" * 100_000 + "\n: 1\n")
 
 
 # -- explanations --------------------------------------------------------------------------

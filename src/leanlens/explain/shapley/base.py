@@ -13,6 +13,7 @@ from ...errors import InvalidInputError
 from ..base import Explainer
 from ..explanation import Explanation
 from .game import MaskingGame, summarize_background
+from .groups import GroupedGame, resolve_groups
 
 if TYPE_CHECKING:
     from ...models.base import BaseModel
@@ -24,6 +25,7 @@ __all__ = [
     "RegressionShapley",
     "ShapleyExplainer",
     "default_budget",
+    "student_t_factor",
 ]
 
 #: A background larger than this is summarized by weighted k-means centres.
@@ -35,6 +37,25 @@ DEFAULT_BUDGET_EXTRA = 2048
 #: Share of the budget a row spends on its pilot fit when ``tol`` is set.
 PILOT_FRACTION_DENOMINATOR = 4
 _SEED_BOUND = 2**31 - 1
+
+
+#: t_{0.975, ν} for ν = 1..30 (beyond, the Cornish–Fisher expansion is accurate to < 1e-4).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+_Z975 = 1.959963984540054
+
+
+def student_t_factor(dof: int) -> float:
+    """t_{0.975, dof} / z_{0.975}: scales a standard error estimated from ``dof`` degrees of
+    freedom so that φ̂ ± 1.96·SE is an honest 95% interval (few sampled units make the
+    estimated spread itself uncertain). 1 when there is no spread to scale (dof ≤ 0)."""
+    if dof <= 0:
+        return 1.0
+    if dof <= len(_T975):
+        return _T975[dof - 1] / _Z975
+    z, v = _Z975, float(dof)
+    return (z + (z**3 + z) / (4 * v) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)) / z
 
 
 def default_budget(d: int) -> int:
@@ -65,7 +86,7 @@ class ShapleyExplainer(Explainer):
         return self.params.get(name, default)
 
     def _check_params(self, d: int) -> None:
-        known = {"max_background", "baseline", "batch_rows", "tol", *self.extra_params}
+        known = {"max_background", "baseline", "batch_rows", "tol", "groups", *self.extra_params}
         unknown = set(self.params) - known
         if unknown:
             raise InvalidInputError(
@@ -117,13 +138,26 @@ class ShapleyExplainer(Explainer):
                            batch_rows=int(self._param("batch_rows", DEFAULT_BATCH_ROWS)))
         return game, notes
 
+    def _players(self, model: BaseModel) -> tuple[tuple[tuple[int, ...], ...] | None, tuple[str, ...]]:
+        """The groups (None: every feature is a player) and the players' names."""
+        spec = self._param("groups", None)
+        if spec is None:
+            return None, tuple(model.feature_names)
+        return resolve_groups(spec, model.n_features, model.input_shape, model.feature_names)
+
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
-        d = model.n_features
-        self._check_params(d)
+        self._check_params(model.n_features)
+        groups, names = self._players(model)
+        d = model.n_features if groups is None else len(groups)
         self._check_size(d)
         budget = self._budget(d) if self.has_budget else None
         rng = np.random.default_rng(self.random_state)
         game, notes = self._game(model, X, targets, rng)
+        counter = game  # counts the model evaluations
+        if groups is not None:
+            game = GroupedGame(game, groups)
+        described, described_notes = self._describe(d, budget)
+        notes.extend(described_notes)
         phi, stderr, extra = self._estimate(game, budget, rng)
         notes.extend(extra)
         base = game.empty
@@ -131,14 +165,23 @@ class ShapleyExplainer(Explainer):
             phi, base = phi[:, :, 0], base[:, 0]
             stderr = None if stderr is None else stderr[:, :, 0]
         params = {"budget": budget, "background_rows": game.n_background,
-                  "random_state": self.random_state, **self.params}
+                  "random_state": self.random_state, **self.params, **described}
         if isinstance(params.get("baseline"), np.ndarray):
             params["baseline"] = params["baseline"].tolist()
+        if groups is not None:
+            if isinstance(params.get("groups"), str):
+                params["groups_spec"] = params["groups"]
+            params["groups"] = [list(g) for g in groups]
         return Explanation(
-            values=phi, base_values=base, data=X.reshape(len(X), -1), feature_names=model.feature_names,
+            values=phi, base_values=base, data=X.reshape(len(X), -1), feature_names=names, groups=groups,
             output_names=model.output_names, method=self.name, params=params, stderr=stderr,
-            targets=targets, n_model_evals=game.n_evals, input_shape=model.input_shape, notes=tuple(notes),
+            targets=targets, n_model_evals=counter.n_evals, input_shape=model.input_shape, notes=tuple(notes),
         )
+
+    def _describe(self, d: int, budget: int | None) -> tuple[dict[str, Any], list[str]]:
+        """What the estimator will do for d features and this budget, recorded in
+        ``Explanation.params`` (and notes); nothing by default. A pure function of its inputs."""
+        return {}, []
 
     def _check_size(self, d: int) -> None:
         if d < 2:
@@ -158,6 +201,8 @@ class RegressionShapley(ShapleyExplainer):
     budget on a second, independent estimate, averaged with the pilot in proportion to the
     coalitions each used (a convex combination keeps efficiency exact).
     """
+
+    max_players = 1000  # math.comb(d, d // 2) overflows a float past d = 1029
 
     @abc.abstractmethod
     def _fit(self, game: MaskingGame, budget: int, rows: np.ndarray, rng: np.random.Generator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import register_explainer
-from .base import ShapleyExplainer
+from .base import ShapleyExplainer, student_t_factor
 from .game import MaskingGame
 
 __all__ = ["PermutationShap"]
@@ -76,7 +76,7 @@ class PermutationShap(ShapleyExplainer):
         stderr = None
         if done.min() >= 2:
             var = np.maximum(s2 / cnt - phi**2, 0.0) * cnt / (cnt - 1)
-            stderr = np.sqrt(var / cnt)
+            stderr = np.sqrt(var / cnt) * np.array([student_t_factor(int(c) - 1) for c in done])[:, None, None]
         notes = []
         if tol is not None and done.min() < total_pairs:
             notes.append(f"tol={tol}: {int((done < total_pairs).sum())} of {n} rows stopped early.")

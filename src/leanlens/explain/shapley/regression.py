@@ -3,17 +3,23 @@ with sandwich standard errors over the sampled units."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["constrained_wls"]
+from .base import student_t_factor
+
+__all__ = ["constrained_basis_wls", "constrained_wls"]
 
 #: Matrix entries (rows × pairs × d) handled per chunk of the batched solve (memory cap).
 SOLVE_CHUNK_ENTRIES = 4_000_000
 #: ‖H H⁻¹ − I‖ above this marks a row's inverse as unreliable (→ pseudo-inverse).
 INVERSE_CHECK_TOL = 1e-6
+#: HC3 leverage correction: 1 − leverage is floored here (a pair the fit interpolates).
+_MIN_ONE_MINUS_LEVERAGE = 0.05
 
 
-def constrained_wls(
+def _constrained_wls(
     masks: np.ndarray,
     weights: np.ndarray,
     values: np.ndarray,
@@ -72,6 +78,9 @@ def constrained_wls(
         out[sl] = phi
         if se is not None and units is not None:
             resid = target - Z @ (phi - b[:, None, :] / d)
+            # HC3: a pair's residual is divided by 1 − its leverage (the fit pulls towards the pairs)
+            lev = np.einsum("rhp,rhp->rh", Z @ Ginv, Z) * w2[None, :]
+            resid = resid / np.maximum(1.0 - lev, _MIN_ONE_MINUS_LEVERAGE)[:, :, None]
             se[sl] = _sandwich_stderr(ZwT, resid, Ginv, np.asarray(units)[0::2], strata, fpc)
     return out, se
 
@@ -90,13 +99,15 @@ def _projected_inverse(PGP: np.ndarray, P: np.ndarray) -> np.ndarray:
     try:
         inv = np.linalg.inv(H)
         ok = np.all(np.isfinite(inv), axis=(1, 2))
-        ok &= np.linalg.norm(H @ inv - np.eye(d), axis=(1, 2)) < INVERSE_CHECK_TOL
+        probe = np.ones((d, 1)) / np.sqrt(d) + np.arange(d)[:, None] / d  # H (H⁻¹ v) = v on a fixed v
+        ok &= np.linalg.norm(H @ (inv @ probe) - probe, axis=(1, 2)) < INVERSE_CHECK_TOL * np.linalg.norm(probe)
     except np.linalg.LinAlgError:
         inv = np.zeros_like(H)
         ok = np.zeros(r, dtype=bool)
     if not ok.all():
         inv[~ok] = np.linalg.pinv(PGP[~ok], hermitian=True)
-    return P @ inv @ P
+    # P X P by centring rows and columns: the same as two products with P, in O(d²)
+    return inv - inv.mean(axis=1, keepdims=True) - inv.mean(axis=2, keepdims=True) + inv.mean(axis=(1, 2), keepdims=True)
 
 
 def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units: np.ndarray,
@@ -122,7 +133,7 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
     gstarts = np.nonzero(np.r_[True, st_u[1:] != st_u[:-1]])[0]
     gsize = np.diff(np.r_[gstarts, n_units])
     c_g = np.where(gsize > 1, gsize / np.maximum(gsize - 1, 1) * fpc_u[gstarts], 0.0)
-    root_c = np.sqrt(np.repeat(c_g, gsize))
+    root_c = np.sqrt(np.repeat(c_g, gsize)) * student_t_factor(n_units - len(gstarts))
     out = np.empty((r, d, K))
     Zs = ZwT[:, :, sampled]
     for k in range(K):
@@ -136,3 +147,112 @@ def _sandwich_stderr(ZwT: np.ndarray, resid: np.ndarray, Ginv: np.ndarray, units
         V = Ginv @ C @ Ginv
         out[:, :, k] = np.sqrt(np.maximum(np.diagonal(V, axis1=1, axis2=2), 0.0))
     return out
+
+
+def _constrained_basis_wls(
+    A: np.ndarray,
+    weights: np.ndarray,
+    y: np.ndarray,
+    total: np.ndarray,
+    transform: np.ndarray,
+    *,
+    units: np.ndarray | None = None,
+    ridge: np.ndarray | None = None,
+    press: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Constrained weighted least squares on a general basis, mapped to Shapley values.
+
+    Per row solves min_a Σ_z w_z (y_z − A_z a)² subject to 1ᵀa = total, then returns
+    φ = T a. With the odd Fourier basis of :mod:`.polyshap` (paired targets), the constraint
+    is efficiency, so Σφ = 2·total holds to rounding. The constraint is removed by writing
+    a = (total/p)·1 + u with u ∈ 1⊥ (as in :func:`constrained_wls`).
+
+    Parameters
+    ----------
+    A : (n, h, p) basis values of each pair's first coalition. weights : (h,) — pair weights.
+    y : (n, h, K) targets. total : (n, K) — the value 1ᵀa must take.
+    transform : (n, d, p) or (d, p) — coefficients → φ.
+    units : (h,) int, optional — sampling unit of each pair (negative = enumerated) for
+        sandwich standard errors with the HC3 leverage correction (the basis can be large
+        next to the sampled pairs, where the plain sandwich is too small).
+    ridge : (p,), optional — a tiny penalty per coefficient that keeps the solve regular
+        when the design cannot separate some terms (it never changes a well-posed fit by more
+        than rounding at the sizes used).
+    press : (n,) array, optional — filled with each row's leave-one-out prediction error
+        (PRESS, Σ over sampled pairs and outputs of (e/(1 − leverage))²): how well the basis
+        predicts pairs it has not seen, used to choose between bases. Needs ``units``.
+
+    Returns
+    -------
+    phi : (n, d, K); stderr : (n, d, K) or None.
+    """
+    n, h, p = A.shape
+    K = y.shape[2]
+    T = transform
+    d = T.shape[-2]
+    w = np.asarray(weights, dtype=np.float64)
+    P = np.eye(p) - 1.0 / p
+    out = np.empty((n, d, K))
+    se = np.empty((n, d, K)) if units is not None else None
+    step = max(1, SOLVE_CHUNK_ENTRIES // max(1, h * p))
+    for a in range(0, n, step):
+        sl = slice(a, min(n, a + step))
+        Ab = A[sl]
+        Tb = T[sl] if T.ndim == 3 else T[None]
+        a0 = total[sl][:, None, :] / p  # (r, 1, K)
+        resid0 = y[sl] - Ab.sum(axis=2, keepdims=True) * a0  # y − A a0 with a0 = (total/p)·1
+        AwT = (Ab * w[None, :, None]).transpose(0, 2, 1)  # (r, p, h)
+        G = AwT @ Ab
+        if ridge is not None:
+            scale = np.trace(G, axis1=1, axis2=2)[:, None] / p
+            G = G + np.einsum("rp,pq->rpq", scale * ridge[None, :], np.eye(p))
+        # P G P by centring rows and columns (O(p²), not two p³ products)
+        PGP = G - G.mean(axis=1, keepdims=True) - G.mean(axis=2, keepdims=True) + G.mean(axis=(1, 2), keepdims=True)
+        Ginv = _projected_inverse(PGP, P)
+        u = Ginv @ (AwT @ resid0)  # (r, p, K)
+        coef = u + a0
+        out[sl] = Tb @ coef
+        if se is not None and units is not None:
+            resid = resid0 - Ab @ u  # (r, h, K)
+            sampled = np.nonzero(np.asarray(units) >= 0)[0]
+            if len(sampled) == 0:
+                se[sl] = 0.0
+                if press is not None:
+                    press[sl] = 0.0
+                continue
+            As = Ab[:, sampled, :]
+            lev = np.einsum("rhp,rhp->rh", As @ Ginv, As) * w[sampled]
+            adj = resid[:, sampled, :] / np.maximum(1.0 - lev, _MIN_ONE_MINUS_LEVERAGE)[:, :, None]
+            if press is not None:
+                press[sl] = (adj**2).sum(axis=(1, 2))
+            k = len(sampled)
+            # φ̂ − φ ≈ T G⁺ Σ_u s_u with unit scores s_u = w_u A_u e_u: project the scores to φ first
+            # (d × units) so the covariance never needs a p × p product per output.
+            proj = (Tb @ Ginv) @ AwT[:, :, sampled]  # (r, d, k)
+            for j in range(K):
+                s = proj * adj[:, None, :, j]
+                s = s - s.mean(axis=2, keepdims=True)
+                se[sl, :, j] = np.sqrt((s**2).sum(axis=2) * (k / max(k - 1, 1))) * student_t_factor(k - 1)
+    return out, se
+
+
+def _one_blas_thread() -> Any:
+    """Many small matrices: a multi-threaded BLAS only spins (5× slower on a busy 2-core
+    machine), so the solves run on one BLAS thread; the model calls are not affected."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def constrained_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    with _one_blas_thread():
+        return _constrained_wls(*args, **kwargs)
+
+
+def constrained_basis_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    with _one_blas_thread():
+        return _constrained_basis_wls(*args, **kwargs)
+
+
+constrained_wls.__doc__ = _constrained_wls.__doc__
+constrained_basis_wls.__doc__ = _constrained_basis_wls.__doc__

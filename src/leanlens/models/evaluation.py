@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .models.base import BaseModel
+    from .base import BaseModel
 
 __all__ = ["score"]
 

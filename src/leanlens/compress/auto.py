@@ -1,0 +1,379 @@
+"""``compress(model, "auto", data=..., budget=AutoBudget(...))``: search the plan instead of guessing it.
+
+An Optuna study (TPE, seeded) proposes plans — distill into a narrower MLP, structured or
+unstructured pruning (amount, criterion), fine-tuning epochs, a low-rank factorization,
+int8 (off, static, dynamic) — and each trial compresses the model and times it against the
+original *at the user's batch size*, interleaved, in the same rounds. The objective is that
+latency ratio (compressed ÷ original, lower is better); the accuracy drop is a constraint
+(Optuna's ``constraints_func``: infeasible trials steer the sampler away). Only the fastest
+few feasible plans are then replayed and, when ``require="same-reasons"``, judged by
+:func:`leanlens.compare` — the first to keep its reasons wins. An impossible budget returns
+the original model with a message and the best candidates, not an error.
+
+The study can live in SQLite (``storage=``) and resumes where it stopped; trials run
+through any executor with ``map(fn, items)`` (the pipeline's local or Ray executors).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import ConfigError, InvalidInputError
+from .plan import Distill, Finetune, LowRank, Prune, Quantize, StepConfig, plan_to_list
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..models.base import BaseModel
+    from .api import CompressionResult
+
+__all__ = ["AutoBudget", "AutoSearch", "auto_compress", "plan_from_params", "search_space"]
+
+#: Candidates (fastest feasible first) replayed and, when asked, judged by compare().
+VERDICT_CANDIDATES = 3
+STUDENT_WIDTHS = (16, 32, 64, 128, 256)
+STRUCTURED = ("magnitude", "l1", "taylor", "lamp", "fpgm")
+STEPS = ("distill", "prune", "finetune", "lowrank", "quantize")
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoBudget:
+    """Limits and constraints of the plan search.
+
+    Parameters
+    ----------
+    max_accuracy_drop : largest allowed drop of the test score (accuracy, or R² for
+        regression) as a fraction: 0.01 = one point.
+    require : None, or "same-reasons": the plan must also keep the original's reasons
+        (:func:`leanlens.compare` verdict), checked on the fastest feasible candidates only.
+    max_seconds : stop proposing trials after this long (None: no limit).
+    trials : number of trials of the study (counting those a resumed study already holds).
+    batch : batch size at which latency is measured (the user's serving batch).
+    storage : SQLite file of the study (resumable); None keeps it in memory.
+    study_name : name of the study in that file.
+    threads : torch and ONNX Runtime threads while timing (and of the int8 models).
+    latency_reps : interleaved timing rounds per trial.
+    steps : search only these steps (of "distill", "prune", "finetune", "lowrank", "quantize");
+        None: every step that applies to the model.
+    """
+
+    max_accuracy_drop: float = 0.01
+    require: Literal["same-reasons"] | None = None
+    max_seconds: float | None = None
+    trials: int = 20
+    batch: int = 256
+    storage: str | None = None
+    study_name: str = "leanlens-auto"
+    threads: int = 2
+    latency_reps: int = 100
+    steps: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is not None:
+            bad = [x for x in self.steps if x not in STEPS]
+            if bad or not self.steps:
+                raise ConfigError(f"The 'steps' parameter of AutoBudget must name steps of {', '.join(STEPS)}. "
+                                  f"Got {self.steps!r}.")
+        d = self.max_accuracy_drop
+        if not isinstance(d, int | float) or isinstance(d, bool) or not math.isfinite(d) or not 0 <= d <= 1:
+            raise ConfigError(f"The 'max_accuracy_drop' parameter of AutoBudget must be a fraction in [0, 1]. Got {d!r}.")
+        if self.require not in (None, "same-reasons"):
+            raise ConfigError(f"The 'require' parameter of AutoBudget must be None or 'same-reasons'. Got {self.require!r}.")
+        if self.max_seconds is not None and (not isinstance(self.max_seconds, int | float) or self.max_seconds <= 0):
+            raise ConfigError(f"The 'max_seconds' parameter of AutoBudget must be a positive number. Got {self.max_seconds!r}.")
+        for name, value, high in (("trials", self.trials, 10_000), ("batch", self.batch, 1_000_000),
+                                  ("threads", self.threads, 256), ("latency_reps", self.latency_reps, 100_000)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+                raise ConfigError(f"The {name!r} parameter of AutoBudget must be an int in [1, {high}]. Got {value!r}.")
+
+
+@dataclasses.dataclass
+class AutoSearch:
+    """What the search found.
+
+    Attributes
+    ----------
+    plan : the chosen plan (empty when nothing met the budget: the original is returned).
+    plan_yaml : that plan as YAML; ``compress(model, plan_yaml_file, data=..., random_state=seed)``
+        replays it exactly.
+    seed : the random_state every trial used.
+    message : one paragraph saying what was searched and what was found.
+    searched : the steps searched; ``left_out``: steps that do not apply to this model, and why.
+    candidates : every finished trial (params, plan, latency ratio, speed-up, score drop,
+        feasibility, verdict where checked), fastest first.
+    pareto : the trials no other trial beats on both speed-up and score drop.
+    verdict : the chosen plan's compare() verdict (None when not asked).
+    """
+
+    plan: list[StepConfig]
+    plan_yaml: str
+    seed: int
+    message: str
+    searched: list[str]
+    left_out: dict[str, str]
+    candidates: list[dict[str, Any]]
+    pareto: list[dict[str, Any]]
+    verdict: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan": plan_to_list(self.plan), "seed": self.seed, "message": self.message,
+                "searched": self.searched, "left_out": self.left_out, "candidates": self.candidates,
+                "pareto": self.pareto, "verdict": self.verdict, "seconds": round(self.seconds, 2)}
+
+
+def search_space(model: BaseModel) -> tuple[list[str], dict[str, str]]:
+    """``(steps searched, {step left out: why})`` for this model."""
+    from ..models.onnx_model import OnnxModel
+    from ..models.torch_model import TorchModel
+
+    if isinstance(model, TorchModel):
+        return ["distill", "prune", "finetune", "lowrank", "quantize"], {}
+    why = f"they need a torch body and this is a {model.kind} model (searched only after a distill step)"
+    left = {"prune": why, "finetune": why, "lowrank": why}
+    if isinstance(model, OnnxModel):
+        return ["distill", "quantize"], left
+    return ["distill", "quantize"], {**left, "quantize": "int8 needs a torch or ONNX model (searched after a distill step)"}
+
+
+def _student_widths(model: BaseModel) -> list[int]:
+    """Student widths narrower than the model's widest layer (all of them for a model with no torch body)."""
+    from ..models.torch_model import TorchModel
+
+    if not isinstance(model, TorchModel):
+        return list(STUDENT_WIDTHS)
+    from torch import nn
+
+    widest = max((m.out_features for m in model.module.modules() if isinstance(m, nn.Linear)), default=0)
+    return [w for w in STUDENT_WIDTHS if w < widest]
+
+
+def _suggest(trial: Any, torch_body: bool, onnx: bool, widths: list[int], steps: tuple[str, ...]) -> dict[str, Any]:
+    """The trial's parameters (conditional: a criterion only when pruning, …)."""
+    p: dict[str, Any] = {}
+    if "distill" in steps and widths:
+        p["student"] = trial.suggest_categorical("student", [0, *widths])
+    body = torch_body or p.get("student", 0) > 0
+    if body and "prune" in steps:
+        p["prune"] = trial.suggest_categorical("prune", ["none", "structured", "unstructured"])
+        if p["prune"] != "none":
+            p["amount"] = trial.suggest_float("amount", 0.1, 0.9)
+            if p["prune"] == "structured":
+                p["criterion"] = trial.suggest_categorical("criterion", list(STRUCTURED))
+    if body and "lowrank" in steps:
+        p["lowrank"] = trial.suggest_categorical("lowrank", [0.0, 0.125, 0.25, 0.5])
+    if body and "finetune" in steps:
+        p["finetune"] = trial.suggest_int("finetune", 0, 10)
+    if (body or onnx) and "quantize" in steps:
+        p["int8"] = trial.suggest_categorical("int8", ["off", "static", "dynamic"])
+    return p
+
+
+def plan_from_params(p: dict[str, Any], *, n_features: int, threads: int) -> list[StepConfig]:
+    """The plan a trial's parameters describe, steps in the order distill, prune, low-rank, fine-tune, int8."""
+    plan: list[StepConfig] = []
+    if p.get("student", 0):
+        w = int(p["student"])
+        plan.append(Distill(hidden=(w, w)))
+    if p.get("prune", "none") != "none":
+        if p["prune"] == "structured":
+            plan.append(Prune(kind="structured", amount=round(float(p["amount"]), 3), scope="layer",
+                              criterion=p.get("criterion", "magnitude"), round_to=8))
+        else:
+            plan.append(Prune(kind="unstructured", amount=round(float(p["amount"]), 3)))
+    if p.get("lowrank", 0.0):
+        plan.append(LowRank(rank_ratio=float(p["lowrank"]), min_features=min(128, n_features + 1)))
+    if p.get("finetune", 0):
+        plan.append(Finetune(epochs=int(p["finetune"])))
+    if p.get("int8", "off") != "off":
+        plan.append(Quantize(mode=p["int8"], threads=threads))
+    return plan
+
+
+def _score_drop(rec: Any) -> float:
+    return float(rec.original.score - rec.final.score)
+
+
+def run_trial(task: dict[str, Any]) -> dict[str, Any]:
+    """One trial: compress with the plan, time it against the original at the batch size (same rounds).
+
+    Module-level and fed plain data so that any executor (Ray included) can run it.
+    """
+    from ..errors import LeanlensError
+    from .api import compress
+    from .measurement import latency_rows, timed_against
+
+    t0 = time.perf_counter()
+    original, data, plan = task["model"], task["data"], task["plan"]
+    try:
+        if not plan:
+            return {"ratio": 1.0, "drop": 0.0, "agreement": 1.0, "seconds": 0.0, "error": None}
+        res = compress(original, plan, data=data, random_state=task["seed"], latency_reps=0, threads=task["threads"])
+        X = latency_rows(data, task["batch"])
+        _, speedup, note = timed_against(res.model, original, X, reps=task["reps"], threads=task["threads"],
+                                           max_seconds=1.0)
+        return {"ratio": 1.0 / speedup, "drop": _score_drop(res.record), "agreement": res.record.final.agreement,
+                "seconds": time.perf_counter() - t0, "error": None, "timing_note": note}
+    except LeanlensError as exc:  # a combination the steps refuse: the trial fails, the search goes on
+        return {"ratio": math.inf, "drop": math.inf, "agreement": 0.0, "seconds": time.perf_counter() - t0,
+                "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _pareto(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ok = [r for r in rows if r["error"] is None]
+    return [r for r in ok if not any(
+        (o["speedup"] >= r["speedup"] and o["drop"] <= r["drop"]) and (o["speedup"] > r["speedup"] or o["drop"] < r["drop"])
+        for o in ok)]
+
+
+def _estimate_seconds(model: BaseModel, data: Dataset) -> float:
+    """Rough seconds per trial: one fine-tuning epoch ≈ 3 forward passes over the training split."""
+    t0 = time.perf_counter()
+    model.output(data.X_train[:512])
+    per_epoch = 3 * (time.perf_counter() - t0) * max(1.0, len(data.X_train) / 512)
+    return 5 * per_epoch + 2.0  # ~5 epochs of training on average, export/quantize and timing
+
+
+def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None, random_state: int | None = 0,
+                  progress: bool = False, executor: Any = None,
+                  log: Callable[[str], None] | None = None) -> tuple[CompressionResult, AutoSearch]:
+    """Search plans for ``model`` under ``budget``; return the winner's CompressionResult and the search.
+
+    ``executor``: anything with ``map(fn, items)`` and a ``workers`` count (the pipeline's
+    LocalExecutor / RayExecutor); None runs the trials here, one after another.
+    ``log`` receives the cost estimate before the search and the final message.
+    """
+    import optuna
+
+    from .._validation import check_random_state
+    from ..models.base import as_model
+    from ..models.onnx_model import OnnxModel
+    from ..models.torch_model import TorchModel
+    from ..progress import progress_bar
+    from .api import compress
+
+    budget = budget or AutoBudget()
+    if not isinstance(budget, AutoBudget):
+        raise InvalidInputError(f"The 'budget' parameter must be an AutoBudget. Got {type(budget).__name__}.")
+    seed = check_random_state(random_state, owner="compress(plan='auto')")
+    seed = 0 if seed is None else int(seed)
+    original = as_model(model)
+    say = log or (lambda s: None)
+    searched, left_out = search_space(original)
+    searched = [x for x in searched if budget.steps is None or x in budget.steps]
+    torch_body, onnx = isinstance(original, TorchModel), isinstance(original, OnnxModel)
+    per_trial = _estimate_seconds(original, data)
+    widths = _student_widths(original)
+    workers = max(1, int(getattr(executor, "workers", 1) or 1))
+    cap = f", stopping after {budget.max_seconds:g} s" if budget.max_seconds else ""
+    say(f"auto: searching {budget.trials} plans over {', '.join(searched)}"
+        + (f" (left out: {', '.join(f'{k}: {v}' for k, v in left_out.items())})" if left_out else "")
+        + f"; about {per_trial:.0f} s per trial on {workers} worker(s), ≈ {per_trial * budget.trials / workers / 60:.1f} min"
+        + f"{cap}; then up to {VERDICT_CANDIDATES} candidates replayed"
+        + (" and judged by compare()" if budget.require else "") + ".")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    # Constraint ≤ 0 means feasible (Trial.set_constraint, Optuna ≥ 5): the accuracy drop within budget.
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, budget.trials))
+    storage = f"sqlite:///{Path(budget.storage).resolve()}" if budget.storage else None
+    study = optuna.create_study(study_name=budget.study_name, storage=storage, load_if_exists=True,
+                                direction="minimize", sampler=sampler)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    remaining = max(0, budget.trials - len(done))
+    if done:
+        say(f"auto: resuming the study {budget.study_name!r}: {len(done)} trials done, {remaining} to go.")
+    start = time.perf_counter()
+    with progress_bar(total=remaining, description="auto search", enabled=progress) as bar:
+        while remaining > 0 and not (budget.max_seconds and time.perf_counter() - start > budget.max_seconds):
+            k = min(workers, remaining)
+            asked = [study.ask() for _ in range(k)]
+            tasks = []
+            for tr in asked:
+                params = _suggest(tr, torch_body, onnx, widths, budget.steps or STEPS)
+                tasks.append({"model": original, "data": data, "seed": seed, "threads": budget.threads,
+                              "batch": budget.batch, "reps": budget.latency_reps,
+                              "plan": plan_from_params(params, n_features=original.n_features, threads=budget.threads)})
+            outs = executor.map(run_trial, tasks) if executor is not None else [run_trial(t) for t in tasks]
+            for tr, out in zip(asked, outs, strict=True):
+                for key in ("drop", "agreement", "seconds"):
+                    tr.set_user_attr(key, out[key])
+                tr.set_user_attr("error", out["error"])
+                tr.set_constraint("accuracy_drop", min(float(out["drop"]), 1e9) - budget.max_accuracy_drop)
+                study.tell(tr, out["ratio"] if math.isfinite(out["ratio"]) else 1e9)
+                bar.update(info=f"best ×{1 / max(out['ratio'], 1e-9):.1f}" if out["error"] is None else "failed")
+            remaining -= k
+    rows: list[dict[str, Any]] = []
+    for t in study.trials:
+        if t.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        plan = plan_from_params(t.params, n_features=original.n_features, threads=budget.threads)
+        ratio = float(t.value) if t.value is not None else math.inf
+        drop = float(t.user_attrs.get("drop", math.inf))
+        rows.append({"trial": t.number, "params": dict(t.params), "plan": plan_to_list(plan), "ratio": ratio,
+                     "speedup": 1.0 / ratio if ratio > 0 else 0.0, "drop": drop,
+                     "agreement": t.user_attrs.get("agreement"), "error": t.user_attrs.get("error"),
+                     "feasible": t.user_attrs.get("error") is None and drop <= budget.max_accuracy_drop,
+                     "verdict": None})
+    rows.sort(key=lambda r: r["ratio"])
+    return _choose(original, data, rows, budget, seed, searched, left_out, start, compress, say)
+
+
+def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], budget: AutoBudget, seed: int,
+            searched: list[str], left_out: dict[str, str], start: float, compress: Any,
+            say: Callable[[str], None]) -> tuple[CompressionResult, AutoSearch]:
+    """Replay the fastest feasible candidates; judge them when asked; pick the first that passes."""
+    import yaml
+
+    from .plan import parse_plan
+
+    chosen, result, verdict = None, None, None
+    for row in [r for r in rows if r["feasible"]][:VERDICT_CANDIDATES]:
+        res = compress(original, parse_plan(row["plan"]), data=data, random_state=seed,
+                       latency_reps=min(budget.latency_reps, 100), threads=budget.threads)
+        if _score_drop(res.record) > budget.max_accuracy_drop:  # replay must agree with the trial
+            row["feasible"], row["error"] = False, "the replay lost more accuracy than the trial"
+            continue
+        if budget.require == "same-reasons":
+            from ..compare import compare
+
+            row["verdict"] = compare(original, res.model, data, random_state=seed).verdict
+            if row["verdict"] != "same-reasons":
+                continue
+        chosen, result, verdict = row, res, row["verdict"]
+        break
+    pareto = _pareto(rows)
+    feasible = [r for r in rows if r["feasible"]]
+    if chosen is None or result is None:
+        result = _unchanged(original, data, budget)
+        best = ", ".join(f"×{r['speedup']:.1f} at −{100 * r['drop']:.2f} pts"
+                         + (f" ({r['verdict']})" if r["verdict"] else "") for r in (feasible or rows)[:3])
+        need = f"a score drop ≤ {100 * budget.max_accuracy_drop:g} points" + (
+            " and a same-reasons verdict" if budget.require else "")
+        message = (f"No plan of {len(rows)} trials met {need}; the original model is returned unchanged. "
+                   f"Best candidates: {best or 'none finished'}.")
+        plan: list[StepConfig] = []
+    else:
+        plan = parse_plan(chosen["plan"])
+        message = (f"Chose trial {chosen['trial']} of {len(rows)}: ×{chosen['speedup']:.2f} faster at batch "
+                   f"{budget.batch} (in the search), score −{100 * chosen['drop']:.2f} points"
+                   + (f", verdict {verdict}" if verdict else "") + f"; {len(feasible)} trials met the budget.")
+    search = AutoSearch(plan=plan, plan_yaml=yaml.safe_dump(plan_to_list(plan), sort_keys=False), seed=seed,
+                        message=message, searched=searched, left_out=left_out, candidates=rows, pareto=pareto,
+                        verdict=verdict, seconds=time.perf_counter() - start)
+    say("auto: " + message)
+    return result, search
+
+
+def _unchanged(original: BaseModel, data: Dataset, budget: AutoBudget) -> CompressionResult:
+    from .api import CompressionResult
+    from .measurement import measure
+    from .record import CompressionRecord
+
+    before = measure(original, original, data, reps=0, threads=budget.threads)
+    return CompressionResult(model=original, record=CompressionRecord(original=before, steps=[], threads=budget.threads,
+                                                                      latency_reps=0))

@@ -1,0 +1,77 @@
+"""Opening a data set by its source (a bundled name or a file), the data a model was trained
+on, and background rows: the rules the CLI, the pipeline and the library share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, InvalidInputError
+from .bundled import BUNDLED, load
+from .dataset import Dataset
+from .readers import from_csv, from_parquet
+
+__all__ = ["background_rows", "data_of", "open_dataset", "record_data_source"]
+
+FILE_SUFFIXES = (".csv", ".parquet")
+
+
+def open_dataset(source: str | Path, *, label: str | None = None, random_state: int | None = 0) -> Dataset:
+    """A bundled data set by name (see ``leanlens.datasets.available()``), or a .csv / .parquet
+    file whose label column is ``label``; split with ``random_state``."""
+    p = Path(source)
+    if p.suffix.lower() in FILE_SUFFIXES or p.is_file():
+        if not p.is_file():
+            raise DataError(f"The data file {str(p)!r} does not exist. Give an existing .csv or .parquet file.")
+        if not label:
+            raise InvalidInputError(f"The 'label' parameter is required with a data file ({str(p)!r}): "
+                                    "name the label column.")
+        reader = from_parquet if p.suffix.lower() == ".parquet" else from_csv
+        return reader(p, target=label, random_state=random_state)
+    return load(str(source), random_state=random_state)
+
+
+def record_data_source(model: Any, source: str | Path, *, label: str | None = None) -> None:
+    """Note in ``model.metadata`` (saved in model.json) where its training data came from, so
+    that :func:`data_of` can open the same data, split the same way, later."""
+    p = Path(source)
+    is_file = p.suffix.lower() in FILE_SUFFIXES or p.is_file()
+    model.metadata["data"] = {"source": str(p.resolve()) if is_file else str(source), "label": label}
+
+
+def data_of(model: Any, source: str | Path | None = None, *, label: str | None = None,
+            random_state: int | None = 0, split_seed: int | None = None) -> Dataset:
+    """The data ``model`` was trained on, split as it was in training.
+
+    ``source`` (and ``label``) default to what ``model.json`` records (:func:`record_data_source`,
+    or the name of a bundled data set); the split seed is the one the model was trained with
+    (``random_state`` when the model does not record one; ``split_seed`` overrides it), so that
+    the test split holds rows the model never saw.
+    """
+    meta = getattr(model, "metadata", None) or {}
+    recorded = meta.get("data") or {}
+    if source is None:
+        source = recorded.get("source")
+        label = label if label is not None else recorded.get("label")
+    if source is None:
+        name = (meta.get("dataset") or {}).get("name")
+        if name not in BUNDLED:
+            raise InvalidInputError(
+                "The 'data' parameter is required: the model does not record the data it was trained on. "
+                "Give a bundled data set name or a .csv/.parquet file."
+            )
+        source = name
+    seed = split_seed if split_seed is not None else (meta.get("train") or {}).get("random_state", random_state)
+    return open_dataset(source, label=label, random_state=seed)
+
+
+def background_rows(ds: Dataset, n: int, *, random_state: int | None) -> np.ndarray:
+    """``n`` training rows drawn without replacement (all of them if fewer), in data order: the
+    rows that stand for "feature absent" in an explanation."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise InvalidInputError(f"The 'background' parameter must be a positive number of rows. Got {n!r}.")
+    rng = np.random.default_rng(random_state)
+    size = min(int(n), len(ds.X_train))
+    return ds.X_train[np.sort(rng.choice(len(ds.X_train), size=size, replace=False))]

@@ -1,0 +1,103 @@
+"""compress(plan="auto"): the search, its constraints, replay, resume, bad input and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+import leanlens
+from leanlens.compress import compress, parse_plan
+from leanlens.compress.auto import AutoBudget, plan_from_params, search_space
+from leanlens.errors import ConfigError, InvalidInputError
+
+TINY = {"threads": 1, "latency_reps": 3, "steps": ("prune", "quantize")}
+
+
+@pytest.mark.slow
+def test_auto_returns_a_feasible_plan_that_replays_exactly(mlp64, digits, tmp_path):
+    budget = AutoBudget(trials=3, max_accuracy_drop=0.05, storage=str(tmp_path / "study.db"), **TINY)
+    res = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
+    s = res.auto
+    assert s is not None and len(s.candidates) == 3
+    assert [c["speedup"] for c in s.candidates] == sorted((c["speedup"] for c in s.candidates), reverse=True)
+    assert s.pareto and all(p in s.candidates for p in s.pareto)
+    if s.plan:  # the winner met the budget and replays from its YAML exactly
+        assert res.record.total()["score_change_points"] >= -5.0
+        plan_file = tmp_path / "plan.yaml"
+        plan_file.write_text(s.plan_yaml)
+        again = compress(mlp64, str(plan_file), data=digits, random_state=s.seed, latency_reps=0)
+        np.testing.assert_array_equal(again.model.predict(digits.X_test), res.model.predict(digits.X_test))
+    else:
+        assert res.model is mlp64 and "No plan" in s.message
+    # resumable: the same study file with a larger budget runs only the missing trials
+    more = compress(mlp64, "auto", data=digits, budget=AutoBudget(**{**budget.__dict__, "trials": 4}),
+                    random_state=0)
+    assert more.auto is not None and len(more.auto.candidates) == 4
+
+
+def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits, monkeypatch):
+    import sys
+
+    cmp = sys.modules["leanlens.compare"]
+
+    class Report:
+        verdict = "changed"
+
+    calls = []
+    monkeypatch.setattr(cmp, "compare", lambda *a, **k: calls.append(1) or Report())
+    budget = AutoBudget(trials=2, max_accuracy_drop=1.0, require="same-reasons", **TINY)
+    res = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
+    assert res.model is mlp64 and res.record.steps == []
+    assert res.auto is not None and res.auto.plan == [] and res.auto.plan_yaml.strip() == "[]"
+    assert "No plan of 2 trials met a score drop ≤ 100 points and a same-reasons verdict" in res.auto.message
+    assert "Best candidates: ×" in res.auto.message
+    assert 1 <= len(calls) <= 2  # the verdict is asked only of the few fastest feasible candidates
+
+
+def test_no_torch_body_searches_only_what_applies(digits):
+    from sklearn.tree import DecisionTreeClassifier
+
+    sk = leanlens.as_model(DecisionTreeClassifier(max_depth=3).fit(digits.X_train, digits.y_train))
+    searched, left = search_space(sk)
+    assert searched == ["distill", "quantize"]
+    assert set(left) == {"prune", "finetune", "lowrank", "quantize"} and "torch body" in left["prune"]
+    plan = plan_from_params({"student": 32, "int8": "static"}, n_features=64, threads=1)
+    assert [s.step for s in plan] == ["distill", "quantize"]
+    assert plan_from_params({"student": 0}, n_features=64, threads=1) == []
+
+
+def test_budget_is_checked():
+    with pytest.raises(ConfigError, match="max_accuracy_drop"):
+        AutoBudget(max_accuracy_drop=-0.1)
+    with pytest.raises(ConfigError, match="require"):
+        AutoBudget(require="same")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="trials"):
+        AutoBudget(trials=0)
+
+
+def test_budget_without_auto_and_wrong_budget_type(mlp64, digits):
+    with pytest.raises(InvalidInputError, match="for plan='auto' only"):
+        compress(mlp64, [leanlens.Prune()], data=digits, budget=AutoBudget(), latency_reps=0)
+    with pytest.raises(InvalidInputError, match="must be an AutoBudget"):
+        compress(mlp64, "auto", data=digits, budget={"trials": 2}, latency_reps=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_cli_auto_writes_plan_and_search(mlp64, digits, tmp_path):
+    from leanlens.cli import main
+
+    mlp64.save(tmp_path / "m")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as done:
+        main(["compress", str(tmp_path / "m"), "--data", "digits", "--auto", "--trials", "1", "--search",
+              "prune,quantize", "--threads", "1", "--max-accuracy-drop", "0.05", "--out", str(out), "--quiet"])
+    assert done.value.code == 0
+    search = json.loads((out / "auto.json").read_text())
+    assert len(search["candidates"]) == 1 and "trial" in search["message"]
+    assert parse_plan(yaml.safe_load((out / "plan.yaml").read_text()) or [{"finetune": {}}])
+    with pytest.raises(SystemExit) as exc:
+        main(["compress", str(tmp_path / "m"), "--auto", "--prune", "structured:0.5", "--out", str(tmp_path / "o2")])
+    assert exc.value.code == 2

@@ -1,0 +1,179 @@
+"""Grouped features, the recommended ``shapley`` chooser, the many-row background game for
+every estimator, and the coverage of the reported standard errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import leanlens
+from leanlens.errors import InvalidInputError
+from leanlens.explain import Explanation, explain
+from leanlens.explain.shapley.chooser import choose_estimator
+from leanlens.explain.shapley.groups import resolve_groups
+
+ESTIMATORS = ["kernel", "leverage", "permutation", "polyshap", "shapley"]
+
+
+def _mlp(d: int, seed: int = 0, width: int = 24):
+    """A small tanh MLP in numpy (fast, strongly non-additive)."""
+    rng = np.random.default_rng(seed)
+    W1, W2 = rng.normal(size=(d, width)) * 1.2, rng.normal(size=width) / np.sqrt(width)
+    return leanlens.as_model(lambda X: np.tanh(X @ W1) @ W2, n_features=d)
+
+
+def _brute_group_shapley(f, x, b, groups):
+    g = len(groups)
+    def v(S):
+        z = b.copy()
+        for gi in S:
+            z[list(groups[gi])] = x[list(groups[gi])]
+        return float(f(z[None])[0])
+    phi = np.zeros(g)
+    for i in range(g):
+        others = [j for j in range(g) if j != i]
+        for r in range(g):
+            for S in itertools.combinations(others, r):
+                w = math.factorial(r) * math.factorial(g - r - 1) / math.factorial(g)
+                phi[i] += w * (v((*S, i)) - v(S))
+    return phi
+
+
+def test_group_values_match_brute_force_and_every_estimator_keeps_efficiency():
+    d = 7
+    model = _mlp(d)
+    f = lambda Z: model.output(Z)[:, 0]  # noqa: E731
+    rng = np.random.default_rng(0)
+    X, b = rng.normal(size=(2, d)), rng.normal(size=(1, d))
+    groups = [[0, 3], [1], [2, 4, 5], [6]]
+    e = explain(model, X, method="exact", background=b, target=0, groups=groups)
+    assert e.values.shape == (2, 4) and e.groups == ((0, 3), (1,), (2, 4, 5), (6,))
+    assert e.feature_names == ("x0+x3", "x1", "x2+x4+x5", "x6") or len(e.feature_names) == 4
+    for r in range(2):
+        np.testing.assert_allclose(e.values[r], _brute_group_shapley(f, X[r], b[0], groups), atol=1e-9)
+    for method in ESTIMATORS:
+        est = explain(model, X, method=method, background=b, target=0, groups=groups, budget=14, random_state=0)
+        assert est.values.shape == (2, 4)
+        assert est.sum_residual(f(X)).max() < 1e-6
+        if method != "permutation":  # 2^4 − 2 = 14 coalitions: the regression estimators enumerate them all
+            np.testing.assert_allclose(est.values, e.values, atol=1e-8)
+
+
+def test_patch_groups_on_images_and_the_explanation_stores_groups():
+    model = _mlp(64, seed=1)
+    X = np.random.default_rng(0).normal(size=(2, 64))
+    e = explain(model, X, method="exact", background=np.zeros((1, 64)), target=0, groups="patches:2x2")
+    assert e.values.shape == (2, 16) and len(e.groups) == 16
+    assert e.feature_names[0] == "patch r0-1 c0-1" and e.groups[0] == (0, 1, 8, 9)
+    assert e.params["groups_spec"] == "patches:2x2" and e.data.shape == (2, 64)
+    assert e.top_k(3)[0].startswith("patch") and e.global_importance().shape == (16,)
+    pix = e.feature_values()
+    assert pix.shape == (2, 64) and pix[0, 9] == e.values[0, 0]
+    again = Explanation.from_dict(e.to_dict())
+    assert again.groups == e.groups and again.to_dict() == e.to_dict()
+    fx = model.output(X)[:, 0]
+    assert e.sum_residual(fx).max() < 1e-9
+
+
+def test_patch_plots_show_groups(tmp_path):
+    pytest.importorskip("matplotlib")
+    from leanlens.explain.plots import save_explanation_plots
+
+    model = _mlp(64, seed=1)
+    X = np.random.default_rng(0).normal(size=(2, 64))
+    e = explain(model, X, method="kernel", background=np.zeros((1, 64)), target=0, groups="patches:4x4",
+                budget=14, random_state=0)
+    paths = save_explanation_plots(e, tmp_path)
+    assert {p.stem for p in paths} == {"importance", "beeswarm", "waterfall_row0", "heatmap"}
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+@pytest.mark.parametrize(("groups", "match"), [
+    ([[0, 1], [1, 2, 3, 4, 5]], "overlap"),
+    ([[0, 1], [2, 3]], "leave 2 feature"),
+    ([[0, 1, 2, 3, 4, 5, 6]], "out of range"),
+    ([[0, 1, 2], [], [3, 4, 5]], "non-empty"),
+    ([[0, 1.0], [2, 3, 4, 5]], "must be ints"),
+    ("patches:2x2", "square number"),
+    ("patch:2", "patches:HxW"),
+    ([], "non-empty"),
+])
+def test_bad_groups_are_refused_with_a_clear_error(groups, match):
+    model = _mlp(6)
+    for method in ("exact", "shapley"):
+        with pytest.raises(InvalidInputError, match=match):
+            explain(model, np.ones((1, 6)), method=method, background=np.zeros((1, 6)), groups=groups)
+
+
+def test_resolve_groups_patches_need_a_fitting_size():
+    with pytest.raises(InvalidInputError, match="patch size"):
+        resolve_groups("patches:9x2", 64, (1, 8, 8), [f"x{i}" for i in range(64)])
+    groups, _names = resolve_groups("patches:3x3", 64, (1, 8, 8), [f"x{i}" for i in range(64)])
+    assert len(groups) == 9 and sorted(i for g in groups for i in g) == list(range(64))
+
+
+@pytest.mark.parametrize("method", ["exact", *ESTIMATORS])
+def test_many_row_background_game_has_the_same_accuracy_class(method):
+    """The interventional game over 30 background rows: efficiency to rounding, and the error
+    against exact values is of the same order as with a single baseline."""
+    d = 10
+    model = _mlp(d, seed=2)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, d))
+    errs = {}
+    for n_bg in (1, 30):
+        bg = rng.normal(size=(n_bg, d))
+        truth = explain(model, X, method="exact", background=bg, target=0).values
+        e = explain(model, X, method=method, background=bg, target=0, budget=200, random_state=0)
+        assert e.params["background_rows"] == n_bg
+        assert e.n_model_evals >= n_bg * len(X)
+        assert e.sum_residual(model.output(X)[:, 0]).max() < 1e-6
+        errs[n_bg] = float(np.median(((e.values - truth) ** 2).sum(1) / (truth**2).sum(1)))
+    if method == "exact":
+        assert max(errs.values()) < 1e-20
+    else:
+        assert errs[30] < 0.1 and errs[30] < 10 * errs[1] + 1e-6
+
+
+def test_chooser_rule():
+    assert choose_estimator(10, 2000, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "exact"
+    assert choose_estimator(12, 480, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "polyshap"
+    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.01, model_seconds_per_row=0.0)[0] == "gp"
+    slow_gp = choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=0.01)
+    assert slow_gp[0] == "polyshap" and "exceeds" in slow_gp[1]
+    # an expensive model makes a costly surrogate worth it
+    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=1.0)[0] == "gp"
+    assert choose_estimator(40, 42, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "kernel"
+
+
+def test_shapley_is_the_default_and_records_its_choice():
+    model = _mlp(14)
+    X = np.random.default_rng(0).normal(size=(2, 14))
+    e = leanlens.explain(model, X, background=np.zeros((1, 14)), target=0, budget=140, random_state=0)
+    assert e.method == "shapley"
+    assert e.params["estimator"] in ("polyshap", "gp", "kernel") and e.params["reason"]
+    assert e.notes[0].startswith("shapley chose") and e.params["seconds_per_model_row"] > 0
+    small = leanlens.explain(model, X, background=np.zeros((1, 14)), target=0, budget=20000, random_state=0)
+    assert small.params["estimator"] == "exact" and small.stderr is None
+
+
+@pytest.mark.parametrize("method", ["kernel", "leverage", "permutation", "polyshap"])
+def test_standard_errors_cover_the_exact_values(method):
+    """Nominal 95% intervals φ̂ ± 1.96·SE cover the exact value for 90–98% of (row, feature)
+    pairs, pooled over two models, single and 5-row backgrounds and two seeds."""
+    d = 10
+    hits = []
+    for seed in (0, 1):
+        model = _mlp(d, seed=10 + seed)
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(30, d))
+        for n_bg in (1, 5):
+            bg = rng.normal(size=(n_bg, d))
+            truth = explain(model, X, method="exact", background=bg, target=0).values
+            e = explain(model, X, method=method, background=bg, target=0, budget=120, random_state=seed)
+            hits.append(np.abs(e.values - truth) <= 1.96 * e.stderr + 1e-12)
+    coverage = float(np.mean(hits))
+    assert 0.90 <= coverage <= 0.98, coverage

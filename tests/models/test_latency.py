@@ -1,0 +1,74 @@
+"""The one latency module: interleaved rounds, counts, clocks, unreliability and adapters' forward_fn."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import leanlens
+from leanlens.errors import InvalidInputError
+from leanlens.models import latency
+
+
+def test_counts_clock_and_time_limit():
+    calls = {"a": 0, "b": 0}
+
+    def bump(k):
+        def f():
+            calls[k] += 1
+        return f
+
+    res = latency.time_calls({"a": bump("a"), "b": bump("b")}, warmup=2, reps=7, clock="cpu", attempts=1, warn=False)
+    assert res["a"].reps == res["b"].reps == 7 and calls == {"a": 9, "b": 9}
+    assert res["a"].p10 <= res["a"].median <= res["a"].p95
+    res = latency.time_calls({"a": bump("a")}, reps=1000, min_reps=4, max_seconds=0.0, attempts=1, warn=False)
+    assert res["a"].reps == 4  # once max_seconds has passed it stops after min_reps rounds
+    with pytest.raises(InvalidInputError, match="'clock' parameter must be 'wall' or 'cpu'"):
+        latency.time_calls({"a": bump("a")}, clock="gpu")
+
+
+def test_scattered_times_are_flagged_repeated_and_warned():
+    n = {"i": 0}
+
+    def jumpy():  # every 5th call is 20x slower: p95/median ≈ 20
+        n["i"] += 1
+        time.sleep(0.002 if n["i"] % 5 == 0 else 0.0001)
+
+    with pytest.warns(UserWarning, match=r"unreliable after 3 attempt\(s\): p95/median"):
+        res = latency.time_calls({"jumpy": jumpy}, warmup=0, reps=40, attempts=3)
+    assert res.unreliable and res.attempts == 3 and "p95/median" in res.reason
+
+
+def test_steady_times_are_trusted_when_the_machine_is_not_overloaded(monkeypatch):
+    monkeypatch.setattr(latency, "_load", lambda: 0.0)
+    res = latency.time_calls({"sleep": lambda: time.sleep(0.001)}, warmup=1, reps=20, attempts=2,
+                             dispersion_limit=10.0)
+    assert not res.unreliable and res.attempts == 1 and res.reason == ""
+    monkeypatch.setattr(latency, "_load", lambda: 1000.0)
+    with pytest.warns(UserWarning, match="load average 1000.0 >"):
+        res = latency.time_calls({"sleep": lambda: time.sleep(0.001)}, warmup=1, reps=5, attempts=2,
+                                 dispersion_limit=10.0)
+    assert res.unreliable and res.attempts == 2
+
+
+def test_forward_fn_of_every_adapter_runs_the_raw_forward(digits, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from leanlens.models.onnx_model import OnnxModel, export_onnx
+
+    torch_model = leanlens.train(digits, leanlens.TrainConfig(hidden=(8,), epochs=1, random_state=0))
+    onnx_model = OnnxModel(export_onnx(torch_model, tmp_path / "m.onnx"), task="multiclass", output="logits")
+    sk = leanlens.as_model(LogisticRegression(max_iter=50).fit(digits.X_train, digits.y_train))
+    X = digits.X_test[:32]
+    logits = torch_model.forward_fn(X)().numpy()
+    np.testing.assert_allclose(logits, torch_model.logits(X), rtol=1e-5, atol=1e-5)
+    onnx_model.forward_fn(X, threads=1)()  # a session of its own with one thread
+    assert callable(sk.forward_fn(X))
+    res = latency.interleaved({"torch": torch_model, "onnx": onnx_model, "sklearn": sk}, X, threads=1, reps=5,
+                              attempts=1, warn=False)
+    assert set(res.timings) == {"torch", "onnx", "sklearn"}
+    assert res.speedup("torch", "onnx") == pytest.approx(res["torch"].median / res["onnx"].median)
+    with pytest.raises(InvalidInputError, match="features per row"):
+        torch_model.forward_fn(X[:, :5])
