@@ -101,7 +101,7 @@ def _cross_deletion(compressed: BaseModel, X: np.ndarray, bg: np.ndarray, mo: np
     steps = min(Xf.shape[1], 20)
     fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
     _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
-    auc_cross, auc_own = _auc(fr, cross), _auc(fr, own)
+    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
     span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
     return {
         "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
@@ -150,14 +150,9 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     twin_ag = [ag.agreement(mo, p.mean(axis=0), k=k)["mean"]["feature_agreement"] for p in ref_phis]
     gi_o, gi_c = np.abs(mo).mean(axis=0), np.abs(mc).mean(axis=0)
     share = share_moves(o, c, ref_phis if ref_phis else [o], floor=cfg.negligible_share / 2)
-    # Cross-deletion: the compressed model's deletion curve under the original's order vs its own.
-    baseline = bg.reshape(len(bg), -1).mean(axis=0)
-    Xf = X.reshape(n, -1).astype(np.float64)
-    steps = min(Xf.shape[1], 20)
-    fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
-    _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
-    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
-    span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
+    # attributions to groups of features have no per-feature deletion order
+    per_feature = mo.shape[1] == X.reshape(n, -1).shape[1]
+    cross_deletion = _cross_deletion(compressed, X, bg, mo, mc, targets) if per_feature else None
     noise_c = dc.noise()
     est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))
     return {
