@@ -249,6 +249,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 data set, 1 seed, 3 pairs, 2 explainers")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed … first-seed + seeds − 1")
     ap.add_argument("--data", default="additive,breast_cancer,wine")
     ap.add_argument("--explainers", default=",".join(EXPLAINERS))
     ap.add_argument("--rows", type=int, default=100)
@@ -261,7 +262,7 @@ def main() -> None:
     from leanlens.compare import CompareConfig
 
     datasets = ("additive",) if args.quick else tuple(x for x in args.data.split(",") if x)
-    seeds = range(1 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     explainers = ("kernel", "ig") if args.quick else tuple(args.explainers.split(","))
     pairs = ("heldout-twin", "proxy", "prune80") if args.quick else tuple(EXPECTED)
     cfg = CompareConfig(n_rows=40 if args.quick else args.rows, n_background=10 if args.quick else args.background,
