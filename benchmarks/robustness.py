@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import getpass
 import hashlib
 import json
 import os
@@ -58,6 +59,10 @@ except LeanlensError as exc:
     sys.exit(2)
 """
 HIDDEN_TMP = (".tmp", ".old-", ".leanlens-probe-")
+#: Caches third-party libraries keep in the temp dir on purpose, reused across runs (torch's
+#: inductor cache appears when an optimizer imports torch._dynamo): not leanlens temporaries.
+#: onnxruntime keeps a session-id file ``.ses`` there the same way.
+CACHES = (f"torchinductor_{getpass.getuser()}", ".ses")
 
 
 @dataclasses.dataclass
@@ -74,6 +79,7 @@ class Case:
     signal: int = signal.SIGTERM
     immutable: str | None = None           # a folder (relative to the case root) made read-only (chattr +i)
     timeout: float = TIMEOUT
+    protect_out: bool = False              # the output path holds the user's data: it must not change
 
 
 # -- inputs shared by the cases ----------------------------------------------------------------
@@ -310,11 +316,11 @@ def path_cases() -> list[Case]:
 
 def data_cases() -> list[Case]:
     g = "hostile tables"
-    train = ["train", "--hidden", "4", "--epochs", "1", "-q", "--out", "out", "--target", "y", "--data", "t.csv"]
+    train = ["train", "--hidden", "4", "--epochs", "1", "-q", "--out", "out", "--label", "y", "--data", "t.csv"]
     junk = HEADER + _rows(40).replace("\n3.", "\noops,", 1)
     return [
         Case("csv 1e300 value", g, train, setup=_csv(HEADER + _rows(40, "1e300,1,1,1,0\n"))),
-        Case("csv -1e300 target (regression)", g, [*train[:-4], "--target", "a", "--data", "t.csv"],
+        Case("csv -1e300 target (regression)", g, [*train[:-4], "--label", "a", "--data", "t.csv"],
              setup=_csv(HEADER + _rows(40, "-1e300,1,1,1,0\n"))),
         Case("csv inf value", g, train, setup=_csv(HEADER + _rows(40, "inf,1,1,1,0\n"))),
         Case("csv nan value", g, train, setup=_csv(HEADER + _rows(40, "nan,1,1,1,0\n"))),
@@ -328,8 +334,8 @@ def data_cases() -> list[Case]:
         Case("csv header only", g, train, setup=_csv(HEADER)),
         Case("csv 3 rows", g, train, setup=_csv(HEADER + _rows(3))),
         Case("csv single class", g, train, setup=_csv(HEADER + _rows(40).replace(",1\n", ",0\n"))),
-        Case("csv target missing", g, [*train[:-4], "--target", "nope", "--data", "t.csv"], setup=_csv(HEADER + _rows(40))),
-        Case("csv no --target", g, ["train", "--data", "t.csv", "-q", "--out", "out"], setup=_csv(HEADER + _rows(40))),
+        Case("csv target missing", g, [*train[:-4], "--label", "nope", "--data", "t.csv"], setup=_csv(HEADER + _rows(40))),
+        Case("csv no --label", g, ["train", "--data", "t.csv", "-q", "--out", "out"], setup=_csv(HEADER + _rows(40))),
         Case("csv target with NaN", g, train, setup=_csv(HEADER + _rows(40, "1,1,1,1,\n"))),
         Case("csv ragged rows", g, train, setup=_csv(HEADER + _rows(40) + "1,2,3,4,5,6,7,8\n")),
         Case("csv binary garbage", g, train,
@@ -381,7 +387,8 @@ def pipeline_cases() -> list[Case]:
         Case("run data.path junk csv", g, ["run", "p.yaml", "--out", "out", "-q"],
              setup=lambda r: (_csv(HEADER + _rows(40).replace("\n3.", "\noops,", 1))(r),
                               yaml("data: {path: t.csv, target: y}\n" + base.split("\n", 1)[1])(r))),
-        Case("run empty yaml", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("")),
+        Case("api empty pipeline yaml", g, out=None, expect=(0, 2), setup=yaml(""),
+             api="    from leanlens.pipeline import load_pipeline_config\n    load_pipeline_config('p.yaml')"),
         Case("run yaml list", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("- 1\n- 2\n")),
         Case("run unknown key", g, ["run", "p.yaml", "--out", "out", "-q"], setup=yaml("dataa: {name: iris}\n")),
         Case("run budget 1e12", g, ["run", "p.yaml", "--out", "out", "-q"],
@@ -432,7 +439,7 @@ def control_cases() -> list[Case]:
         Case("info a good model", g, ["info", "{in}/model"], expect=(0,), out=None),
         Case("explain a good model", g, ["explain", "{in}/model", "--data", "iris", "--method", "exact", "--rows", "0:3",
                                          "--no-plots", "-q", "--out", "out"], expect=(0,)),
-        Case("train csv", g, ["train", "--data", "{in}/data.csv", "--target", "y", "--hidden", "4", "--epochs", "1",
+        Case("train csv", g, ["train", "--data", "{in}/data.csv", "--label", "y", "--hidden", "4", "--epochs", "1",
                               "-q", "--out", "out"], expect=(0,)),
         Case("train twice with --overwrite", g, ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "-q",
                                                  "--out", "out", "--overwrite"], expect=(0,),
@@ -497,7 +504,8 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
         case.setup(root)
     out = work / case.out if case.out else None
     pre_out_exists = out is not None and out.exists()
-    before = _snapshot(root, [systmp])
+    protected = case.protect_out or case.setup in (_user_folder, _file_at_out)
+    before = _snapshot(root, [systmp] + ([out] if out is not None and not protected else []))
     immutable = root / case.immutable if case.immutable else None
     if immutable is not None:
         subprocess.run(["chattr", "+i", str(immutable)], check=True)
@@ -541,7 +549,7 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
     for p in root.rglob("*"):
         if any(t in p.name for t in HIDDEN_TMP) and p.name.startswith("."):
             left.append(str(p.relative_to(root)))
-    left += [f"TMPDIR/{p.name}" for p in systmp.iterdir()]
+    left += [f"TMPDIR/{p.name}" for p in systmp.iterdir() if p.name not in CACHES]
     if out is not None and code != 0 and not pre_out_exists and out.exists():
         status = _status(out)
         if status not in ("interrupted",):
@@ -549,12 +557,13 @@ def run_case(case: Case, fixtures: Path) -> dict[str, Any]:
     if out is not None and out.exists() and _status(out) == "running":
         left.append("a run left 'running'")
     # side effects: every file that existed is unchanged; nothing new outside the output folder
-    skip = [systmp] + ([out] if out is not None and not pre_out_exists else [])
+    skip = [systmp] + ([out] if out is not None and not protected else [])
     after = _snapshot(root, skip)
     effects = [f"changed {k}" for k, v in before.items() if k in after and after[k] != v]
     effects += [f"removed {k}" for k in before if k not in after]
     effects += [f"created {k}" for k in after if k not in before and not any(t in k for t in HIDDEN_TMP)]
-    ok = (code in case.expect and not traceback and not left and not effects and not timed_out)
+    stale = first.startswith("Usage:") or "No such option" in stderr
+    ok = (code in case.expect and not traceback and not left and not effects and not timed_out and not stale)
     with contextlib.suppress(OSError):
         subprocess.run(["chattr", "-R", "-i", str(root)], check=False, capture_output=True)
     shutil.rmtree(root, ignore_errors=True)

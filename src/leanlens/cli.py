@@ -100,6 +100,7 @@ def train(
 
     _bounded(epochs, "epochs", MAX_EPOCHS)
     _bounded(batch_size, "batch-size", MAX_BATCH_SIZE)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     if config is not None:
         cfg = TrainConfig.from_yaml(config)
@@ -125,6 +126,13 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     except ValueError:
         raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text[:200]!r}.") from None
     return check_widths(widths, param=f"--{name}")
+
+
+def _seed(value: int | None, name: str = "seed") -> None:
+    """A --seed is an int in [0, 2**32 - 1] (numpy and scikit-learn refuse others), checked before any work."""
+    from ._validation import check_random_state
+
+    check_random_state(value, param=f"--{name}")
 
 
 def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
@@ -335,6 +343,8 @@ def explain_command(
 
     _bounded(budget, "budget", MAX_BUDGET)
     _bounded(background, "background", MAX_BACKGROUND)
+    _seed(seed)
+    _seed(data_seed, "data-seed")
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(method)
     model = load_model(model_dir)
@@ -406,6 +416,7 @@ def compress_command(
     _bounded(threads, "threads", MAX_THREADS)
     _bounded(reps, "reps", MAX_REPS, low=0)
     _bounded(finetune, "finetune", MAX_EPOCHS)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     inline = inline_plan(prune=prune, finetune=finetune, quantize=quantize, lowrank=lowrank, distill=distill)
     if auto:
@@ -500,6 +511,7 @@ def evaluate_command(
     _bounded(rows, "rows", MAX_ROWS)
     _bounded(budget, "budget", MAX_BUDGET)
     _bounded(background, "background", MAX_BACKGROUND)
+    _seed(seed)
     prepare_out_dir(out, overwrite=overwrite)
     cls = get_explainer(explainer)
     names = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -553,6 +565,7 @@ def compare_command(
     from .compress import load_model_or_compressed
     from .data.source import data_of
 
+    _seed(seed)
     if twins < 0:
         raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
     if max_seconds is not None and not max_seconds > 0:

@@ -24,6 +24,8 @@ MAX_THREADS            256             torch / ONNX Runtime threads (more aborts
 MAX_TRIALS             10,000          sweep trials
 MAX_TWINS              100             twin models of compare()
 MAX_REPS               1,000,000       timed calls of a latency measurement
+MAX_LR                 1,000           learning rates (train, fine-tune, distill; torch
+                                       overflows on 1e300)
 =====================  ==============  =====================================================
 """
 
@@ -45,6 +47,7 @@ __all__ = [
     "MAX_COALITION_CELLS",
     "MAX_EPOCHS",
     "MAX_LAYERS",
+    "MAX_LR",
     "MAX_PARAMETERS",
     "MAX_REPS",
     "MAX_ROWS",
@@ -70,6 +73,7 @@ MAX_THREADS = 256
 MAX_TRIALS = 10_000
 MAX_TWINS = 100
 MAX_REPS = 1_000_000
+MAX_LR = 1_000
 
 
 #: The bounds above as constraints for the declarative validation of configs (leanlens._validation).
@@ -78,6 +82,7 @@ FINETUNE_EPOCHS = Interval(int, 0, MAX_EPOCHS)
 BATCH_SIZE = Interval(int, 1, MAX_BATCH_SIZE)
 WIDTHS = Each(Interval(int, 1, MAX_WIDTH), max_len=MAX_LAYERS)
 THREADS = Interval(int, 1, MAX_THREADS)
+LEARNING_RATE = Interval(float, 0, MAX_LR, closed="right")
 
 
 def check_count(

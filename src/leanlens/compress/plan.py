@@ -28,7 +28,7 @@ from .._validation import (
 )
 from ..config import Config, load_yaml
 from ..errors import ConfigError, did_you_mean
-from ..limits import BATCH_SIZE, EPOCHS, FINETUNE_EPOCHS, THREADS, WIDTHS
+from ..limits import BATCH_SIZE, EPOCHS, FINETUNE_EPOCHS, LEARNING_RATE, THREADS, WIDTHS
 from ..models.trainer import OPTIMIZERS, SCHEDULES
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Finetune(StepConfig):
     weight_decay: float = 0.0
 
     constraints: ClassVar = {
-        "epochs": EPOCHS, "lr": POSITIVE, "batch_size": BATCH_SIZE, "optimizer": Options(OPTIMIZERS),
+        "epochs": EPOCHS, "lr": LEARNING_RATE, "batch_size": BATCH_SIZE, "optimizer": Options(OPTIMIZERS),
         "schedule": Options(SCHEDULES), "weight_decay": NON_NEGATIVE,
     }
 
@@ -131,7 +131,7 @@ class Prune(StepConfig):
 
     constraints: ClassVar = {
         "kind": Options(("unstructured", "structured")), "amount": Interval(float, 0, 1, closed="left"),
-        "scope": Options(("global", "layer")), "steps": Interval(int, 1, 1000), "finetune_epochs": FINETUNE_EPOCHS, "lr": POSITIVE,
+        "scope": Options(("global", "layer")), "steps": Interval(int, 1, 1000), "finetune_epochs": FINETUNE_EPOCHS, "lr": LEARNING_RATE,
         "ignore": MODULE_NAMES, "round_to": [None, POSITIVE_INT],
     }
 
@@ -263,7 +263,7 @@ class Distill(StepConfig):
 
     constraints: ClassVar = {
         "student": Options(("mlp", "tree")), "hidden": WIDTHS, "max_depth": Interval(int, 1, 1000), "temperature": POSITIVE,
-        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": EPOCHS, "lr": POSITIVE,
+        "alpha": Interval(float, 0, 1), "attribution": NON_NEGATIVE, "epochs": EPOCHS, "lr": LEARNING_RATE,
         "batch_size": BATCH_SIZE, "augment": Interval(int, 0, 1000),
     }
 
@@ -302,7 +302,7 @@ class LowRank(StepConfig):
     constraints: ClassVar = {
         "rank": [None, POSITIVE_INT], "rank_ratio": [None, FRACTION], "energy": [None, FRACTION],
         "only_if_smaller": InstanceOf(bool), "min_features": POSITIVE_INT, "finetune_epochs": FINETUNE_EPOCHS,
-        "lr": POSITIVE, "ignore": MODULE_NAMES,
+        "lr": LEARNING_RATE, "ignore": MODULE_NAMES,
     }
 
     def validate(self) -> None:

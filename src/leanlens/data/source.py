@@ -72,6 +72,8 @@ def background_rows(ds: Dataset, n: int, *, random_state: int | None) -> np.ndar
     rows that stand for "feature absent" in an explanation."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise InvalidInputError(f"The 'background' parameter must be a positive number of rows. Got {n!r}.")
-    rng = np.random.default_rng(random_state)
+    from .._validation import check_random_state
+
+    rng = np.random.default_rng(check_random_state(random_state, owner="background_rows()"))
     size = min(int(n), len(ds.X_train))
     return ds.X_train[np.sort(rng.choice(len(ds.X_train), size=size, replace=False))]

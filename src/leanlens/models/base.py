@@ -95,7 +95,8 @@ class BaseModel(abc.ABC):
     def check_X(self, X: Any, *, param: str = "X") -> np.ndarray:
         """``X`` as float32 of shape ``(n, *input_shape)``; a clear error otherwise."""
         try:
-            arr = np.asarray(X, dtype=np.float32)
+            with np.errstate(over="ignore"):  # an overflow to inf is reported below, naming the column
+                arr = np.asarray(X, dtype=np.float32)
         except (TypeError, ValueError):
             raise InvalidInputError(f"The {param!r} parameter must be a numeric array. Got {type(X).__name__}.") from None
         if arr.ndim == 1:

@@ -13,7 +13,6 @@ import numpy as np
 
 from .._validation import (
     NON_NEGATIVE,
-    POSITIVE,
     POSITIVE_INT,
     SEED,
     Interval,
@@ -22,7 +21,7 @@ from .._validation import (
 )
 from ..config import Config
 from ..errors import ConfigError, InvalidInputError
-from ..limits import BATCH_SIZE, EPOCHS, WIDTHS
+from ..limits import BATCH_SIZE, EPOCHS, LEARNING_RATE, WIDTHS
 
 if TYPE_CHECKING:
     import torch
@@ -84,7 +83,7 @@ class TrainConfig(Config):
     constraints: ClassVar = {
         "arch": Options(ARCHS), "hidden": WIDTHS, "channels": WIDTHS,
         "dropout": Interval(float, 0, 1, closed="left"), "loss": Options(LOSSES), "optimizer": Options(OPTIMIZERS),
-        "lr": POSITIVE, "momentum": Interval(float, 0, 1, closed="left"), "weight_decay": NON_NEGATIVE,
+        "lr": LEARNING_RATE, "momentum": Interval(float, 0, 1, closed="left"), "weight_decay": NON_NEGATIVE,
         "schedule": Options(SCHEDULES), "gamma": Interval(float, 0, 1, closed="right"), "step_size": POSITIVE_INT,
         "batch_size": BATCH_SIZE, "epochs": EPOCHS, "patience": [None, EPOCHS], "random_state": SEED,
     }
