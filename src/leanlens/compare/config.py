@@ -79,9 +79,10 @@ class CompareConfig(Config):
     noise_fallback : without twins, use the explainer's seed-to-seed noise as the yardstick
         (said in the first reason); False makes a missing twin an error.
     twin_epochs, twin_lr : fine-tune twins (recipe unknown, torch original): continued
-        training with another seed for this many epochs at this Adam learning rate. Chosen
-        by measurement (``benchmarks/verdict.py --twins``): the fine-tune twins' explanation
-        distance to the original comes closest to retrained twins' at these settings.
+        training with another seed for this many epochs at this Adam learning rate. Not yet
+        calibrated by measurement: 3 epochs at 1e-3 (the trainer's default rate) is a starting
+        point; fine-tune twins start from the original's weights and may sit closer to it than
+        retrained twins, which makes the yardstick stricter, not looser.
     regression_flip_tolerance : a regression output "flips" when it moves by more than
         this many standard deviations of the original's outputs.
     surrogate_depth : depth of the surrogate decision trees.
