@@ -228,7 +228,7 @@ def demo(
     backend: Backend = None,
     address: Address = None,
 ) -> None:
-    """The whole pipeline on digits: MLP, pruned+int8 and distilled, Shapley + IG, HTML report."""
+    """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
     from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config
@@ -632,6 +632,9 @@ def compare_command(
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
     seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    twins: Annotated[int, typer.Option("--twins", help="Twins of the original trained as the yardstick (its recorded recipe, other seeds; fine-tuned twins when there is no recipe). 0: judge against the explainer's own noise.")] = 3,
+    twin: Annotated[list[Path] | None, typer.Option("--twin", help="A twin model folder (or .onnx) trained like the original; repeat for several. Replaces --twins.")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="Time allowed for raising explainer budgets until their noise resolves the twins.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -645,15 +648,23 @@ def compare_command(
     from .data.source import data_of
 
     _seed(seed)
+    if twins < 0:
+        raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
+    if max_seconds is not None and not max_seconds > 0:
+        raise InvalidInputError(f"The '--max-seconds' option must be > 0. Got {max_seconds}.")
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)
+    if max_seconds is not None:
+        cfg = cfg.replace(max_seconds=max_seconds)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
     original = load_model_or_compressed(original_dir)
     compressed = load_model_or_compressed(compressed_dir)
+    twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = data_of(original, data, label=label, random_state=seed)
-    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
+    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
+                        twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
