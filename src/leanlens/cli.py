@@ -727,7 +727,11 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
-    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
+    if "--log-json" in (argv if argv is not None else sys.argv[1:]):  # stderr carries JSON lines only
+        warnings.formatwarning = lambda message, category, *a, **k: json.dumps(
+            {"event": "warning", "category": category.__name__, "message": _one_line(str(message))}) + "\n"
+    else:
+        warnings.formatwarning = lambda message, category, *a, **k: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
