@@ -75,7 +75,7 @@ class GradientExplainer(Explainer):
     exclusive: ClassVar[bool] = False
 
     def _model_call_guard(self) -> contextlib.AbstractContextManager[Any]:
-        # DeepLift hangs hooks on the shared module: a plain forward must wait for it.
+        # The base's finite-output check runs before _explain takes the lock; DeepLift's hooks must not see it.
         return _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext()
 
     def _count(self, name: str, default: int, *, from_budget: bool = False) -> int:
@@ -149,8 +149,7 @@ class GradientExplainer(Explainer):
     def _completeness(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None, base: np.ndarray,
                       delta: np.ndarray, params: dict[str, Any]) -> list[str]:
         """Record how far Σφ misses f(x) − f(baseline) (per row: ``Explanation.sum_residual``)."""
-        with self._model_call_guard():
-            fx = model.output(X)
+        fx = model.output(X)
         fx = fx if targets is None else fx[np.arange(len(X)), targets]
         gap = np.abs(fx - base).sum()
         params["completeness_delta_max"] = float(np.abs(delta).max())
@@ -161,8 +160,7 @@ class GradientExplainer(Explainer):
                 f"(max {params['completeness_delta_max']:.3g}); {self.delta_hint}"]
 
     def _base_values(self, call: GradientCall, base_rows: np.ndarray) -> np.ndarray:
-        with self._model_call_guard():
-            return call.model.output(base_rows)
+        return call.model.output(base_rows)
 
     def _record(self) -> dict[str, Any]:
         return {}
