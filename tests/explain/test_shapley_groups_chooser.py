@@ -115,6 +115,7 @@ def test_resolve_groups_patches_need_a_fitting_size():
     assert len(groups) == 9 and sorted(i for g in groups for i in g) == list(range(64))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["exact", *ESTIMATORS])
 def test_many_row_background_game_has_the_same_accuracy_class(method):
     """The interventional game over 30 background rows: efficiency to rounding, and the error
@@ -160,7 +161,8 @@ def test_shapley_is_the_default_and_records_its_choice():
     assert small.params["estimator"] == "exact" and small.stderr is None
 
 
-@pytest.mark.parametrize("method", ["kernel", "leverage", "permutation", "polyshap"])
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["kernel", "leverage", "permutation", "polyshap", "gp"])
 def test_standard_errors_cover_the_exact_values(method):
     """Nominal 95% intervals φ̂ ± 1.96·SE cover the exact value for 90–98% of (row, feature)
     pairs, pooled over two models, single and 5-row backgrounds and two seeds."""

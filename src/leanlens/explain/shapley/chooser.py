@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from .polyshap import choose_basis
 
 if TYPE_CHECKING:
     from ...models.base import BaseModel
-    from ..explanation import Explanation
+from ..explanation import Explanation
 
 __all__ = ["RecommendedShapley", "choose_estimator"]
 
@@ -27,6 +28,9 @@ GP_MAX_OVERHEAD_SECONDS = 0.05
 #: … or at most this multiple of the model's own time per explained row (an expensive model
 #: makes a costlier surrogate worth it: fewer model calls for the same accuracy).
 GP_OVERHEAD_TO_MODEL_RATIO = 1.0
+#: Above this budget gp is not tried: its exact posterior over m coalitions costs O(m³) per
+#: row (seconds at m = 2,000), far above either limit, and the one-row pilot would cost as much.
+GP_PILOT_MAX_BUDGET = 1024
 
 
 def choose_estimator(d: int, budget: int, *, gp_available: bool, gp_overhead: float | None,
@@ -103,37 +107,54 @@ class RecommendedShapley(ShapleyExplainer):
         row_cost = _seconds_per_model_row(model, bg)
         model_per_row = row_cost * budget * n_bg
         gp_available = _gp_class() is not None
-        gp_overhead = None
-        if gp_available and not (d <= MAX_EXACT_FEATURES and (1 << d) - 2 <= budget):
-            gp_overhead = self._gp_overhead(model, X[:1], None if targets is None else targets[:1], budget, row_cost)
+        gp_overhead, pilot = None, None
+        if gp_available and budget <= GP_PILOT_MAX_BUDGET and not (d <= MAX_EXACT_FEATURES and (1 << d) - 2 <= budget):
+            gp_overhead, pilot = self._gp_pilot(model, X[:1], None if targets is None else targets[:1], budget, row_cost)
         method, reason = choose_estimator(d, budget, gp_available=gp_available, gp_overhead=gp_overhead,
                                           model_seconds_per_row=model_per_row)
+        if gp_available and budget > GP_PILOT_MAX_BUDGET and method != "exact":
+            reason = f"gp is not tried above a budget of {GP_PILOT_MAX_BUDGET} (O(m³) per row); " + reason.removeprefix(
+                "gp is not available; ")
         cls = EXPLAINERS[method] if method != "gp" else _gp_class()
         if cls is None:  # pragma: no cover — gp_available was checked
             raise InvalidInputError("The 'gp' estimator is not installed.")
-        inner = cls(self.model, background=self.background, budget=None if method == "exact" else budget,
-                    random_state=self.random_state, **self.params)
-        expl = inner._explain(model, X, targets)
+        if method == "gp" and pilot is not None and len(X) == 1:
+            expl = pilot  # the pilot explained the only row already
+        else:
+            inner = cls(self.model, background=self.background, budget=None if method == "exact" else budget,
+                        random_state=self.random_state, **self.params)
+            with _one_blas_thread() if method == "gp" else contextlib.nullcontext():
+                expl = inner._explain(model, X, targets)
         expl.method = self.name
         expl.params = {**expl.params, "budget": budget, "estimator": method, "reason": reason,
                        "seconds_per_model_row": row_cost}
         expl.notes = (f"shapley chose {method!r}: {reason}.", *expl.notes)
         return expl
 
-    def _gp_overhead(self, model: BaseModel, X1: np.ndarray, t1: np.ndarray | None, budget: int,
-                     row_cost: float) -> float | None:
-        """gp's seconds per explained row excluding model calls, measured on one row."""
+    def _gp_pilot(self, model: BaseModel, X1: np.ndarray, t1: np.ndarray | None, budget: int,
+                  row_cost: float) -> tuple[float | None, Explanation | None]:
+        """gp's seconds per explained row excluding model calls, measured on one row (and that
+        row's explanation)."""
         cls = _gp_class()
         if cls is None:
-            return None
+            return None, None
         try:
             start = time.perf_counter()
-            e = cls(self.model, background=self.background, budget=budget, random_state=self.random_state,
-                    **self.params)._explain(model, X1, t1)
+            with _one_blas_thread():
+                e = cls(self.model, background=self.background, budget=budget, random_state=self.random_state,
+                        **self.params)._explain(model, X1, t1)
             seconds = time.perf_counter() - start
         except InvalidInputError:
-            return None
-        return max(0.0, seconds - e.n_model_evals * row_cost)
+            return None, None
+        return max(0.0, seconds - e.n_model_evals * row_cost), e
+
+
+def _one_blas_thread() -> Any:
+    """gp works on many small matrices: a multi-threaded BLAS only spins (several times
+    slower on a busy machine)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _gp_class() -> Any:
