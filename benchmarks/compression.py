@@ -51,15 +51,18 @@ def _plans(lc: Any, quick: bool, ft: int) -> dict[str, list[Any]]:
 
 def _latency(lc: Any, original: Any, model: Any, ds: Any, reps: int, threads: int, clock: str) -> dict[str, Any]:
     """Median/p95/p10 ms of original and model, interleaved call by call, at batch 1 and 256."""
-    from leanlens.compress.measurement import latency_rows, paired_latency
+    from leanlens.compress.measurement import latency_rows
+    from leanlens.models.latency import interleaved
 
     out: dict[str, Any] = {}
     for b in (1, 256):
         X = latency_rows(ds, b)
-        orig, mine = paired_latency([original, model], X, reps=reps, threads=threads, clock=clock,
-                                    max_seconds=MAX_SECONDS if reps >= 100 else 0.3, min_reps=min(30, reps))
+        res = interleaved({"o": original, "c": model}, X, threads=threads, clock=clock, reps=reps,
+                          max_seconds=MAX_SECONDS if reps >= 100 else 0.3, min_reps=min(30, reps), warn=False)
+        orig, mine = res["o"].to_dict(), res["c"].to_dict()
         out[str(b)] = {"original": orig, "compressed": mine, "speedup": orig["median"] / mine["median"],
-                       "speedup_p10": orig["p10"] / mine["p10"]}
+                       "speedup_p10": orig["p10"] / mine["p10"], "unreliable": res.unreliable,
+                       "load_average": res.load_average}
     return out
 
 

@@ -74,7 +74,7 @@ def test_train_from_csv_and_yaml(tmp_path, capsys):
     [
         (["train", "--data", "nope"], "Unknown dataset 'nope'"),
         (["train", "--data", "iris", "--optimizer", "adamm"], "Did you mean 'adam'"),
-        (["train", "--data", "iris", "--lr", "-1"], "'lr' parameter of TrainConfig must be a positive number"),
+        (["train", "--data", "iris", "--lr", "-1"], "'lr' parameter of TrainConfig must be a number in (0, 1000]"),
         (["train", "--data", "iris", "--batch-size", "0"], "'--batch-size' parameter must be an int in [1, "),
         (["train", "--data", "iris", "--hidden", "a,b"], "--hidden must be comma-separated integers"),
         (["info", "/nonexistent/model"], "does not exist"),

@@ -19,6 +19,7 @@ def _cli(argv, capsys):
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
+    ({"lr": 1e300}, r"'lr' parameter of TrainConfig must be a number in \(0, 1000\]"),
     ({"hidden": (10**9,)}, r"'hidden' parameter of TrainConfig must be .*each an int in \[1, 65536\]"),
     ({"hidden": (8,) * 65}, "at most 64 items"),
     ({"epochs": 10**9}, r"'epochs' .* \[1, 100000\]"),
@@ -46,8 +47,8 @@ def test_distill_width_and_compress_threads_bounds(iris_mlp, iris):
 def test_explainer_budget_and_memory_bounds(iris_mlp, iris):
     with pytest.raises(InvalidInputError, match=r"'budget' parameter of KernelShap must be an int in \[1, 1,000,000\]"):
         leanlens.explain(iris_mlp, iris.X_test[:2], method="kernel", background=iris.X_train[:5], budget=10**9)
-    f = leanlens.as_model(lambda X: X.sum(axis=1), input_shape=(5000,), task="regression")
-    X = np.zeros((1, 5000), np.float32)
+    f = leanlens.as_model(lambda X: X.sum(axis=1), input_shape=(900,), task="regression")
+    X = np.zeros((1, 900), np.float32)
     with pytest.raises(InvalidInputError, match="coalition matrix"):
         leanlens.explain(f, X, method="kernel", background=X, budget=500_000)
 
@@ -67,8 +68,10 @@ def test_compare_and_pipeline_bounds():
     (["train", "--data", "iris", "--hidden", "1000000000"], "'--hidden width'"),
     (["train", "--data", "iris", "--epochs", "1000000000"], "'--epochs'"),
     (["compress", "m", "--threads", "100000", "--prune", "0.5"], "'--threads' parameter must be an int in [1, 256]"),
-    (["compress", "m", "--distill", "1000000000"], "'--distill width'"),
+    (["compress", "m", "--distill", "1000000000"], "'hidden' parameter of Distill"),
     (["explain", "m", "--budget", "1000000000"], "'--budget'"),
+    (["explain", "m", "--seed", "-5"], "'--seed' parameter must be None or an int in [0, 4294967295]"),
+    (["evaluate", "m", "--seed", "-1"], "'--seed'"),
     (["explain", "m", "--background", "1000000000"], "'--background'"),
     (["evaluate", "m", "--rows", "1000000000"], "'--rows'"),
     (["sweep", "p.yaml", "--trials", "1000000000"], "'--trials'"),

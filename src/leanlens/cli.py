@@ -6,9 +6,12 @@ Exit codes: 0 success, 2 user error (one line on stderr), 1 bug (traceback).
 from __future__ import annotations
 
 import errno
+import functools
+import inspect
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +53,34 @@ def _root(
     """leanlens: compress models and check they still decide for the same reasons."""
 
 
-def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> None:
+LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSON event per line on stderr (no progress bars).")]
+
+
+def _common_flags(fn: Callable[..., None]) -> Callable[..., None]:
+    """Give a command ``--quiet`` and ``--log-json`` (where it lacks them): ``--log-json`` logs the
+    command's start and end (with seconds) as JSON lines on stderr and implies ``--quiet``."""
+    sig = inspect.signature(fn, eval_str=True)
+    own = set(sig.parameters)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ann)
+             for name, ann in (("quiet", Quiet), ("log_json", LogJson)) if name not in own]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> None:
+        from .pipeline.events import Events, json_lines_logger
+
+        log_json = bool(kwargs.get("log_json"))
+        if log_json and "quiet" in own:
+            kwargs["quiet"] = True
+        events = Events(log=json_lines_logger() if log_json else None)
+        with events.stage(fn.__name__.removesuffix("_command")):
+            fn(**{k: v for k, v in kwargs.items() if k in own})
+
+    command.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}  # type: ignore[attr-defined]
+    return command
+
+
+def _print_table(title: str, rows: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -61,6 +91,7 @@ def _print_table(title: str, rows: dict[str, Any], *, quiet: bool = False) -> No
 
 
 @app.command()
+@_common_flags
 def datasets() -> None:
     """List the bundled data sets (shipped with scikit-learn; nothing is downloaded)."""
     from .data import available
@@ -70,6 +101,7 @@ def datasets() -> None:
 
 
 @app.command()
+@_common_flags
 def train(
     data: Annotated[str, typer.Option(help="Bundled dataset name (see `leanlens datasets`) or a .csv/.parquet file.")] = "digits",
     label: Label = None,
@@ -114,7 +146,9 @@ def train(
     model = train_fn(ds, cfg, progress=not quiet)
     record_data_source(model, data, label=label)
     model.save(out, overwrite=overwrite)
-    _print_table(f"{ds.name}: {cfg.arch} {list(cfg.hidden)}", model.metadata["metrics"])
+    shape = (f"cnn, channels {list(cfg.channels)}, dense {list(cfg.hidden)}" if cfg.arch == "cnn"
+             else f"mlp {list(cfg.hidden)}")
+    _print_table(f"{ds.name}: {shape}", model.metadata["metrics"])
     typer.echo(f"saved to {out}")
 
 
@@ -143,6 +177,7 @@ def _bounded(value: int | None, name: str, high: int, low: int = 1) -> None:
 
 
 @app.command()
+@_common_flags
 def info(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -167,7 +202,6 @@ def info(
     _print_table(str(model_dir), rows)
 
 
-LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSON event per line on stderr (no progress bars).")]
 Backend = Annotated[str | None, typer.Option("--backend", help="Where explanations and trials run: local or ray (default: the pipeline's executor.backend).")]
 Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (host:port or ray://host:port); default: start a local Ray instance.")]
 
@@ -194,7 +228,7 @@ def demo(
     backend: Backend = None,
     address: Address = None,
 ) -> None:
-    """The whole pipeline on digits: MLP, pruned+int8 and distilled, Shapley + IG, HTML report."""
+    """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
     from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config
@@ -247,6 +281,7 @@ def sweep_command(
 
 
 @app.command()
+@_common_flags
 def schema(
     of: Annotated[str, typer.Argument(help="Which file: pipeline (pipeline.yaml), train (train.yaml for "
                                            "`train --config`), compare (compare.yaml for `compare --config`) "
@@ -259,13 +294,12 @@ def schema(
 
 
 @app.command()
+@_common_flags
 def explainers() -> None:
     """List every registered explanation method, one line each."""
-    from .explain.base import EXPLAINERS, _load_builtin_explainers
+    from .explain.base import available_explainers
 
-    _load_builtin_explainers()
-    for name in sorted(EXPLAINERS):
-        cls = EXPLAINERS[name]
+    for name, cls in available_explainers().items():
         scope = "any model" if cls.model_agnostic else "specific"
         typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
 
@@ -313,6 +347,7 @@ def _parse_target(text: str) -> int | str | None:
 
 
 @app.command("explain")
+@_common_flags
 def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -353,8 +388,9 @@ def explain_command(
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
     bg = background_rows(ds, background, random_state=seed)
-    explainer = cls(model, background=bg, budget=budget, random_state=seed, **_parse_params(param))
-    expl = explainer.explain(X[idx], target=_parse_target(target))
+    params = _parse_params(param)
+    explainer = cls(model, background=bg, budget=budget, random_state=seed, **params)
+    expl = _explain_with_cost_and_progress(explainer, X[idx], target=_parse_target(target), quiet=quiet)
     expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
@@ -373,7 +409,33 @@ def explain_command(
     typer.echo(f"explanation written to {out}")
 
 
+#: Rows explained per progress step by the CLI (also the seeding rule's chunk: chunk j gets seed + j).
+EXPLAIN_CHUNK_ROWS = 10
+
+
+def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, quiet: bool) -> Any:
+    """State the measured cost first (and cheaper settings when it is long), then explain the rows
+    in chunks of EXPLAIN_CHUNK_ROWS with a progress bar. The numbers do not depend on --quiet."""
+    from .explain.cost import probe_cost
+    from .pipeline.distributed import explain_rows
+    from .progress import progress_bar
+
+    if len(X) > EXPLAIN_CHUNK_ROWS:
+        cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
+        if not quiet:
+            typer.echo(f"cost: {cost.line()}", err=True)
+            tips = cost.cheaper()
+            if tips:
+                typer.echo("cheaper: " + "; ".join(tips), err=True)
+    n_chunks = -(-len(X) // EXPLAIN_CHUNK_ROWS)
+    with progress_bar(total=n_chunks, description=f"explain ({explainer.name})", enabled=not quiet and n_chunks > 1) as bar:
+        return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
+                            budget=explainer.budget, random_state=explainer.random_state, params=explainer.params,
+                            chunk_rows=EXPLAIN_CHUNK_ROWS, on_chunk=lambda done, total: bar.update())
+
+
 @app.command("compress")
+@_common_flags
 def compress_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -485,6 +547,7 @@ def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed
 
 
 @app.command("evaluate")
+@_common_flags
 def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
@@ -531,14 +594,33 @@ def evaluate_command(
         })
         expl.save(tmp / "explanation.json")
     if not quiet:
-        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality", {
-            f"{r.category}: {r.name} ({'↑' if r.higher_is_better else '↓'})":
-                (f"skipped: {r.skipped}" if r.skipped else float(r.value or 0.0)) for r in results
+        # A reference for each score: the same metric of random attributions (same rows, same
+        # scale). A faithful explanation should beat it clearly; metrics that re-run the
+        # explainer have no such reference.
+        import dataclasses
+
+        import numpy as np
+
+        from ._format import significant
+
+        rng = np.random.default_rng(seed)
+        noise = dataclasses.replace(expl, values=rng.normal(scale=float(np.std(expl.values)) or 1.0,
+                                                            size=expl.values.shape), stderr=None)
+        cheap = [r.name for r in results if not r.skipped and r.category not in ("sanity", "efficiency", "robustness")]
+        ref = {r.name: r for r in evaluate_fn(model, X, noise, cheap, background=bg, target=None if tgt == "predicted" else tgt,
+                                              ground_truth=ds.ground_truth, random_state=seed)} if cheap else {}
+        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality (random attributions in brackets)", {
+            f"{r.category}: {r.name} ({'higher' if r.higher_is_better else 'lower'} is better)":
+                (f"skipped: {_cli_words(r.skipped)}" if r.skipped else
+                 f"{significant(float(r.value or 0.0))}" + (f"  (random: {significant(float(ref[r.name].value or 0.0))})"
+                                                            if r.name in ref and ref[r.name].value is not None else ""))
+            for r in results
         })
     typer.echo(f"metrics written to {out}")
 
 
 @app.command("compare")
+@_common_flags
 def compare_command(
     original_dir: Annotated[Path, typer.Argument(help="The original model folder (or .onnx file).")],
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
@@ -550,6 +632,9 @@ def compare_command(
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
     seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    twins: Annotated[int, typer.Option("--twins", help="Twins of the original trained as the yardstick (its recorded recipe, other seeds; fine-tuned twins when there is no recipe). 0: judge against the explainer's own noise.")] = 3,
+    twin: Annotated[list[Path] | None, typer.Option("--twin", help="A twin model folder (or .onnx) trained like the original; repeat for several. Replaces --twins.")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="Time allowed for raising explainer budgets until their noise resolves the twins.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -563,15 +648,23 @@ def compare_command(
     from .data.source import data_of
 
     _seed(seed)
+    if twins < 0:
+        raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
+    if max_seconds is not None and not max_seconds > 0:
+        raise InvalidInputError(f"The '--max-seconds' option must be > 0. Got {max_seconds}.")
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)
+    if max_seconds is not None:
+        cfg = cfg.replace(max_seconds=max_seconds)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
     original = load_model_or_compressed(original_dir)
     compressed = load_model_or_compressed(compressed_dir)
+    twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = data_of(original, data, label=label, random_state=seed)
-    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
+    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
+                        twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
@@ -593,8 +686,24 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+#: The Python API's words in messages, and what a command-line user types instead.
+_CLI_WORDS = (
+    ("pass overwrite=True (--overwrite in the CLI)", "pass --overwrite"),
+    ("pass overwrite=True", "pass --overwrite"),
+    ("; pass ground_truth=...", " (only --data synthetic has them)"),
+    ("; pass background=...", "; give --background N"),
+    ("; pass explainer=...", ""),
+)
+
+
+def _cli_words(text: str) -> str:
+    for api, cli in _CLI_WORDS:
+        text = text.replace(api, cli)
+    return text
+
+
 def _one_line(text: str, limit: int = 1000) -> str:
-    line = " ".join(str(text).split())
+    line = " ".join(_cli_words(str(text)).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -618,7 +727,11 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
-    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
+    if "--log-json" in (argv if argv is not None else sys.argv[1:]):  # stderr carries JSON lines only
+        warnings.formatwarning = lambda message, category, *a, **k: json.dumps(
+            {"event": "warning", "category": category.__name__, "message": _one_line(str(message))}) + "\n"
+    else:
+        warnings.formatwarning = lambda message, category, *a, **k: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.

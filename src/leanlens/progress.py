@@ -27,11 +27,19 @@ def progress_bar(*, total: int, description: str, enabled: bool = True) -> Itera
         yield ProgressBar(None, None)
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(file=sys.stderr)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("eta"), TimeRemainingColumn(),
         TextColumn("{task.fields[info]}"), console=console, transient=False,
     ) as prog:
         task = prog.add_task(description, total=total, info="")

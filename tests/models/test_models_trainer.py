@@ -101,7 +101,7 @@ def test_small_cnn_on_digit_images():
         ({"optimizer": "adamm"}, "'optimizer' parameter of TrainConfig must be one of .*Did you mean 'adam'"),
         ({"schedule": "cosin"}, "'schedule' parameter of TrainConfig must be one of .*Did you mean 'cosine'"),
         ({"activation": "rellu"}, "'activation' parameter of TrainConfig must be one of .*Did you mean 'relu'"),
-        ({"lr": -0.1}, "'lr' parameter of TrainConfig must be a positive number. Got -0.1"),
+        ({"lr": -0.1}, r"'lr' parameter of TrainConfig must be a number in \(0, 1000\]. Got -0.1"),
         ({"batch_size": 0}, "'batch_size' parameter of TrainConfig must be an int in \\[1, 1048576\\]. Got 0"),
         ({"epochs": 0}, "'epochs'"),
         ({"dropout": 1.0}, "'dropout'"),

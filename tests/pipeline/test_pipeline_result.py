@@ -38,7 +38,7 @@ def _drift(verdict):
 
     from leanlens.compare import CompareConfig, DriftReport
 
-    return DriftReport(verdict=verdict, reasons=("r",), decision={"agreement": 1.0}, explainers={},
+    return DriftReport(verdict=verdict, sentence="s.", reasons=("r",), decision={"agreement": 1.0}, explainers={},
                        surrogate={}, config=CompareConfig(), feature_names=("a",), output_names=("y",),
                        rows=np.arange(3))
 

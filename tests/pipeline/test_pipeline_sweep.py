@@ -14,7 +14,7 @@ import yaml
 
 from leanlens.errors import ConfigError, OutputExistsError
 from leanlens.pipeline import StudyStorageError, parse_pipeline_config, sweep
-from leanlens.pipeline.sweep import build_plan
+from leanlens.pipeline.space import build_plan
 
 
 def test_build_plan_sets_fields_and_switches_steps_off():

@@ -45,7 +45,7 @@ def _metric(per_row=True) -> MetricResult:
 
 
 def _drift() -> DriftReport:
-    return DriftReport(verdict="same-reasons", reasons=("ratio 1.1",), decision={"agreement": 0.95, "flip_rate": 0.05},
+    return DriftReport(verdict="same-reasons", sentence="Same.", reasons=("ratio 1.1",), decision={"agreement": 0.95, "flip_rate": 0.05},
                        explainers={"kernel": {"agreement": {"mean": {"feature_agreement": 0.8}}, "ratio": {"value": np.nan}}},
                        surrogate={"fidelity": 0.9}, config=CompareConfig(n_rows=10, min_rows=5),
                        feature_names=("a", "b"), output_names=("no", "yes"), rows=np.arange(4), seconds=0.5,

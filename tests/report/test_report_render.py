@@ -49,7 +49,7 @@ def test_verdict_sentences_in_words(report_run):
 
     from leanlens.compare import CompareConfig, DriftReport
 
-    drift = DriftReport(verdict="same-reasons", reasons=(), decision={}, explainers={}, surrogate={},
+    drift = DriftReport(verdict="same-reasons", sentence="Same.", reasons=(), decision={}, explainers={}, surrogate={},
                         config=CompareConfig(), feature_names=(), output_names=(), rows=np.arange(2))
     res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": 0.9}, latency_ms=1.0,
                                           size_bytes=10, drift=drift, agreement=0.8))

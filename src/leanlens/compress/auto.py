@@ -178,7 +178,7 @@ def plan_from_params(p: dict[str, Any], *, n_features: int, threads: int) -> lis
     plan: list[StepConfig] = []
     if p.get("student", 0):
         w = int(p["student"])
-        plan.append(Distill(hidden=(w, w)))
+        plan.append(Distill(hidden=(w, w), epochs=15, augment=2))
     if p.get("prune", "none") != "none":
         if p["prune"] == "structured":
             plan.append(Prune(kind="structured", amount=round(float(p["amount"]), 3), scope="layer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, overload
@@ -165,9 +166,14 @@ class Explainer(abc.ABC):
 
     def _check_finite_outputs(self, model: BaseModel, X: np.ndarray) -> None:
         """Refuse a model whose output is NaN/inf on the explained rows or the background (one call each)."""
-        _refuse_non_finite(model, X, "explained rows")
-        if self.needs_background and self.background is not None:
-            _refuse_non_finite(model, self._background(model), "background rows")
+        with self._model_call_guard():
+            _refuse_non_finite(model, X, "explained rows")
+            if self.needs_background and self.background is not None:
+                _refuse_non_finite(model, self._background(model), "background rows")
+
+    def _model_call_guard(self) -> contextlib.AbstractContextManager[Any]:
+        """Held around the base's own model calls; a method that puts hooks on the model returns its lock."""
+        return contextlib.nullcontext()
 
     def _check_declared_params(self) -> None:
         declared = self.param_constraints

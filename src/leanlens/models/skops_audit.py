@@ -195,7 +195,9 @@ def _refusal(name: str) -> str:
     if name in _KNOWN_REFUSALS:
         return _KNOWN_REFUSALS[name]
     module, _, attr = name.rpartition(".")
-    if not module.startswith("sklearn.") or ".externals" in module or not attr.isidentifier():
+    parts = module.split(".")
+    if (parts[0] != "sklearn" or len(parts) < 2 or not attr.isidentifier()
+            or any(p in ("externals", "tests", "conftest") or not p.isidentifier() for p in parts)):
         return "not a scikit-learn estimator"
     mod = sys.modules.get(module)
     if mod is None:

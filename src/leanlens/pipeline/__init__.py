@@ -7,7 +7,8 @@ from .config import PipelineConfig, json_schema, load_pipeline_config, parse_pip
 from .executors import ClusterUnreachableError, LocalExecutor, RayExecutor, make_executor
 from .result import ModelEntry, RunResult, pareto_front
 from .run import run
-from .sweep import StudyStorageError, sweep
+from .study import StudyStorageError
+from .sweep import sweep
 
 __all__ = [
     "ClusterUnreachableError",

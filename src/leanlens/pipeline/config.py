@@ -200,11 +200,23 @@ class CompareSpec(_Spec):
     """Original-vs-compressed comparison (decision drift, explanation drift, verdict).
 
     ``config`` holds fields of :class:`leanlens.CompareConfig`; ``n_rows`` and
-    ``n_background`` default to the ``explain`` section's.
+    ``n_background`` default to the ``explain`` section's. ``twins``: how many twins of the
+    original compare() trains as its yardstick (0: the explainer-noise fallback), or paths of
+    twin models; trained twins are cached in the run folder's ``twins/``.
     """
 
     enabled: bool = True
+    twins: int | list[Path] = Field(3, description="Twins of the original (a count ≥ 0, or model paths).")
+    explainers: list[str] | None = Field(None, description="Which of the explain methods judge the verdict "
+                                         "(default: all that apply).")
     config: dict[str, Any] = Field(default_factory=dict, description="Fields of leanlens.CompareConfig.")
+
+    @field_validator("twins")
+    @classmethod
+    def _twins(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"twins must be a count ≥ 0 or a list of model paths; got {value}")
+        return value
 
     @field_validator("config")
     @classmethod
@@ -330,6 +342,9 @@ class PipelineConfig(_Spec):
         budgets = {m.method: m.budget for m in self.explain.methods if m.budget is not None}
         if "budget" not in self.compare.config and budgets:
             fields["budgets"] = {**budgets, **(self.compare.config.get("budgets") or {})}
+        params = {m.method: dict(m.params) for m in self.explain.methods if m.params}
+        if params:  # the verdict is judged on the explanations the run shows
+            fields["params"] = {**params, **(self.compare.config.get("params") or {})}
         self._compare_config = CompareConfig.from_dict(fields, path="compare.config")
         return self
 
@@ -449,7 +464,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
             lines.append(f"{where}: required key is missing.")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
-            lines.append(f"{where}: {short_repr(msg, 300)}; got {short_repr(err['input'])}.")
+            lines.append(f"{where}: {msg if len(msg) <= 300 else msg[:296] + '…'}; got {short_repr(err['input'])}.")
     head = f"The {source!r} config is invalid ({len(lines)} problem{'s' if len(lines) != 1 else ''}): "
     more = f" | … and {len(lines) - 10} more" if len(lines) > 10 else ""
     return head + " | ".join(lines[:10]) + more

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,11 @@ def explain_rows(
     params: dict[str, Any] | None = None,
     executor: Executor | None = None,
     chunk_rows: int = 100,
+    on_chunk: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Explain the rows of ``X`` in chunks of ``chunk_rows`` rows, one task per chunk.
+
+    ``on_chunk(done, total)`` is called as each chunk is explained (a progress bar's hook).
 
     Chunk ``j`` gets the seed ``random_state + j`` on every executor, so the result depends
     on ``chunk_rows`` only: not on the backend, nor on the number of workers. With one chunk
@@ -105,7 +109,7 @@ def explain_rows(
              budget=budget, random_state=None if random_state is None else random_state + j, params=params or {})
         for j, i in enumerate(range(0, len(X), chunk_rows))
     ]
-    parts = executor.map(_explain_chunk, tasks)
+    parts = executor.map(_explain_chunk, tasks, on_done=on_chunk)
     expl = concat_explanations(parts)
     expl.seconds = time.perf_counter() - start
     return expl

@@ -59,9 +59,17 @@ class Executor(abc.ABC):
     def cancel(self, handles: Sequence[Any]) -> None:  # noqa: B027 - optional: local tasks are already done
         """Stop tasks that are no longer wanted."""
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``[fn(item) for item in items]``, in input order, as parallel as the backend allows."""
-        handles = [self.submit(fn, x) for x in items]
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *,
+            on_done: Callable[[int, int], None] | None = None) -> list[Any]:
+        """``[fn(item) for item in items]``, in input order, as parallel as the backend allows.
+
+        ``on_done(done, total)`` is called as each item finishes (for a progress bar).
+        """
+        handles = []
+        for x in items:  # a local task runs at submit: report it as it ends
+            handles.append(self.submit(fn, x))
+            if not self.remote and on_done is not None:
+                on_done(len(handles), len(items))
         results: dict[int, Any] = {}
         pending = list(range(len(handles)))
         try:
@@ -70,6 +78,8 @@ class Executor(abc.ABC):
                 i = next(i for i in pending if handles[i] is handle)
                 results[i] = out
                 pending.remove(i)
+                if self.remote and on_done is not None:
+                    on_done(len(handles) - len(pending), len(handles))
         except BaseException:
             self.cancel([handles[i] for i in pending])
             raise

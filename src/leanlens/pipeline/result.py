@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from ..metrics import MetricResult
     from .config import PipelineConfig
 
-__all__ = ["RESULT_FORMAT", "RESULT_VERSION", "ModelEntry", "RunResult", "headline_score", "pareto_front"]
+__all__ = ["LATENCY_BATCH", "RESULT_FORMAT", "RESULT_VERSION", "ModelEntry", "RunResult", "headline_score", "pareto_front"]
 
+#: rows per call when a run or a sweep measures a model's latency
+LATENCY_BATCH = 256
 RESULT_FORMAT = "leanlens-run"
 #: 2: typed entries (plan as step configs, ``skipped`` per method, MetricResult/DriftReport/record with formats)
 RESULT_VERSION = 2

@@ -35,12 +35,11 @@ from ..models.threads import torch_threads
 from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, make_executor
-from .result import ModelEntry, RunResult, pareto_front
+from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
 
 __all__ = ["STAGES", "coerce_config", "library_versions", "run"]
 
 STAGES = ("data", "model", "compress", "measure", "explain", "metrics", "compare", "report")
-LATENCY_BATCH = 256
 
 
 def coerce_config(config: Any) -> PipelineConfig:
@@ -214,7 +213,7 @@ def _yaml(cfg: PipelineConfig) -> str:
 
 def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
     from ..models.evaluation import score
-    from .stages import apply_plan, load_dataset, obtain_model
+    from .stages import apply_plan, fit_surrogates, load_dataset, obtain_model
 
     folder = result.out_dir
     with events.stage("data", source=str(cfg.data.path or cfg.data.name)):
@@ -261,7 +260,8 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
 
         result.status = "complete"
         result.timings = dict(events.timings)
-        path = render_report(result, folder / "report.html", models=models, dataset=ds)
+        path = render_report(result, folder / "report.html",
+                             surrogates=fit_surrogates(models, ds, seed=cfg.seed))
         result.report = path.name
     shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 
@@ -346,9 +346,18 @@ DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
 
 def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
              result: RunResult, ds: Any, events: Events) -> None:
-    from .stages import agreement_of, applicable_methods, compare_models
+    from ..errors import ConfigError
+    from .stages import agreement_of, applicable_methods, compare_models, explanation_rows
 
     methods = [m.method for m in cfg.explain.methods]
+    if cfg.compare.explainers is not None:
+        unknown = sorted(set(cfg.compare.explainers) - set(methods))
+        if unknown:
+            raise ConfigError(f"compare.explainers names {unknown}, which the explain section does not run "
+                              f"(it runs {methods}).")
+        methods = [m for m in methods if m in cfg.compare.explainers]
+    X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    rows = np.arange(len(X)) if len(X) >= cfg.compare_config.min_rows else None
     for entry in result.compressed:
         usable, skipped = applicable_methods(models[entry.name], methods)
         if skipped:
@@ -358,8 +367,13 @@ def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tup
             result.notes.append(f"{entry.name}: no explainer applies to both models; not compared.")
             continue
         events.info(f"comparing {entry.name} with the original", plan=entry.name, explainers=usable)
+        # the rows, background and explanations of the explain stage: the charts and the verdict agree
+        reuse = {who: {m: explanations[(key, m)] for m in usable if (key, m) in explanations}
+                 for who, key in (("original", "original"), ("compressed", entry.name))}
         drift = compare_models(models["original"], models[entry.name], ds, usable, config=cfg.compare_config,
-                               seed=cfg.seed)
+                               seed=cfg.seed, twins=cfg.compare.twins, cache_dir=result.out_dir / "twins",
+                               rows=rows, background=bg if rows is not None else None, explanations=reuse,
+                               name=f"the {entry.name} model")
         atomic_write_json(result.out_dir / "drift" / f"{entry.name}.json", drift.to_dict())
         entry.drift = drift
         entry.agreement = agreement_of(drift)

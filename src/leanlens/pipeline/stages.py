@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..compress import CompressionRecord
     from ..compress.plan import StepConfig
     from ..data.dataset import Dataset
+    from ..explain.surrogate import SurrogateTree
     from ..models.base import BaseModel
     from .config import DataSpec, ExplainSpec, ModelSpec
 
@@ -28,6 +29,7 @@ __all__ = [
     "apply_plan",
     "compare_models",
     "explanation_rows",
+    "fit_surrogates",
     "load_dataset",
     "obtain_model",
 ]
@@ -75,12 +77,19 @@ def apply_plan(model: BaseModel, steps: list[StepConfig], ds: Dataset, *, seed: 
 
 
 def compare_models(original: BaseModel, compressed: BaseModel, ds: Dataset, methods: list[str], *,
-                   config: CompareConfig, seed: int) -> DriftReport:
+                   config: CompareConfig, seed: int, twins: Any = 3, cache_dir: Path | None = None,
+                   rows: np.ndarray | None = None, background: np.ndarray | None = None,
+                   explanations: dict[str, dict[str, Any]] | None = None, name: str = "the compressed model"
+                   ) -> DriftReport:
     """``leanlens.compare`` of the two models with the run's CompareConfig (rows, background and
-    each explainer's own budget; see :attr:`PipelineConfig.compare_config`)."""
+    each explainer's own budget; see :attr:`PipelineConfig.compare_config`), on the rows and
+    background the run explained (reusing those explanations), twins cached in ``cache_dir``."""
     from ..compare import compare
+    from ..models.persistence import load_model
 
-    return compare(original, compressed, ds, explainers=methods, config=config, random_state=seed)
+    tw = twins if isinstance(twins, int) else [load_model(p) for p in twins]
+    return compare(original, compressed, ds, explainers=methods, config=config, random_state=seed, twins=tw,
+                   cache_dir=cache_dir, rows=rows, background=background, explanations=explanations, name=name)
 
 
 def applicable_methods(model: BaseModel, methods: list[str]) -> tuple[list[str], list[str]]:
@@ -113,6 +122,16 @@ def explanation_rows(ds: Dataset, spec: ExplainSpec, *, seed: int) -> tuple[np.n
     from ..data.source import background_rows
 
     return ds.X_test[: spec.n_rows], background_rows(ds, spec.background, random_state=seed)
+
+
+def fit_surrogates(models: dict[str, BaseModel], ds: Dataset, *, seed: int, max_depth: int = 3,
+                   max_rows: int = 1000) -> dict[str, SurrogateTree]:
+    """A depth-``max_depth`` surrogate decision tree of each model, fitted on (up to ``max_rows``)
+    training rows: the report draws them."""
+    from ..explain.surrogate import SurrogateTree
+
+    X = ds.X_train[:max_rows]
+    return {name: SurrogateTree(model, max_depth=max_depth, random_state=seed).fit(X) for name, model in models.items()}
 
 
 def explain_unsupported(exc: Exception) -> str | None:

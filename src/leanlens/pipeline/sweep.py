@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,197 +18,16 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
-from ..errors import ConfigError, LeanlensError, OutputExistsError
-from .config import ParamSpec, PipelineConfig
+from ..errors import ConfigError, OutputExistsError
+from .config import PipelineConfig
 from .events import Events, Log
 from .executors import Executor, make_executor
-from .result import ModelEntry, RunResult, headline_score, pareto_front
+from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
+from .space import build_plan, check_space, suggest
+from .study import DIRECTIONS, StudyStorageError, check_storage, fail_stale, open_study
+from .trial import OBJECTIVES, evaluate_trial
 
 __all__ = ["DIRECTIONS", "StudyStorageError", "build_plan", "sweep"]
-
-DIRECTIONS = ("maximize", "minimize", "maximize")
-OBJECTIVES = ("accuracy", "latency_ms", "agreement")
-LATENCY_BATCH = 256
-
-
-class StudyStorageError(LeanlensError):
-    """The study database is locked by another process, corrupt, or unusable."""
-
-
-# -- the search space ---------------------------------------------------------------------
-
-def check_space(cfg: PipelineConfig) -> None:
-    """Refuse a sweep without a search space (or one whose every dimension has a single value)."""
-    sw = cfg.sweep
-    if sw is None or not sw.plan:
-        raise ConfigError("The pipeline has no 'sweep' section with a 'plan' template; a sweep needs "
-                          "sweep.plan (the steps) and sweep.space (the values to try).")
-    if not sw.space:
-        raise ConfigError("The search space 'sweep.space' is empty: give at least one dimension, e.g. "
-                          "prune.amount: {low: 0.2, high: 0.8}.")
-    if all(_n_values(p) == 1 for p in sw.space.values()):
-        raise ConfigError("The search space 'sweep.space' is empty: every dimension has a single value "
-                          f"({', '.join(sw.space)}), so there is nothing to search.")
-    # Every plan the space can produce must be a valid plan: check one corner now.
-    from ..compress.plan import parse_plan
-
-    corner = {k: (p.choices[0] if p.choices is not None else p.low) for k, p in sw.space.items()}
-    parse_plan(build_plan(sw.plan, {k: int(v) if sw.space[k].int and v is not None else v for k, v in corner.items()}))
-
-
-def _n_values(p: ParamSpec) -> int:
-    if p.choices is not None:
-        return len({json.dumps(c, sort_keys=True) for c in p.choices})
-    return 1 if p.low == p.high else 2
-
-
-def _encode(choice: Any) -> Any:
-    return choice if choice is None or isinstance(choice, bool | int | float | str) else json.dumps(choice)
-
-
-def suggest(trial: Any, space: dict[str, ParamSpec]) -> dict[str, Any]:
-    """Draw one point of the space through an Optuna trial."""
-    out: dict[str, Any] = {}
-    for name, p in space.items():
-        if p.choices is not None:
-            encoded = [_encode(c) for c in p.choices]
-            value = trial.suggest_categorical(name, encoded)
-            out[name] = p.choices[encoded.index(value)]
-        elif p.int:
-            out[name] = trial.suggest_int(name, int(p.low or 0), int(p.high or 0), log=p.log)
-        else:
-            out[name] = trial.suggest_float(name, float(p.low or 0), float(p.high or 0), log=p.log)
-    return out
-
-
-def build_plan(template: list[dict[str, dict[str, Any]]], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The plan of one trial: the template with ``step.field`` values set and ``step.enabled: false``
-    steps removed.
-
-    Examples
-    --------
-    >>> build_plan([{"prune": {"amount": 0.5}}, {"quantize": {}}], {"prune.amount": 0.3, "quantize.enabled": False})
-    [{'prune': {'amount': 0.3}}]
-    """
-    plan = []
-    for step in template:
-        ((name, fields),) = step.items()
-        if params.get(f"{name}.enabled", True) is False:
-            continue
-        fields = dict(fields or {})
-        for key, value in params.items():
-            s, _, field = key.partition(".")
-            if s == name and field != "enabled":
-                fields[field] = value
-        plan.append({name: fields})
-    if not plan:
-        raise ConfigError(f"The trial parameters {params} switch off every step of sweep.plan; keep at least one.")
-    return plan
-
-
-# -- one trial (runs in this process or in a Ray worker) ------------------------------------
-
-_DATASETS: dict[str, Any] = {}
-
-
-def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
-    """Compress the original with one plan and measure the three objectives."""
-    from ..compress import compress
-    from ..explain import explain
-    from ..metrics.agreement import agreement
-    from ..models.evaluation import score
-    from ..models.latency import interleaved
-    from .distributed import unpack_model
-    from .stages import load_dataset
-
-    start = time.perf_counter()
-    try:
-        from .config import DataSpec
-
-        key = json.dumps([task["data"], task["seed"]], sort_keys=True)
-        if key not in _DATASETS:  # once per worker process, not once per trial
-            _DATASETS.clear()
-            _DATASETS[key] = load_dataset(DataSpec.model_validate(task["data"]), seed=task["seed"])
-        ds = _DATASETS[key]
-        original = unpack_model(task["model"])
-        res = compress(original, task["plan"], data=ds, random_state=task["seed"], latency_reps=0,
-                       threads=task["threads"])
-        model = res.model
-        scores = score(model, ds.X_test, ds.y_test, prefix="test_")
-        lat = interleaved({"m": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
-        expl = explain(model, task["X"], method=task["method"], background=task["background"], target=None,
-                       budget=task["budget"], random_state=task["seed"], **task["params"])
-        phi = expl.select(task["targets"]).values
-        agr = agreement(task["phi_original"], phi, k=task["k"])["mean"]["feature_agreement"]
-        return {"accuracy": headline_score(scores), "latency_ms": lat.median,
-                "agreement": float(agr), "size_bytes": res.record.final.file_bytes,
-                "seconds": time.perf_counter() - start, "error": None}
-    except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on
-        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}
-
-
-# -- the study ------------------------------------------------------------------------------
-
-def check_sqlite(path: Path, *, timeout_s: float = 2.0) -> None:
-    """Raise StudyStorageError if the SQLite file is corrupt or locked by another writer."""
-    if not path.exists():
-        return
-    try:
-        con = sqlite3.connect(str(path), timeout=timeout_s)
-    except sqlite3.Error as exc:
-        raise StudyStorageError(f"The study database {str(path)!r} cannot be opened: {exc}.") from None
-    try:
-        con.execute("PRAGMA schema_version").fetchone()
-        con.execute("BEGIN IMMEDIATE")
-        con.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StudyStorageError(
-                f"The study database {str(path)!r} is locked by another process (is another sweep writing to it?). "
-                "Wait for it to finish, or give another --out / --storage."
-            ) from None
-        raise StudyStorageError(f"The study database {str(path)!r} is unusable: {exc}.") from None
-    except sqlite3.DatabaseError as exc:
-        raise StudyStorageError(
-            f"The study database {str(path)!r} is corrupt ({exc}). Delete it, or pass --overwrite to start the sweep again."
-        ) from None
-    finally:
-        con.close()
-
-
-def _sampler(name: str, seed: int) -> Any:
-    import optuna
-
-    makers = {"tpe": optuna.samplers.TPESampler, "nsga2": optuna.samplers.NSGAIISampler,
-              "random": optuna.samplers.RandomSampler}
-    return makers[name](seed=seed)
-
-
-def open_study(storage: str, name: str, seed: int, sampler: str = "tpe") -> Any:
-    import optuna
-
-    if storage.startswith("sqlite:///"):
-        check_sqlite(Path(storage.removeprefix("sqlite:///")))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.create_study(storage=storage, study_name=name, directions=["maximize", "minimize", "maximize"],
-                                    load_if_exists=True, sampler=_sampler(sampler, seed))
-    except Exception as exc:  # sqlalchemy / optuna storage errors: report one clear line
-        raise StudyStorageError(f"Could not open the Optuna study {name!r} in {storage!r}: {type(exc).__name__}: {exc}") from None
-    if list(study.directions) and [d.name.lower() for d in study.directions] != list(DIRECTIONS):
-        raise StudyStorageError(f"The study {name!r} in {storage!r} has other objectives; use another study_name.")
-    return study
-
-
-def _fail_stale(study: Any) -> int:
-    """Trials left RUNNING by a killed sweep: mark them failed so they are sampled again."""
-    from optuna.trial import TrialState
-
-    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
-    for t in stale:
-        study.tell(t.number, state=TrialState.FAIL)
-    return len(stale)
 
 
 def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
@@ -232,30 +50,6 @@ def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
     out.mkdir(parents=True, exist_ok=True)
     mark_folder(out, "sweep")
     return out, False
-
-
-def check_storage(storage: str) -> None:
-    """Refuse an Optuna storage URL that cannot work, before the sweep folder is created."""
-    if not isinstance(storage, str) or not storage.strip():
-        raise StudyStorageError(f"The 'storage' parameter must be a database URL such as sqlite:///study.db. Got {storage!r}.")
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        url = make_url(storage)
-        url.get_dialect()
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-        raise StudyStorageError(
-            f"The 'storage' URL {storage[:200]!r} is not a usable database URL ({exc}); "
-            "give one such as sqlite:///study.db."
-        ) from None
-    if url.get_backend_name() == "sqlite":
-        db = url.database or ""
-        if db in ("", ":memory:") or db.startswith("file:"):
-            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} names no SQLite file; a sweep needs a file to resume from.")
-        parent = Path(db).parent
-        if not parent.is_dir():
-            raise StudyStorageError(f"The 'storage' URL {storage[:200]!r} points into {str(parent)!r}, which is not a folder.")
 
 
 def sweep(
@@ -322,7 +116,7 @@ def sweep(
     try:
         with events, torch_threads(cfg.threads):
             study = open_study(storage_url, sw.study_name, cfg.seed, sw.sampler)
-            stale = _fail_stale(study)
+            stale = fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)
             base = _prepare_base(cfg, folder, events, resumed=resumed)
             _optimize(study, cfg, base, n_wanted, executor, events)

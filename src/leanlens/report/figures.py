@@ -26,7 +26,6 @@ __all__ = [
     "trials_chart",
 ]
 
-ORIGINAL = "#4c72b0"
 COMPRESSED = "#dd8452"
 FRONT = "#c44e52"
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")

@@ -16,6 +16,7 @@ from . import figures
 
 if TYPE_CHECKING:
     from ..compare import DriftReport
+    from ..explain.surrogate import SurrogateTree
     from ..pipeline.result import ModelEntry, RunResult
 
 __all__ = ["build_context", "render_report", "verdict_sentences"]
@@ -27,16 +28,16 @@ VERDICT_WORDS = {
 }
 
 
-def render_report(result: RunResult, path: str | Path | None = None, *, models: dict[str, Any] | None = None,
-                  dataset: Any = None) -> Path:
+def render_report(result: RunResult, path: str | Path | None = None, *,
+                  surrogates: dict[str, SurrogateTree] | None = None) -> Path:
     """Write the HTML report of ``result`` (atomically) and return its path.
 
     Parameters
     ----------
     result : a :class:`~leanlens.pipeline.RunResult` (its run folder holds the explanations).
     path : output file; default ``<run folder>/report.html``.
-    models : the run's models by name (for surrogate trees); loaded from the run folder if None.
-    dataset : the run's Dataset (for surrogate trees); optional.
+    surrogates : fitted surrogate trees by model name (:func:`leanlens.pipeline.stages.fit_surrogates`);
+        the report draws them, and leaves the section out when None.
     """
     import jinja2
 
@@ -48,7 +49,7 @@ def render_report(result: RunResult, path: str | Path | None = None, *, models: 
     )
     env.filters["num"] = _num
     env.filters["bytes"] = human_bytes
-    text = env.get_template("report.html").render(**build_context(result, models=models, dataset=dataset))
+    text = env.get_template("report.html").render(**build_context(result, surrogates=surrogates))
     return atomic_write_text(out, text)
 
 
@@ -79,7 +80,9 @@ def verdict_sentences(result: RunResult) -> list[str]:
         if m.agreement is not None:
             facts.append(f"explanation agreement {m.agreement:.2f}")
         detail = f" ({', '.join(facts)})" if facts else ""
-        if m.verdict:
+        if m.drift is not None and m.drift.sentence:
+            out.append(f"{m.drift.sentence}{detail.replace(' (', ' (plan ' + m.name + ': ', 1) if detail else ''}")
+        elif m.verdict:
             out.append(f"The model compressed by plan “{m.name}” {VERDICT_WORDS.get(m.verdict, m.verdict)}{detail}.")
         else:
             out.append(f"Plan “{m.name}” was not compared with the original, so there is no verdict{detail}.")
@@ -103,7 +106,7 @@ def headline(result: RunResult) -> str:
     return "Verdict: inconclusive — some comparisons cannot be told apart from noise with this many rows."
 
 
-def build_context(result: RunResult, *, models: dict[str, Any] | None = None, dataset: Any = None) -> dict[str, Any]:
+def build_context(result: RunResult, *, surrogates: dict[str, SurrogateTree] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values and data URIs."""
     report = result.config.report if result.config is not None else ReportSpec.model_validate({})
     expl = _load_explanations(result)
@@ -132,7 +135,7 @@ def build_context(result: RunResult, *, models: dict[str, Any] | None = None, da
     targets = np.asarray(result.targets, dtype=np.int64) if result.targets else None
     ctx["waterfalls"] = _waterfalls(result, expl, methods, targets, n_samples)
     ctx["heatmaps"] = _heatmaps(result, expl, methods, targets, n_samples)
-    ctx["surrogates"] = _surrogates(result, models, dataset)
+    ctx["surrogates"] = _surrogates(result, surrogates or {})
     ctx["metric_rows"] = _metric_rows(result)
     ctx["trials"] = _trials(result)
     ctx["timings"] = result.timings
@@ -292,9 +295,10 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
         rows = _drift_rows(m.drift)
         uri = None
         if rows:
-            uri = figures.drift_chart([r["label"] for r in rows], [r["value"] for r in rows],
-                                      [r["floor"] for r in rows], intervals=[r["interval"] for r in rows],
-                                      title=f"{m.name}: explanation drift vs noise floor")
+            from ..compare.plots import strip_chart
+
+            uri = figures.figure_to_uri(strip_chart(m.drift, title=f"{m.name}: compared against "
+                                                    f"{m.drift.twins.get('against', '?')}"), dpi=80)
         extra = []
         for method, e in m.drift.explainers.items():
             per = e.get("per_row") or {}
@@ -302,7 +306,8 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
                 extra.append({"name": f"{method}: per-row distance vs noise", "uri": figures.distance_histogram(
                     per["distance"], per["noise_distance"], title=f"{m.name} · {method}")})
         out.append({"model": m.name, "uri": uri, "rows": rows, "extra": extra, "verdict": m.drift.verdict,
-                    "reasons": list(m.drift.reasons), "flip_rate": m.drift.decision.get("flip_rate"),
+                    "reasons": list(m.drift.reasons), "sentence": m.drift.sentence,
+                    "against": m.drift.twins.get("against"), "flip_rate": m.drift.decision.get("flip_rate"),
                     "decision_agreement": m.drift.decision.get("agreement")})
     return out
 
@@ -311,14 +316,14 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
     """Rows ``{label, value, floor, interval, ratio, status}`` per explainer of a DriftReport."""
     rows = []
     for method, e in drift.explainers.items():
-        d, nf, r = e.get("drift") or {}, e.get("noise_floor") or {}, e.get("ratio") or {}
+        d, yard, r = e.get("distance") or {}, e.get("yardstick") or {}, e.get("ratio") or {}
         if not isinstance(d.get("value"), int | float):
             continue
         rows.append({
             "label": str(method), "value": float(d["value"]),
-            "floor": float(nf["value"]) if isinstance(nf.get("value"), int | float) else None,
-            "interval": (d.get("lo"), d.get("hi")), "ratio": r.get("value"), "status": e.get("status"),
-            "reason": e.get("reason"),
+            "floor": float(yard["value"]) if isinstance(yard.get("value"), int | float) else None,
+            "noise": e.get("estimator_noise"), "interval": (r.get("lo"), r.get("hi")), "ratio": r.get("value"),
+            "status": e.get("status"), "reason": e.get("reason"),
         })
     return rows
 
@@ -327,23 +332,14 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
 SURROGATE_FIDELITY_OK = 0.8
 
 
-def _surrogates(result: RunResult, models: dict[str, Any] | None, dataset: Any) -> list[dict[str, Any]]:
-    """A depth-3 surrogate decision tree of each model, fitted on the training rows."""
-    if models is None or dataset is None:
-        return []
+def _surrogates(result: RunResult, trees: dict[str, SurrogateTree]) -> list[dict[str, Any]]:
+    """Each model's surrogate decision tree: its rules, fidelity and drawing."""
     from ..explain.plots import plot_surrogate_tree
-    from ..explain.surrogate import SurrogateTree
 
-    out = []
-    X = dataset.X_train[:1000]
-    for m in result.models:
-        if m.name not in models:
-            continue
-        tree = SurrogateTree(models[m.name], max_depth=3, random_state=result.seed).fit(X)
-        out.append({"model": m.name, "text": tree.export_text(), "fidelity": tree.fidelity_,
-                    "faithful": tree.fidelity_ >= SURROGATE_FIDELITY_OK,
-                    "uri": figures.figure_to_uri(plot_surrogate_tree(tree), dpi=90)})
-    return out
+    return [{"model": m.name, "text": trees[m.name].export_text(), "fidelity": trees[m.name].fidelity_,
+             "faithful": trees[m.name].fidelity_ >= SURROGATE_FIDELITY_OK,
+             "uri": figures.figure_to_uri(plot_surrogate_tree(trees[m.name]), dpi=90)}
+            for m in result.models if m.name in trees]
 
 
 def _metric_rows(result: RunResult) -> list[dict[str, Any]]:

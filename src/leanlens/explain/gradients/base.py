@@ -29,10 +29,8 @@ BASELINES: tuple[str, ...] = ("zeros", "mean", "background")
 BASELINE = Options(BASELINES)
 #: Values of one chunk of expanded inputs (rows × steps or samples × features): bounds the memory of a call.
 CHUNK_VALUES = 8_000_000
-#: Some Captum methods touch process-wide state: GradientShap draws from the global torch and NumPy
-#: generators, DeepLift hangs hooks on the model's modules. Their calls take turns, so two threads
-#: explaining at once still get the numbers their seeds promise. (Captum's DeepLift hooks are seen
-#: by any forward pass of the same module meanwhile, whoever runs it: a limit of Captum.)
+#: GradientShap's Captum code draws from the process-wide torch and NumPy generators; its calls take
+#: turns, so two threads explaining at once still get the numbers their seeds promise.
 _CAPTUM_SHARED_STATE = threading.Lock()
 
 
@@ -71,7 +69,7 @@ class GradientExplainer(Explainer):
     per_row_baselines: ClassVar[bool] = True  # False: the baselines are one shared distribution
     #: True where Captum draws random numbers (from the global generators) for the method.
     samples_globally: ClassVar[bool] = False
-    #: True where Captum touches process-wide state for the method (global generators, module hooks).
+    #: True where the method's Captum code touches process-wide state: its calls take turns.
     exclusive: ClassVar[bool] = False
 
     def _count(self, name: str, default: int, *, from_budget: bool = False) -> int:
@@ -96,8 +94,6 @@ class GradientExplainer(Explainer):
         return bg[call.rng.integers(0, len(bg), size=len(X))], kind
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
-        # A method whose Captum code hooks the model's modules runs whole under the lock: the hooks
-        # would otherwise fire in another call's forward passes of the same model.
         with _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext():
             return self._explain_call(model, X, targets)
 

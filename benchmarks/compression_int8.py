@@ -1,0 +1,213 @@
+"""int8 and --auto benchmark (issue 12): static vs dynamic int8, the hand plan and the searched plan.
+
+Models: the digits MLP 64-512-512-10, a breast-cancer MLP 30-512-512-2 and the
+digits-images SmallCNN (32, 64 channels, 128 dense). For each, at 1 and 2 threads and batch
+256, ONE interleaved timing (leanlens.models.latency) holds: the torch fp32 original, the
+structured-50% + fine-tune torch model, and that model in static and in dynamic int8
+(ONNX Runtime), plus the ONNX Runtime fp32 export of the pruned model. Each setting is timed
+``--repeats`` times (interleaved between settings); the figures are the medians of those
+medians. MACs are counted per batch; G MAC/s = MACs / median time. The wrapper's overhead is
+``OnnxModel.forward_fn`` against a bare ``session.run`` in the same rounds.
+
+``--auto`` runs ``compress(model, "auto", budget=AutoBudget(trials=20, max_accuracy_drop=0.01,
+require="same-reasons"))`` on the digits and breast-cancer MLPs and times the winner against
+the original and the hand plan, in the same rounds.
+
+    python benchmarks/compression_int8.py            # full mode
+    python benchmarks/compression_int8.py --quick    # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine_info, machine_line, write_results
+
+
+def _models(lc: Any, quick: bool) -> list[tuple[str, Any, Any]]:
+    width, epochs = (64, 3) if quick else (512, 30)
+    out = []
+    ds = lc.datasets.load("digits", random_state=0)
+    out.append((f"digits MLP 64-{width}-{width}-10", ds,
+                lc.train(ds, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
+    bc = lc.datasets.load("breast_cancer", random_state=0)
+    out.append((f"breast-cancer MLP 30-{width}-{width}-2", bc,
+                lc.train(bc, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
+    im = lc.datasets.load("digits-images", random_state=0)
+    ch, dense = ((8, 16), 32) if quick else ((32, 64), 128)
+    out.append(("SmallCNN", im, lc.train(im, lc.TrainConfig(arch="cnn", channels=ch, hidden=(dense,),
+                                                            epochs=max(1, epochs // 2), random_state=0))))
+    return out
+
+
+def _session_run(model: Any, X: Any, threads: int) -> Any:
+    """A bare ``session.run`` with a prepared feed (the reference for the wrapper's overhead)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    sess = ort.InferenceSession(str(model.path), sess_options=opts, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
+    return lambda: sess.run(None, feed)
+
+
+def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats: int, reps: int) -> list[dict[str, Any]]:
+    from leanlens.compress.measurement import latency_rows
+    from leanlens.models.latency import forward_fn, time_calls
+    from leanlens.models.onnx_model import OnnxModel, export_onnx
+
+    ft = 1 if quick else 5
+    pruned = lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=ft)], data=ds,
+                         random_state=0, latency_reps=0).model
+    variants: dict[str, Any] = {"torch fp32 original": model, "torch fp32 pruned": pruned}
+    for mode in ("static", "dynamic"):
+        variants[f"int8 {mode} (pruned)"] = lc.compress(pruned, [lc.Quantize(mode=mode)], data=ds, random_state=0,
+                                                        latency_reps=0).model
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"leanlens-bench-{os.getpid()}"
+    work.mkdir(exist_ok=True)
+    variants["ORT fp32 pruned"] = OnnxModel(export_onnx(pruned, work / f"{abs(hash(name))}.onnx"), task=pruned.task,
+                                            input_shape=pruned.input_shape, output="logits")
+    macs_row = {"torch fp32 original": model.macs(), "torch fp32 pruned": pruned.macs()}
+    X = latency_rows(ds, 256)
+    acc = {k: float((m.predict(ds.X_test) == ds.y_test).mean()) for k, m in variants.items()}
+    agree = {k: float((m.predict(ds.X_test) == model.predict(ds.X_test)).mean()) for k, m in variants.items()}
+    rows = []
+    for threads in (1, 2):
+        meds: dict[str, list[float]] = {k: [] for k in variants}
+        meds["session.run (static, bare)"] = []
+        meds["model.output (static, full wrapper)"] = []
+        loads, unreliable = [], []
+        for _ in range(repeats):
+            fns = {k: forward_fn(m, X, threads=threads) for k, m in variants.items()}
+            static = variants["int8 static (pruned)"]
+            fns["session.run (static, bare)"] = _session_run(static, X, threads)
+            fns["model.output (static, full wrapper)"] = lambda s=static: s.output(X)
+            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=3.0, attempts=1,
+                             warn=False)
+            loads.append(res.load_average)
+            unreliable.append(res.unreliable)
+            for k in fns:
+                meds[k].append(res[k].median)
+        base = statistics.median(meds["torch fp32 original"])
+        for k, v in meds.items():
+            ms = statistics.median(v)
+            key = k if k in variants else "int8 static (pruned)"
+            macs = macs_row.get(key, macs_row["torch fp32 pruned"] if "pruned" in key or "static" in k else None)
+            batch_macs = None if macs is None else macs * 256
+            rows.append({"model": name, "variant": k, "threads": threads, "ms_b256": ms, "spread_ms": [min(v), max(v)],
+                         "speedup": base / ms, "macs_per_batch": batch_macs,
+                         "gmac_s": None if batch_macs is None else batch_macs / (ms * 1e-3) / 1e9,
+                         "accuracy": acc.get(key), "agreement": agree.get(key),
+                         "load_average": loads, "unreliable": unreliable})
+    return rows
+
+
+def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: int, repeats: int) -> dict[str, Any]:
+    from leanlens.compress.auto import AutoBudget
+    from leanlens.compress.measurement import latency_rows
+    from leanlens.models.latency import interleaved
+
+    ft = 1 if quick else 5
+    hand = lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=ft), lc.Quantize()], data=ds,
+                       random_state=0, latency_reps=0)
+    t0 = time.perf_counter()
+    budget = AutoBudget(trials=4 if quick else 20, max_accuracy_drop=0.01, require="same-reasons", threads=2,
+                        latency_reps=30 if quick else 100)
+    auto = lc.compress(model, "auto", data=ds, budget=budget, random_state=0)
+    seconds = time.perf_counter() - t0
+    X = latency_rows(ds, 256)
+    out: dict[str, Any] = {"model": name, "search_seconds": seconds, "message": auto.auto.message,
+                           "plan": auto.auto.to_dict()["plan"], "verdict": auto.auto.verdict,
+                           "pareto": auto.auto.pareto, "timing": {}}
+    for threads in (1, 2):
+        meds: dict[str, list[float]] = {"original": [], "hand": [], "auto": []}
+        loads = []
+        for _ in range(repeats):
+            res = interleaved({"original": model, "hand": hand.model, "auto": auto.model}, X, threads=threads,
+                              reps=reps, min_reps=min(30, reps), max_seconds=3.0, attempts=1, warn=False)
+            loads.append(res.load_average)
+            for k in meds:
+                meds[k].append(res[k].median)
+        m = {k: statistics.median(v) for k, v in meds.items()}
+        out["timing"][str(threads)] = {"ms": m, "hand_speedup": m["original"] / m["hand"],
+                                       "auto_speedup": m["original"] / m["auto"], "load_average": loads}
+    o = model.predict(ds.X_test)
+    for key, res in (("hand", hand), ("auto", auto)):
+        out[f"{key}_accuracy_drop_points"] = -res.record.total()["score_change_points"] if res.record.steps else 0.0
+        out[f"{key}_agreement_with_original"] = float((res.model.predict(ds.X_test) == o).mean())
+    out["auto_agreement_with_hand"] = float((auto.model.predict(ds.X_test) == hand.model.predict(ds.X_test)).mean())
+    return out
+
+
+def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]]) -> str:
+    def f(x: Any, nd: int = 2) -> str:
+        return "–" if x is None else f"{x:.{nd}f}" if isinstance(x, float) else str(x)
+
+    lines = ["| model | variant | threads | ms b256 (min–max) | × vs torch fp32 | MACs/batch | G MAC/s | accuracy | agreement | load |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['variant']} | {r['threads']} | {r['ms_b256']:.3f} "
+                     f"({r['spread_ms'][0]:.3f}–{r['spread_ms'][1]:.3f}) | {r['speedup']:.2f}× | "
+                     f"{f(r['macs_per_batch'])} | {f(r['gmac_s'], 1)} | {f(r['accuracy'], 4)} | {f(r['agreement'], 4)} | "
+                     f"{max(r['load_average']):.1f} |")
+    lines += ["", "| model | threads | original ms | hand ms (×) | auto ms (×) | auto plan | verdict | drop hand / auto (pts) | search s | load |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for a in autos:
+        steps = " + ".join(next(iter(s)) for s in a["plan"]) or "(original)"
+        for t, tm in a["timing"].items():
+            m = tm["ms"]
+            lines.append(f"| {a['model']} | {t} | {m['original']:.3f} | {m['hand']:.3f} ({tm['hand_speedup']:.2f}×) | "
+                         f"{m['auto']:.3f} ({tm['auto_speedup']:.2f}×) | {steps} | {a['verdict']} | "
+                         f"{a['hand_accuracy_drop_points']:+.2f} / {a['auto_accuracy_drop_points']:+.2f} | "
+                         f"{a['search_seconds']:.0f} | {max(tm['load_average']):.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--repeats", type=int, default=None, help="timings per setting (default 3; quick 1)")
+    ap.add_argument("--reps", type=int, default=None, help="rounds per timing (default 200; quick 10)")
+    ap.add_argument("--no-auto", action="store_true", help="skip the --auto searches")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    import leanlens as lc
+
+    torch.set_num_threads(1)
+    quick = args.quick
+    repeats, reps = args.repeats or (1 if quick else 3), args.reps or (10 if quick else 200)
+    print(machine_line(), "load", os.getloadavg(), flush=True)
+    t_start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    autos: list[dict[str, Any]] = []
+    for name, ds, model in _models(lc, quick):
+        rows += _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+        print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
+        if not args.no_auto and "MLP" in name:
+            autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats))
+            print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
+    load = os.getloadavg()
+    table = "\n".join([f"# int8 and --auto benchmark ({'quick' if quick else 'full'} mode)", "",
+                       machine_line() + f"; load average at the end {load[0]:.1f} (2 cores)", "", _table(rows, autos)])
+    payload = {"benchmark": "compression_int8", "mode": "quick" if quick else "full", "machine": machine_info(),
+               "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos,
+               "seconds": time.perf_counter() - t_start,
+               "command": "python benchmarks/compression_int8.py" + (" --quick" if quick else "")}
+    write_results("compression_int8", payload, table, out=args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""The int8 benchmark runs in quick mode (without the searches) and writes its results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_int8_benchmark_quick(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compression_int8.py"), "--quick", "--no-auto", "--reps", "3",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((tmp_path / "compression_int8.json").read_text())
+    variants = {(r["model"], r["variant"], r["threads"]) for r in data["rows"]}
+    for model in ("SmallCNN", "breast-cancer MLP 30-64-64-2"):
+        for t in (1, 2):
+            assert (model, "int8 static (pruned)", t) in variants and (model, "int8 dynamic (pruned)", t) in variants
+    for r in data["rows"]:
+        assert r["ms_b256"] > 0 and r["speedup"] > 0
+        if r["variant"].startswith("int8"):
+            assert r["agreement"] >= 0.9 and r["gmac_s"] > 0
