@@ -482,6 +482,9 @@ def _limit(cap: int) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # a shell running this script in the background ignores SIGINT, and children inherit that:
+        # restore the default so that the child's Python installs its Ctrl-C handler
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()  # its own process group: a timeout kills the whole tree
     return apply
 
@@ -595,6 +598,7 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="run only cases whose name contains this string")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    ap.add_argument("--merge", action="store_true", help="replace only the cases run now in the earlier results")
     ap.add_argument("--extended", action="store_true",
                     help="feed every hostile model through info, explain and load_model (not one of them in turn)")
     args = ap.parse_args()
@@ -623,6 +627,12 @@ def main() -> None:
         # each case is a child process: threads only wait on them (signal cases keep their own timing)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(one, cases))
+    folder = args.out if args.out is not None else ROOT / "benchmarks" / "results"
+    if args.merge and (folder / "robustness.json").is_file():
+        # re-run cases replace their earlier rows; the rest of the earlier run is kept
+        fresh = {r["case"]: r for r in results}
+        earlier = json.loads((folder / "robustness.json").read_text())["cases"]
+        results = [fresh.pop(r["case"], r) for r in earlier] + list(fresh.values())
     n = len(results)
     n_ok = sum(r["ok"] for r in results)
     clean_exit = sum(r["exit"] in (0, 2) for r in results)

@@ -168,12 +168,17 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                 "expected": EXPECTED[pair], "ratio": e["ratio"], "distance": e["distance"]["value"],
                 "twin_distances": e["twin_distances"], "estimator_noise": e["estimator_noise"],
                 "seed_noise": e["seed_noise"], "budget": e["budget"], "budgets": [h["budget"] for h in e["budget_history"]],
-                "share": {k: e["share"][k] for k in ("feature", "move", "reference_move")},
+                "share": {k: e["share"][k] for k in ("feature", "move", "factor", "reference_factor", "log_ratio")},
                 "share_feature_is_key": e["share"]["feature"] in (key, proxy),
                 "decision_agreement": r.decision["agreement"], "status": e["status"], "unresolved": e["unresolved"],
                 "param_share": (None if n_params(m) is None or not p_orig else n_params(m) / p_orig),
                 "seconds": round(time.perf_counter() - t1, 3), "sentence": r.sentence,
+                "shares": e.get("shares"),
             })
+            print(f"    {pair:13s} {method:12s} {r.verdict:13s} R {e['ratio']['value']:.2f} "
+                  f"[{e['ratio']['lo']:.2f}, {e['ratio']['hi']:.2f}] share ×{e['share']['factor']:.2f}/"
+                  f"×{e['share']['reference_factor']:.2f} budgets {rows[-1]['budgets']} {rows[-1]['seconds']:.1f} s",
+                  flush=True)
     print(f"  {name} seed {seed}: models {t_models:.1f} s, compare {time.perf_counter() - t0 - t_models:.1f} s "
           f"({os.getloadavg()[0]:.1f} load)", flush=True)
     _ = make_twins
@@ -244,6 +249,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 data set, 1 seed, 3 pairs, 2 explainers")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed … first-seed + seeds − 1")
     ap.add_argument("--data", default="additive,breast_cancer,wine")
     ap.add_argument("--explainers", default=",".join(EXPLAINERS))
     ap.add_argument("--rows", type=int, default=100)
@@ -256,7 +262,7 @@ def main() -> None:
     from leanlens.compare import CompareConfig
 
     datasets = ("additive",) if args.quick else tuple(x for x in args.data.split(",") if x)
-    seeds = range(1 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     explainers = ("kernel", "ig") if args.quick else tuple(args.explainers.split(","))
     pairs = ("heldout-twin", "proxy", "prune80") if args.quick else tuple(EXPECTED)
     cfg = CompareConfig(n_rows=40 if args.quick else args.rows, n_background=10 if args.quick else args.background,
@@ -265,19 +271,29 @@ def main() -> None:
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     loads = [os.getloadavg()[0]]
+    done: list[tuple[str, int]] = []
     for name in datasets:
         ds, key, proxy = load(name)
         for seed in seeds:
             rows += run_seed(name, ds, key, proxy, seed, cfg, explainers, pairs, 3)
             loads.append(os.getloadavg()[0])
+            done.append((name, seed))
+            # results after every seed, so a run cut short still leaves what it measured
+            _write(args, rows, explainers, datasets, seeds, pairs, cfg, loads, start, done)
+
+
+def _write(args: Any, rows: list[dict[str, Any]], explainers: tuple[str, ...], datasets: tuple[str, ...],
+           seeds: range, pairs: tuple[str, ...], cfg: Any, loads: list[float], start: float,
+           done: list[tuple[str, int]]) -> None:
     text, summary = table(rows, explainers)
     total = time.perf_counter() - start
     text = (f"{machine_line()}; torch 1 thread; load average during the run {min(loads):.1f}–{max(loads):.1f}\n\n"
             + text + f"\n\nwall time {total:.0f} s for {len(rows)} verdicts "
-            f"({len(datasets)} data sets × {len(seeds)} seeds × {len(pairs)} pairs × {len(explainers)} explainers)")
+            f"({len(done)} of {len(datasets) * len(seeds)} (data set, seed) runs × {len(pairs)} pairs × "
+            f"{len(explainers)} explainers)")
     payload = {"machine": machine_info(), "load": loads, "config": cfg.to_dict(), "datasets": datasets,
-               "seeds": list(seeds), "pairs": pairs, "explainers": explainers, "summary": summary, "rows": rows,
-               "seconds": total, "quick": args.quick}
+               "seeds": list(seeds), "done": done, "pairs": pairs, "explainers": explainers, "summary": summary,
+               "rows": rows, "seconds": total, "quick": args.quick}
     write_results("verdict_quick" if args.quick else "verdict", json.loads(json.dumps(payload, default=str)), text,
                   out=args.out)
 

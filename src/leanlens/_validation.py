@@ -19,6 +19,7 @@ leanlens.errors.InvalidInputError: The 'amount' parameter of Prune must be a num
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -52,11 +53,12 @@ MAX_SEED = 2**32 - 1
 Closed = Literal["both", "left", "right", "neither"]
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """One rule a parameter's value may satisfy; ``str(c)`` says it in words ("an int ≥ 1")."""
 
+    @abc.abstractmethod
     def accepts(self, value: Any) -> bool:
-        raise NotImplementedError
+        """Whether ``value`` satisfies the rule."""
 
     def hint(self, value: Any) -> str:
         """A suffix for the error message (e.g. ' Did you mean …?'); '' by default."""

@@ -151,7 +151,9 @@ def train(
     model = train_fn(ds, cfg, progress=not quiet)
     record_data_source(model, data, label=label, dataset=ds)
     model.save(out, overwrite=overwrite)
-    _print_table(f"{ds.name}: {cfg.arch} {list(cfg.hidden)}", model.metadata["metrics"])
+    shape = (f"cnn, channels {list(cfg.channels)}, dense {list(cfg.hidden)}" if cfg.arch == "cnn"
+             else f"mlp {list(cfg.hidden)}")
+    _print_table(f"{ds.name}: {shape}", model.metadata["metrics"])
     typer.echo(f"saved to {out}")
 
 
@@ -240,7 +242,7 @@ def demo(
     backend: Backend = None,
     address: Address = None,
 ) -> None:
-    """The whole pipeline on digits: MLP, pruned+int8 and distilled, Shapley + IG, HTML report."""
+    """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
     from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config
@@ -609,9 +611,27 @@ def evaluate_command(
         })
         expl.save(tmp / "explanation.json")
     if not quiet:
-        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality", {
-            f"{r.category}: {r.name} ({'↑' if r.higher_is_better else '↓'})":
-                (f"skipped: {r.skipped}" if r.skipped else float(r.value or 0.0)) for r in results
+        # A reference for each score: the same metric of random attributions (same rows, same
+        # scale). A faithful explanation should beat it clearly; metrics that re-run the
+        # explainer have no such reference.
+        import dataclasses
+
+        import numpy as np
+
+        from ._format import significant
+
+        rng = np.random.default_rng(seed)
+        noise = dataclasses.replace(expl, values=rng.normal(scale=float(np.std(expl.values)) or 1.0,
+                                                            size=expl.values.shape), stderr=None)
+        cheap = [r.name for r in results if not r.skipped and r.category not in ("sanity", "efficiency", "robustness")]
+        ref = {r.name: r for r in evaluate_fn(model, X, noise, cheap, background=bg, target=None if tgt == "predicted" else tgt,
+                                              ground_truth=ds.ground_truth, random_state=seed)} if cheap else {}
+        _print_table(f"{explainer} on {len(X)} rows of {ds.name}: explanation quality (random attributions in brackets)", {
+            f"{r.category}: {r.name} ({'higher' if r.higher_is_better else 'lower'} is better)":
+                (f"skipped: {_cli_words(r.skipped)}" if r.skipped else
+                 f"{significant(float(r.value or 0.0))}" + (f"  (random: {significant(float(ref[r.name].value or 0.0))})"
+                                                            if r.name in ref and ref[r.name].value is not None else ""))
+            for r in results
         })
     typer.echo(f"metrics written to {out}")
 
@@ -630,6 +650,9 @@ def compare_command(
     background: Annotated[int, typer.Option(help="Background rows drawn from the training split.")] = 50,
     config: Annotated[Path | None, typer.Option(help="A compare.yaml (CompareConfig fields: thresholds, bootstrap); overrides --rows/--budget/--background.")] = None,
     seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of row sampling, explainers and bootstrap (and of the split when the model does not record its own).")] = 0,
+    twins: Annotated[int, typer.Option("--twins", help="Twins of the original trained as the yardstick (its recorded recipe, other seeds; fine-tuned twins when there is no recipe). 0: judge against the explainer's own noise.")] = 3,
+    twin: Annotated[list[Path] | None, typer.Option("--twin", help="A twin model folder (or .onnx) trained like the original; repeat for several. Replaces --twins.")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="Time allowed for raising explainer budgets until their noise resolves the twins.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Also write the drift plots (PNG).")] = True,
     out: Annotated[Path, typer.Option(help="Output folder (drift.json and plots).")] = Path("runs/compare"),
     overwrite: Overwrite = False,
@@ -643,15 +666,23 @@ def compare_command(
     from .data.source import data_of
 
     _seed(seed)
+    if twins < 0:
+        raise InvalidInputError(f"The '--twins' option must be ≥ 0. Got {twins}.")
+    if max_seconds is not None and not max_seconds > 0:
+        raise InvalidInputError(f"The '--max-seconds' option must be > 0. Got {max_seconds}.")
     prepare_out_dir(out, overwrite=overwrite)
     cfg = CompareConfig.from_yaml(config) if config is not None else CompareConfig(
         n_rows=rows, n_background=background, budget=budget)
+    if max_seconds is not None:
+        cfg = cfg.replace(max_seconds=max_seconds)
     methods = [m.strip() for m in explainers.split(",") if m.strip()]
     original = load_model_or_compressed(original_dir)
     compressed = load_model_or_compressed(compressed_dir)
+    twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = data_of(original, data, label=label, impute=impute, random_state=seed)
-    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed)
+    report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
+                        twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
@@ -673,8 +704,24 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+#: The Python API's words in messages, and what a command-line user types instead.
+_CLI_WORDS = (
+    ("pass overwrite=True (--overwrite in the CLI)", "pass --overwrite"),
+    ("pass overwrite=True", "pass --overwrite"),
+    ("; pass ground_truth=...", " (only --data synthetic has them)"),
+    ("; pass background=...", "; give --background N"),
+    ("; pass explainer=...", ""),
+)
+
+
+def _cli_words(text: str) -> str:
+    for api, cli in _CLI_WORDS:
+        text = text.replace(api, cli)
+    return text
+
+
 def _one_line(text: str, limit: int = 1000) -> str:
-    line = " ".join(str(text).split())
+    line = " ".join(_cli_words(str(text)).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -698,7 +745,11 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     # warnings addressed to the user (a column one-hot encoded, ...) as one plain line each
-    warnings.formatwarning = lambda message, category, *args, **kwargs: f"leanlens: warning: {_one_line(str(message))}\n"
+    if "--log-json" in (argv if argv is not None else sys.argv[1:]):  # stderr carries JSON lines only
+        warnings.formatwarning = lambda message, category, *a, **k: json.dumps(
+            {"event": "warning", "category": category.__name__, "message": _one_line(str(message))}) + "\n"
+    else:
+        warnings.formatwarning = lambda message, category, *a, **k: f"leanlens: warning: {_one_line(str(message))}\n"
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.

@@ -1,7 +1,8 @@
-"""compare(): verdicts on controls, the report, and every bad-input case."""
+"""compare(): twins as the yardstick, the report, and every bad-input case."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 import leanlens
 from leanlens.compare import CompareConfig, DriftReport, compare
-from leanlens.errors import ConfigError, InvalidInputError, OutputExistsError
+from leanlens.errors import ConfigError, InvalidInputError, LeanlensError, OutputExistsError
 from leanlens.explain import explain
 
 FAST = CompareConfig(n_rows=30, n_background=10, n_bootstrap=100, min_rows=20)
@@ -27,50 +28,132 @@ def damaged(model, features):
 
 @pytest.fixture(scope="module")
 def self_report(iris, iris_mlp) -> DriftReport:
-    return compare(iris_mlp, iris_mlp, iris, explainers=["kernel", "ig"], config=FAST, random_state=0)
+    return compare(iris_mlp, iris_mlp, iris, explainers=["kernel", "ig"], twins=2, config=FAST, random_state=0)
 
 
-def test_model_compared_with_itself_reads_same_reasons(self_report) -> None:
+def test_model_compared_with_itself_reads_same_reasons_against_retrained_twins(self_report) -> None:
     r = self_report
     assert r.verdict == "same-reasons"
+    assert r.twins["source"] == "retrained" and r.twins["n"] == 2 and len(set(r.twins["seeds"])) == 2
+    assert 0 not in r.twins["seeds"]  # the original's own seed is never a twin's
     assert r.decision["flip_rate"] == 0.0 and r.decision["flipped_rows"] == []
     for name in ("kernel", "ig"):
         e = r.explainers[name]
-        assert e["status"] == "same"
-        assert e["drift"]["value"] == pytest.approx(e["noise_floor"]["value"])
-        assert e["agreement"]["global"]["feature_agreement"] == 1.0
-    assert r.surrogate["split_feature_overlap"] == 1.0
-    assert r.surrogate["fidelity_on_compressed"] == r.surrogate["fidelity_original"]
-    assert any("decisions agree" in x for x in r.reasons)
+        assert e["status"] == "same" and e["distance"]["value"] == 0.0
+        assert e["deterministic"] is True and e["estimator_noise"] == 0.0  # 4 features: kernel enumerates
+        assert len(e["twin_distances"]) == 2 and min(e["twin_distances"]) > 0
+        assert e["ratio"]["value"] == 0.0
+    assert "2 retrained twins of the original" in r.sentence and r.sentence.endswith("same reasons.")
 
 
 def test_damaging_the_informative_inputs_reads_changed(iris, iris_mlp) -> None:
     e = explain(iris_mlp, iris.X_test, method="ig", target="predicted")
     top = np.argsort(-np.abs(e.values).mean(axis=0))[:2].tolist()
-    r = compare(iris_mlp, damaged(iris_mlp, top), iris, explainers=["ig"], config=FAST, random_state=0)
-    assert r.verdict == "changed"
-    assert r.explainers["ig"]["ratio"]["lo"] >= FAST.changed_ratio
-    assert "beyond the explainer's own noise" in " ".join(r.reasons)
+    r = compare(iris_mlp, damaged(iris_mlp, top), iris, explainers=["ig"], twins=2, config=FAST, random_state=0)
+    assert r.verdict == "changed", r.summary()
+    assert "changed" in r.sentence
 
 
-def test_report_serializes_and_saves_plots(self_report, tmp_path) -> None:
+def test_report_round_trips_and_saves_plots(self_report, tmp_path) -> None:
     d = self_report.to_dict()
-    text = json.dumps(d)
-    assert json.loads(text)["verdict"] == "same-reasons"
-    assert d["config"] == FAST.to_dict()
+    assert d["format"] == "leanlens.drift" and d["version"] == 2
+    again = DriftReport.from_dict(json.loads(json.dumps(d)))
+    assert again.to_dict() == d and again.sentence == self_report.sentence
     assert "_flipped" not in d["decision"]
-    assert len(d["explainers"]["ig"]["per_row"]["distance"]) == self_report.n_rows
     out = self_report.save(tmp_path / "drift")
     names = sorted(p.name for p in out.iterdir())
-    assert "drift.json" in names
+    assert "drift.json" in names and "strip_chart.png" in names
     for m in ("kernel", "ig"):
-        for kind in ("global_importance", "feature_drift", "agreement_histogram"):
-            png = out / f"{m}_{kind}.png"
-            assert png.stat().st_size < 200_000 and png.read_bytes()[:4] == b"\x89PNG"
+        png = out / f"{m}_agreement_histogram.png"
+        assert png.stat().st_size < 200_000 and png.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(OutputExistsError, match="already exists"):
         self_report.save(tmp_path / "drift")
-    self_report.save(tmp_path / "drift", overwrite=True, plots=False)
     assert "verdict: same-reasons" in self_report.summary()
+    assert "(twins: " in self_report.summary()
+    with pytest.raises(LeanlensError, match="expected format 'leanlens.drift'"):
+        DriftReport.from_dict({**d, "format": "other"})
+    with pytest.raises(LeanlensError, match="version 1 reports were judged against the explainer's noise"):
+        DriftReport.from_dict({**d, "version": 1})
+
+
+def test_given_twins_are_used_and_a_wrong_twin_is_named(iris, iris_mlp) -> None:
+    other = leanlens.train(iris, leanlens.TrainConfig(hidden=(16,), epochs=20, lr=1e-2, random_state=5))
+    r = compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=[other], config=FAST, random_state=0)
+    assert r.twins["source"] == "given" and r.verdict == "same-reasons"
+    assert "the twins you passed (1)" in r.sentence
+    wrong = leanlens.as_model(lambda X: np.tile([0.5, 0.5], (len(X), 1)), n_features=4, output_names=("a", "b"),
+                              task="binary")
+    with pytest.raises(InvalidInputError, match="twin 1 .* different output spaces|different output spaces.*twin 1"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=[other, wrong], config=FAST)
+
+
+def test_no_twins_falls_back_to_noise_and_says_so_first(iris, iris_mlp) -> None:
+    r = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], twins=0, random_state=0,
+                config=FAST.replace(budgets={"kernel": 6}))
+    assert r.twins["source"] == "none"
+    assert r.reasons[0].startswith("no twins (twins=0): judged against the explainer's own seed-to-seed noise")
+    assert "two runs of the explainer on the original (no twins)" in r.sentence
+    # a deterministic explainer has no seed noise: nothing divides by an invented minimum
+    ig = compare(iris_mlp, damaged(iris_mlp, [0]), iris, explainers=["ig"], twins=0, config=FAST, random_state=0)
+    assert ig.explainers["ig"]["yardstick"]["value"] == 0.0 and ig.explainers["ig"]["status"] == "unclear"
+    assert ig.verdict in ("inconclusive", "changed")
+    with pytest.raises(InvalidInputError, match="no twins to judge against .*noise_fallback is False"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=0, config=FAST.replace(noise_fallback=False))
+
+
+def test_a_model_without_recipe_or_torch_falls_back(iris, iris_mlp) -> None:
+    fn = leanlens.as_model(lambda X: iris_mlp.output(X), n_features=4, output_names=iris_mlp.output_names)
+    r = compare(fn, fn, iris, explainers=["kernel"], config=FAST, random_state=0)
+    assert r.twins["source"] == "none" and "records no training recipe" in r.reasons[0]
+
+
+def test_fine_tune_twins_when_the_recipe_is_unknown(iris, iris_mlp, tmp_path) -> None:
+    anon = iris_mlp.copy()
+    anon.metadata = {}
+    cfg = FAST.replace(twin_epochs=1)
+    r = compare(anon, anon, iris, explainers=["ig"], twins=2, config=cfg, random_state=0, cache_dir=tmp_path)
+    assert r.twins["source"] == "fine-tuned" and "no training recipe is recorded" in r.twins["description"]
+    assert r.verdict == "same-reasons" and min(r.explainers["ig"]["twin_distances"]) > 0
+    assert len(list(tmp_path.iterdir())) == 2  # cached on disk by (fingerprint, recipe, seed)
+
+
+def test_twins_are_cached_on_disk(iris, iris_mlp, tmp_path) -> None:
+    from leanlens.compare import twins as tw
+
+    compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=2, config=FAST, random_state=3, cache_dir=tmp_path)
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert len(folders) == 2 and all(f.endswith("-s" + f.rsplit("-s", 1)[1]) for f in folders)
+    tw._CACHE.clear()
+    r = compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=2, config=FAST, random_state=3, cache_dir=tmp_path)
+    assert r.twins["cached"] == 2
+
+
+def test_a_recipe_that_cannot_be_replayed_is_an_error(iris_mlp) -> None:
+    wine = leanlens.datasets.load("wine")
+    with pytest.raises(InvalidInputError, match="'data' parameter has 13 features per row"):
+        compare(iris_mlp, iris_mlp, wine, explainers=["ig"], config=FAST)
+    renamed = leanlens.datasets.from_numpy(np.random.default_rng(0).normal(size=(150, 4)),
+                                           np.arange(150) % 3, feature_names=("a", "b", "c", "d"))
+    with pytest.raises(InvalidInputError, match="recipe cannot be replayed on this data: the model takes features"):
+        compare(iris_mlp, iris_mlp, renamed, explainers=["ig"], config=FAST)
+
+
+def test_budget_rises_until_noise_resolves_the_twins_or_time_runs_out(iris, iris_mlp) -> None:
+    fuzzy = damaged(iris_mlp, [3])
+    cfg = FAST.replace(budgets={"kernel": 6})
+    r = compare(iris_mlp, fuzzy, iris, explainers=["kernel"], twins=2, config=cfg, random_state=0)
+    e = r.explainers["kernel"]
+    hist = e["budget_history"]
+    assert hist[0]["budget"] == 6 and all(b["budget"] > a["budget"] for a, b in itertools.pairwise(hist))
+    assert len(hist) >= 2 and hist[0]["noise"] > cfg.noise_fraction * hist[0]["twin_distance"]
+    last = hist[-1]
+    assert e["unresolved"] is None
+    # resolved: noise small enough, or the raised budget enumerates all 2^4 coalitions (no noise)
+    assert last["noise"] == 0.0 or last["noise"] <= cfg.noise_fraction * last["twin_distance"]
+    short = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], twins=2, random_state=0,
+                    config=cfg.replace(max_seconds=1e-6))
+    assert short.verdict == "inconclusive" and "would resolve it" in short.sentence
+    assert "budget 6" in short.explainers["kernel"]["unresolved"]
 
 
 def test_models_with_different_feature_counts_or_outputs_are_refused(iris, iris_mlp) -> None:
@@ -78,74 +161,45 @@ def test_models_with_different_feature_counts_or_outputs_are_refused(iris, iris_
                              output_names=("a", "b", "c"))
     with pytest.raises(InvalidInputError, match="different inputs: the original has 4 features .* compressed model 5"):
         compare(iris_mlp, five, iris, explainers=["kernel"], config=FAST)
-    binary = leanlens.as_model(lambda X: np.tile([0.5, 0.5], (len(X), 1)), n_features=4, output_names=("no", "yes"),
-                               task="binary")
-    with pytest.raises(InvalidInputError, match="different output spaces"):
-        compare(iris_mlp, binary, iris, explainers=["kernel"], config=FAST)
-
-
-def test_too_few_rows_for_a_bootstrap_says_how_many_are_needed(iris, iris_mlp) -> None:
-    X = iris.X_test[:8]
-    with pytest.raises(InvalidInputError, match="at least 20 rows .*the data has 8"):
-        compare(iris_mlp, iris_mlp, X, explainers=["kernel"], config=FAST)
-    with pytest.raises(InvalidInputError, match="at least 20 rows .*n_rows=10 gives 10"):
-        compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], config=FAST.replace(n_rows=10))
 
 
 def test_other_bad_inputs(iris, iris_mlp) -> None:
     with pytest.raises(InvalidInputError, match="'explainers' parameter is empty"):
         compare(iris_mlp, iris_mlp, iris, explainers=[], config=FAST)
-    with pytest.raises(InvalidInputError, match="Unknown explanation method 'kernal'"):
-        compare(iris_mlp, iris_mlp, iris, explainers=["kernal"], config=FAST)
     with pytest.raises(InvalidInputError, match="'config' parameter must be a CompareConfig"):
         compare(iris_mlp, iris_mlp, iris, config={"n_rows": 5})  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="labels have 3 rows but X has 30"):
         compare(iris_mlp, iris_mlp, (iris.X_test, iris.y_test[:3]), config=FAST)
+    with pytest.raises(InvalidInputError, match="at least 20 rows .*it has 8"):
+        compare(iris_mlp, iris_mlp, iris.X_test[:8], explainers=["kernel"], config=FAST)
+    with pytest.raises(InvalidInputError, match="'twins' parameter of compare\\(\\) must be ≥ 0"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins=-1, config=FAST)
+    with pytest.raises(InvalidInputError, match="'twins' parameter of compare\\(\\) must be an int"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], twins="three", config=FAST)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="'rows' parameter of compare\\(\\)"):
+        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], rows=[0, 999], config=FAST)
 
 
-def test_array_data_and_tuple_data_work(iris, iris_mlp) -> None:
-    r = compare(iris_mlp, iris_mlp, (iris.X_test, iris.y_test), explainers="ig", config=FAST)
-    assert r.verdict == "same-reasons"
-    assert "per_class_accuracy" in r.decision
-    r2 = compare(iris_mlp, iris_mlp, iris.X_test, explainers=["ig"], config=FAST, background=iris.X_train[:5])
-    assert "per_class_accuracy" not in r2.decision and r2.n_rows == 30
+def test_array_data_has_no_twins_and_says_so(iris, iris_mlp) -> None:
+    r = compare(iris_mlp, iris_mlp, iris.X_test, explainers=["ig"], config=FAST, background=iris.X_train[:5])
+    assert r.twins["source"] == "none" and "no labelled Dataset" in r.reasons[0]
+    assert "per_class_accuracy" not in r.decision and r.n_rows == 30
 
 
 def test_compare_config_validates_and_round_trips(tmp_path) -> None:
-    cfg = CompareConfig(same_ratio=1.2, changed_ratio=3.0, budget=64)
-    path = cfg.save(tmp_path / "compare.yaml")
-    assert CompareConfig.from_yaml(path) == cfg
-    with pytest.raises(ConfigError, match="changed_ratio ≥ same_ratio"):
-        CompareConfig(same_ratio=3.0, changed_ratio=2.0)
+    cfg = CompareConfig(changed_ratio=2.0, budget=64, max_seconds=30)
+    assert CompareConfig.from_yaml(cfg.save(tmp_path / "compare.yaml")) == cfg
+    with pytest.raises(ConfigError, match="'max_seconds' parameter of CompareConfig must be a positive number"):
+        CompareConfig(max_seconds=0)
+    with pytest.raises(ConfigError, match="'max_seconds' parameter of CompareConfig must be a positive number"):
+        CompareConfig(max_seconds=-5)
+    with pytest.raises(ConfigError, match="'changed_ratio' .* must be ≥ 1"):
+        CompareConfig(changed_ratio=0.5)
+    with pytest.raises(ConfigError, match="'noise_fraction' .* in \\(0, 1\\)"):
+        CompareConfig(noise_fraction=1.5)
     with pytest.raises(ConfigError, match="'n_rows' parameter of CompareConfig must be an int ≥ 1. Got 0"):
         CompareConfig(n_rows=0)
-    with pytest.raises(ConfigError, match="'max_flip_rate' .* in \\[0, 1\\]"):
-        CompareConfig(max_flip_rate=2.0)
     with pytest.raises(ConfigError, match="unknown key 'same_ration'"):
         CompareConfig.from_dict({"same_ration": 1.0})
-
-
-def test_retrained_copy_gives_a_second_noise_floor(iris, iris_mlp) -> None:
-    other = leanlens.train(iris, leanlens.TrainConfig(hidden=(16,), epochs=20, lr=1e-2, random_state=1))
-    r = compare(iris_mlp, iris_mlp, iris, explainers=["ig"], config=FAST.replace(floor="max"), retrained=other)
-    e = r.explainers["ig"]
-    assert e["retrain_floor"]["value"] > e["noise_floor"]["value"] == 0.0  # IG is deterministic; retraining is not
-    assert any("below min_floor" in n for n in r.notes)
-    assert r.verdict == "same-reasons"
-    wrong = leanlens.as_model(lambda X: np.tile([0.5, 0.5], (len(X), 1)), n_features=4, output_names=("a", "b"),
-                              task="binary")
-    with pytest.raises(InvalidInputError, match="different output spaces"):
-        compare(iris_mlp, iris_mlp, iris, explainers=["ig"], config=FAST, retrained=wrong)
-
-
-def test_per_method_budgets(iris, iris_mlp, tmp_path) -> None:
-    cfg = FAST.replace(budget=32, budgets={"kernel": 6})
-    assert cfg.budget_of("kernel") == 6 and cfg.budget_of("ig") == 32
-    assert CompareConfig.from_yaml(cfg.save(tmp_path / "c.yaml")) == cfg
     with pytest.raises(ConfigError, match="'budgets' parameter of CompareConfig must map method names"):
         CompareConfig(budgets={"kernel": 0})
-    exact = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], config=FAST)
-    sampled = compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], config=cfg)
-    # 4 features: the default budget enumerates every coalition (no seed noise); 6 coalitions sample.
-    assert exact.explainers["kernel"]["noise_floor"]["value"] < 1e-9
-    assert sampled.explainers["kernel"]["noise_floor"]["value"] > 1e-6

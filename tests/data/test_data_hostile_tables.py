@@ -102,3 +102,12 @@ def test_duplicate_headers_are_refused(tmp_path):
     df = pd.DataFrame(np.zeros((20, 3)), columns=["y", "a", "y"])
     with pytest.raises(DataError, match="duplicate column names"):
         datasets.from_pandas(df, target="y")
+
+
+def test_a_huge_junk_cell_is_not_echoed_whole():
+    df = _numeric_frame()
+    df["b"] = df["b"].astype(object)
+    df.loc[2, "b"] = "x" * 1_000_000
+    with pytest.raises(DataError, match="mostly numeric") as exc:
+        datasets.from_pandas(df, target="y")
+    assert len(str(exc.value)) < 1000

@@ -34,7 +34,7 @@ def test_wrong_number_of_columns(method, model, bg):
 def test_nan_rows(method, model, bg):
     X = np.ones((3, 5))
     X[1, 2] = np.nan
-    with pytest.raises(InvalidInputError, match="'X' parameter has NaN or infinite values in 1 rows.*row 1"):
+    with pytest.raises(InvalidInputError, match="'X' parameter has NaN or infinite values.* in 1 rows.*row 1"):
         explain(model, X, method, background=bg)
     bad_bg = bg.copy()
     bad_bg[4, 0] = np.inf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..config import Config
 from ..errors import ConfigError
@@ -36,8 +36,9 @@ class CompareConfig(Config):
 
     - **changed** if ``R ≥ changed_ratio`` and ``R_lo ≥ 1`` (farther than the twins by a
       material factor, and farther than them beyond doubt), or a feature's share of the
-      importance moved at least ``share_ratio`` × the largest move of any feature in any twin,
-      and by at least ``negligible_share``;
+      importance moved by a factor whose log is at least ``share_ratio`` × the log of the largest
+      factor any feature's share moved by in any twin (shares softened by ``negligible_share``/2),
+      and by at least ``negligible_share`` in absolute terms;
     - **same** if ``R < changed_ratio`` and no feature's share moved beyond the twins' (a model
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
@@ -61,12 +62,15 @@ class CompareConfig(Config):
         (``max(128, 4(d + 2))`` coalitions, raised while the noise is too large) and each
         other method's default.
     budgets : per-method starting budgets overriding ``budget``, e.g. ``{"kernel": 256}``.
+    params : per-method explainer parameters, e.g. ``{"shapley": {"groups": "patches:2x2"}}``
+        (a pipeline passes its explain section's, so the verdict uses the same explanations).
     n_bootstrap, confidence : bootstrap resamples (over rows and twins) and interval level.
     min_rows : fewest rows a bootstrap interval is computed from.
     changed_ratio : R at or above which (with ``R_lo ≥ 1``) the explanations changed. 1.5:
         on the labelled benchmark (``benchmarks/verdict.py``) held-out twins stay below it and
         proxy switches sit far above it.
-    share_ratio : a feature's share move this many times the twins' largest move is a change.
+    share_ratio : a feature's share moving by a factor this many times larger (in log) than any
+        twin's largest factor is a change.
     negligible_share : a share move this small (3 percentage points) is never a change.
     noise_fraction : estimator noise must be at most this fraction of the twins' distance.
     max_seconds : wall-time allowance of the noise-resolving budget increases (per call).
@@ -75,9 +79,10 @@ class CompareConfig(Config):
     noise_fallback : without twins, use the explainer's seed-to-seed noise as the yardstick
         (said in the first reason); False makes a missing twin an error.
     twin_epochs, twin_lr : fine-tune twins (recipe unknown, torch original): continued
-        training with another seed for this many epochs at this Adam learning rate. Chosen
-        by measurement (``benchmarks/verdict.py --twins``): the fine-tune twins' explanation
-        distance to the original comes closest to retrained twins' at these settings.
+        training with another seed for this many epochs at this Adam learning rate. Not yet
+        calibrated by measurement: 3 epochs at 1e-3 (the trainer's default rate) is a starting
+        point; fine-tune twins start from the original's weights and may sit closer to it than
+        retrained twins, which makes the yardstick stricter, not looser.
     regression_flip_tolerance : a regression output "flips" when it moves by more than
         this many standard deviations of the original's outputs.
     surrogate_depth : depth of the surrogate decision trees.
@@ -90,6 +95,7 @@ class CompareConfig(Config):
     k: int = 3
     budget: int | None = None
     budgets: dict[str, int] | None = None
+    params: dict[str, dict[str, Any]] | None = None
     n_bootstrap: int = 200
     confidence: float = 0.95
     min_rows: int = 20
@@ -105,6 +111,10 @@ class CompareConfig(Config):
     twin_lr: float = 1e-3
     regression_flip_tolerance: float = 0.25
     surrogate_depth: int = 3
+
+    def params_of(self, method: str) -> dict[str, Any]:
+        """The explainer parameters ``method`` runs with (its entry in ``params``)."""
+        return dict((self.params or {}).get(method) or {})
 
     def budget_of(self, method: str) -> int | None:
         """The budget ``method`` starts with: its entry in ``budgets``, else ``budget``."""
@@ -138,6 +148,10 @@ class CompareConfig(Config):
                     "The 'budgets' parameter of CompareConfig must map method names to positive ints, "
                     f"e.g. {{'kernel': 256}}. Got {self.budgets!r}."
                 )
+        if self.params is not None and (not isinstance(self.params, dict) or not all(
+                isinstance(k, str) and isinstance(v, dict) for k, v in self.params.items())):
+            raise ConfigError("The 'params' parameter of CompareConfig must map method names to parameter "
+                              f"mappings, e.g. {{'shapley': {{'groups': 'patches:2x2'}}}}. Got {self.params!r}.")
         if not isinstance(self.confidence, int | float) or not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
         for name in ("changed_ratio", "share_ratio", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",

@@ -88,6 +88,32 @@ def _rows_and_background(
     return X_all[idx], (None if y_all is None else y_all[idx]), idx, bg, fit_rows
 
 
+def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: np.ndarray, seed: int,
+           cfg: CompareConfig) -> dict[str, int]:
+    """Hand explanations computed elsewhere to the memo; the budgets they were computed at."""
+    from .estimate import prime
+
+    if explanations is None:
+        return {}
+    if not isinstance(explanations, dict):
+        raise InvalidInputError("The 'explanations' parameter of compare() must map 'original'/'compressed' to "
+                                f"{{method: Explanation}}. Got {type(explanations).__name__}.")
+    starts: dict[str, int] = {}
+    for who, per in explanations.items():
+        if who not in models or not isinstance(per, dict):
+            raise InvalidInputError(f"The 'explanations' parameter of compare() takes keys 'original' and "
+                                    f"'compressed' mapping to {{method: Explanation}}. Got key {who!r}.")
+        for method, expl in per.items():
+            params = getattr(expl, "params", {}) or {}
+            wanted = cfg.params_of(method)
+            if params.get("random_state") != seed or any(params.get(k) != v for k, v in wanted.items()):
+                continue
+            b = prime(models[who], method, X, bg, expl, wanted)
+            if b is not None and who == "original":
+                starts[method] = b
+    return starts
+
+
 def _against(t: Twins) -> tuple[str, str]:
     """(yardstick name in reasons, what the model was compared against in the sentence)."""
     if t.source == "none":
@@ -109,6 +135,7 @@ def compare(
     background: Any = None,
     rows: Any = None,
     cache_dir: str | Path | None = None,
+    explanations: dict[str, dict[str, Any]] | None = None,
     name: str = "the compressed model",
 ) -> DriftReport:
     """Does ``compressed`` still decide for the same reasons as ``original``?
@@ -135,6 +162,9 @@ def compare(
         ``config.n_rows``. Passing the rows (and background) a pipeline explained lets
         ``compare()`` reuse those explanations.
     cache_dir : a folder where twins are cached by (model fingerprint, recipe, seed).
+    explanations : explanations already computed, ``{"original": {method: Explanation},
+        "compressed": {...}}`` (all outputs of the compared rows, with the same background, at
+        seed ``random_state``): reused as the first seed's runs instead of recomputed.
     name : how the sentence calls the compressed model.
 
     Returns
@@ -169,7 +199,9 @@ def compare(
     o, c = as_model(original), as_model(compressed)
     check_same_io(o, c, "the compressed model")
     rng = np.random.default_rng(random_state)
-    seeds = (int(rng.integers(0, 2**31 - 2)), int(rng.integers(0, 2**31 - 2)))
+    drawn = (int(rng.integers(0, 2**31 - 2)), int(rng.integers(0, 2**31 - 2)))
+    # the first seed is random_state itself, so explanations a pipeline made with it are reused
+    seeds = (random_state if random_state is not None else drawn[0], drawn[1])
     twin_rng = np.random.default_rng(rng.integers(0, 2**31 - 2))
     X, y, idx, bg, fit_rows = _rows_and_background(data, background, rows, cfg, rng, o)
     tw = make_twins(o, data, twins, cfg, twin_rng, cache_dir=Path(cache_dir) if cache_dir is not None else None)
@@ -197,11 +229,14 @@ def compare(
     yard_name, against = _against(tw)
     deadline = start + cfg.max_seconds
     names = tuple(o.feature_names)
+    starts = _prime(explanations, {"original": o, "compressed": c}, X, bg, seeds[0], cfg)
     per: dict[str, dict[str, Any]] = {}
     statuses = {}
     for method in explainers:
-        e = measure_explainer(method, o, c, tw.models, X, targets, bg, cfg, seeds, deadline, rng)
-        statuses[method] = explainer_status(e, cfg, names, yard_name)
+        e = measure_explainer(method, o, c, tw.models, X, targets, bg, cfg, seeds, deadline, rng,
+                              start=starts.get(method))
+        players = tuple(e.get("players") or ()) or names
+        statuses[method] = explainer_status(e, cfg, players, yard_name)
         e["status"], e["reason"] = statuses[method]
         per[method] = e
         if e["budget_history"] and len(e["budget_history"]) > 1:

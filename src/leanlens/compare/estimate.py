@@ -24,9 +24,9 @@ import numpy as np
 if TYPE_CHECKING:
     from ..models.base import BaseModel
 
-__all__ = ["ExplainedSet", "array_digest", "explain_models", "model_fingerprint"]
+__all__ = ["ExplainedSet", "array_digest", "clear_memo", "explain_models", "model_fingerprint", "prime"]
 
-_MEMO: OrderedDict[tuple[Any, ...], tuple[np.ndarray, int | None, float]] = OrderedDict()
+_MEMO: OrderedDict[tuple[Any, ...], tuple[np.ndarray, int | None, float, tuple[str, ...]]] = OrderedDict()
 _MEMO_SIZE = 256
 
 
@@ -38,10 +38,11 @@ def array_digest(a: np.ndarray) -> str:
 
 
 def model_fingerprint(model: BaseModel) -> str:
-    """A content hash of a model: its weights (torch) and its outputs on a fixed probe (any kind)."""
-    cached = getattr(model, "_leanlens_fingerprint", None)
-    if isinstance(cached, str):
-        return cached
+    """A content hash of a model: its weights (torch) and its outputs on a fixed probe (any kind).
+
+    Computed afresh on every call (never stored on the model): a copy or an in-place edit of a
+    model must not inherit its fingerprint.
+    """
     h = hashlib.sha256(f"{model.kind}|{model.n_features}|{tuple(model.output_names)}".encode())
     module = getattr(model, "module", None)
     if module is not None and hasattr(module, "state_dict"):
@@ -50,40 +51,93 @@ def model_fingerprint(model: BaseModel) -> str:
             h.update(t.detach().cpu().numpy().tobytes())
     probe = np.random.default_rng(12345).normal(size=(16, *model.input_shape)).astype(np.float32)
     h.update(np.asarray(model.output(probe), dtype=np.float32).tobytes())
-    fp = h.hexdigest()[:32]
-    try:
-        model._leanlens_fingerprint = fp  # type: ignore[attr-defined]
-    except AttributeError:  # pragma: no cover - slotted adapters
-        pass
-    return fp
+    return h.hexdigest()[:32]
 
 
-def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
-                  budget: int | None, seed: int) -> tuple[np.ndarray, int | None, float, bool]:
-    """(n, d) attributions of each row's target output, the budget actually used, the seconds
-    the run took (when it was computed), and whether it came from the memo."""
+def _key(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, budget: int | None, seed: int,
+         targets: np.ndarray | None, params: dict[str, Any]) -> tuple[Any, ...]:
+    import json
+
+    return (model_fingerprint(model), method, budget, seed, array_digest(X), array_digest(bg),
+            None if targets is None else array_digest(targets), json.dumps(params, sort_keys=True, default=str))
+
+
+def _select(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    return v if v.ndim == 2 else v[np.arange(len(v)), :, targets]
+
+
+def prime(model: BaseModel, method: str, X: np.ndarray, bg: np.ndarray, explanation: Any,
+          method_params: dict[str, Any]) -> int | None:
+    """Store an explanation computed elsewhere (a pipeline's: all outputs of every row of ``X``,
+    one call) so that ``compare()`` reuses it; returns its budget (None if it does not fit)."""
     from ..explain.base import get_explainer
 
-    key = (model_fingerprint(model), method, budget, seed, array_digest(X), array_digest(bg), array_digest(targets))
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-        return (*_MEMO[key], True)
-    cls = get_explainer(method)
-    start = time.perf_counter()
-    out = np.zeros((len(X), model.n_features), dtype=np.float64)
-    used: int | None = budget
-    for t in np.unique(targets):
-        sel = np.nonzero(targets == t)[0]
-        e = cls(model, background=bg, budget=budget, random_state=seed).explain(X[sel], target=int(t))
-        v = np.asarray(e.values, dtype=np.float64)
-        out[sel] = v if v.ndim == 2 else v[:, :, int(t)]
-        b = e.params.get("budget", e.params.get("n_steps", e.params.get("n_samples")))
-        used = int(b) if isinstance(b, int | np.integer) else used
-    value = (out, used, time.perf_counter() - start)
+    if not get_explainer(method).model_agnostic:
+        return None  # gradient methods are explained per target in compare(); deterministic anyway
+    params = getattr(explanation, "params", {}) or {}
+    seed, budget = params.get("random_state"), params.get("budget")
+    values = np.asarray(getattr(explanation, "values", np.empty(0)))
+    data = np.asarray(getattr(explanation, "data", np.empty(0)))
+    if (not isinstance(seed, int) or values.ndim not in (2, 3) or len(values) != len(X)
+            or data.shape != X.reshape(len(X), -1).shape or not np.array_equal(data, X.reshape(len(X), -1))):
+        return None
+    names = tuple(getattr(explanation, "feature_names", ()) or ())
+    _store(_key(model, method, X, bg, budget, seed, None, method_params),
+           (values, budget, float(explanation.seconds or 0.0), names))
+    return int(budget) if isinstance(budget, int) else None
+
+
+def _store(key: tuple[Any, ...], value: tuple[np.ndarray, int | None, float, tuple[str, ...]]) -> None:
     _MEMO[key] = value
     if len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
-    return (*value, False)
+
+
+def _explain_once(model: BaseModel, method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
+                  budget: int | None, seed: int, params: dict[str, Any]
+                  ) -> tuple[np.ndarray, int | None, float, bool, tuple[str, ...]]:
+    """(n, d) attributions of each row's target output, the budget actually used, the seconds
+    the run took (when it was computed), and whether it came from the memo.
+
+    Model-agnostic explainers run once on all rows for every output (as the pipeline does, so
+    its explanations can be reused); gradient explainers run once per target output.
+    """
+    from ..explain.base import get_explainer
+
+    cls = get_explainer(method)
+    per_target = not cls.model_agnostic
+    key = _key(model, method, X, bg, budget, seed, targets if per_target else None, params)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        hit_values, hit_used, hit_secs, hit_names = _MEMO[key]
+        return _select(hit_values, targets), hit_used, hit_secs, True, hit_names
+    start = time.perf_counter()
+    if per_target:
+        parts: dict[int, np.ndarray] = {}
+        used: int | None = budget
+        for t in np.unique(targets):
+            sel = np.nonzero(targets == t)[0]
+            e = cls(model, background=bg, budget=budget, random_state=seed, **params).explain(X[sel], target=int(t))
+            parts[int(t)] = _select(e.values, np.full(len(sel), int(t)))
+            used = _used_budget(e.params, used)
+        d = next(iter(parts.values())).shape[1]
+        values = np.zeros((len(X), d), dtype=np.float64)
+        for t, v in parts.items():
+            values[targets == t] = v
+    else:
+        e = cls(model, background=bg, budget=budget, random_state=seed, **params).explain(X, target=None)
+        values = np.asarray(e.values, dtype=np.float64)
+        used = _used_budget(e.params, budget)
+    secs = time.perf_counter() - start
+    names = tuple(e.feature_names or ())
+    _store(key, (values, used, secs, names))
+    return _select(values, targets), used, secs, False, names
+
+
+def _used_budget(params: dict[str, Any], default: int | None) -> int | None:
+    b = params.get("budget", params.get("n_steps", params.get("n_samples")))
+    return int(b) if isinstance(b, int | np.integer) and not isinstance(b, bool) else default
 
 
 @dataclasses.dataclass
@@ -101,17 +155,20 @@ class ExplainedSet:
     phi: dict[str, np.ndarray]
     seconds: float
     seconds_per_run: float
+    players: tuple[str, ...] = ()
 
 
 def explain_models(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray,
-                   bg: np.ndarray, budget: int | None, seeds: tuple[int, int]) -> ExplainedSet:
+                   bg: np.ndarray, budget: int | None, seeds: tuple[int, int],
+                   params: dict[str, Any] | None = None) -> ExplainedSet:
     """Explain every model of ``models`` (the first is the original) at both ``seeds``."""
     names = list(models)
     first = names[0]
     spent = 0.0
     runs: list[float] = []
-    a, used, t1, hit1 = _explain_once(models[first], method, X, targets, bg, budget, seeds[0])
-    b, _, t2, hit2 = _explain_once(models[first], method, X, targets, bg, budget, seeds[1])
+    params = params or {}
+    a, used, t1, hit1, players = _explain_once(models[first], method, X, targets, bg, budget, seeds[0], params)
+    b, _, t2, hit2, _ = _explain_once(models[first], method, X, targets, bg, budget, seeds[1], params)
     spent += (0.0 if hit1 else t1) + (0.0 if hit2 else t2)
     runs += [t1, t2]
     deterministic = bool(np.array_equal(a, b))
@@ -120,14 +177,14 @@ def explain_models(models: dict[str, BaseModel], method: str, X: np.ndarray, tar
     for name in names[1:]:
         out = []
         for s in use_seeds:
-            p, _, t, hit = _explain_once(models[name], method, X, targets, bg, budget, s)
+            p, _, t, hit, _ = _explain_once(models[name], method, X, targets, bg, budget, s, params)
             spent += 0.0 if hit else t
             runs.append(t)
             out.append(p)
         phi[name] = np.stack(out)
     per_run = float(max(runs)) if runs else 0.0
     return ExplainedSet(method=method, budget=used, deterministic=deterministic, phi=phi, seconds=spent,
-                        seconds_per_run=per_run)
+                        seconds_per_run=per_run, players=players)
 
 
 def clear_memo() -> None:

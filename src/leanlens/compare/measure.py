@@ -48,8 +48,8 @@ def start_budget(method: str, d: int) -> int | None:
 
 
 def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
-                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str]
-                    ) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
+                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str],
+                    start: int | None = None) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
     """Explain all models, doubling the budget until the estimator noise is at most
     ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out).
 
@@ -57,10 +57,12 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
     """
     budget = cfg.budget_of(method)
     if budget is None:
+        budget = start
+    if budget is None:
         budget = start_budget(method, original_d(models))
     history: list[dict[str, Any]] = []
     while True:
-        es = explain_models(models, method, X, targets, bg, budget, seeds)
+        es = explain_models(models, method, X, targets, bg, budget, seeds, cfg.params_of(method))
         if es.deterministic or not twin_names:
             history.append({"budget": es.budget, "noise": 0.0 if es.deterministic else None, "twin_distance": None,
                             "seconds": round(es.seconds, 3)})
@@ -90,13 +92,34 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
         budget = new
 
 
+def _cross_deletion(compressed: BaseModel, X: np.ndarray, bg: np.ndarray, mo: np.ndarray, mc: np.ndarray,
+                    targets: np.ndarray) -> dict[str, Any]:
+    """The compressed model's deletion curve under the original's attribution order vs its own."""
+    n = len(X)
+    baseline = bg.reshape(len(bg), -1).mean(axis=0)
+    Xf = X.reshape(n, -1).astype(np.float64)
+    steps = min(Xf.shape[1], 20)
+    fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
+    _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
+    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
+    span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
+    return {
+        "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
+        "gap": float(auc_cross.mean() - auc_own.mean()),
+        "relative_gap": float((auc_cross.mean() - auc_own.mean()) / span),
+        "fractions": fr.tolist(), "curve_original_order": cross.mean(axis=0).tolist(),
+        "curve_own_order": own.mean(axis=0).tolist(),
+    }
+
+
 def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, twins: list[BaseModel],
                       X: np.ndarray, targets: np.ndarray, bg: np.ndarray, cfg: CompareConfig, seeds: tuple[int, int],
-                      deadline: float, rng: np.random.Generator) -> dict[str, Any]:
+                      deadline: float, rng: np.random.Generator, start: int | None = None) -> dict[str, Any]:
     """Everything ``compare()`` reports about one explainer (a JSON-able dict)."""
     twin_names = [f"twin{i}" for i in range(len(twins))]
     models = {"original": original, "compressed": compressed, **dict(zip(twin_names, twins, strict=True))}
-    es, history, unresolved = _resolve_budget(models, method, X, targets, bg, cfg, seeds, deadline, twin_names)
+    es, history, unresolved = _resolve_budget(models, method, X, targets, bg, cfg, seeds, deadline, twin_names,
+                                              start)
     o, c = es.phi["original"], es.phi["compressed"]
     dc = distances(o, c)
     dts = [distances(o, es.phi[t]) for t in twin_names]
@@ -126,18 +149,14 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     obs = ag.agreement(mo, mc, k=k)
     twin_ag = [ag.agreement(mo, p.mean(axis=0), k=k)["mean"]["feature_agreement"] for p in ref_phis]
     gi_o, gi_c = np.abs(mo).mean(axis=0), np.abs(mc).mean(axis=0)
-    share = share_moves(o, c, ref_phis) if ref_phis else share_moves(o, c, [o])
-    # Cross-deletion: the compressed model's deletion curve under the original's order vs its own.
-    baseline = bg.reshape(len(bg), -1).mean(axis=0)
-    Xf = X.reshape(n, -1).astype(np.float64)
-    steps = min(Xf.shape[1], 20)
-    fr, cross = deletion_curve(compressed, Xf, attribution_order(mo), targets, baseline, steps=steps)
-    _, own = deletion_curve(compressed, Xf, attribution_order(mc), targets, baseline, steps=steps)
-    auc_cross, auc_own = curve_auc(fr, cross), curve_auc(fr, own)
-    span = float(np.mean(np.abs(cross[:, 0] - cross[:, -1]))) or 1.0
+    share = share_moves(o, c, ref_phis if ref_phis else [o], floor=cfg.negligible_share / 2)
+    # attributions to groups of features have no per-feature deletion order
+    per_feature = mo.shape[1] == X.reshape(n, -1).shape[1]
+    cross_deletion = _cross_deletion(compressed, X, bg, mo, mc, targets) if per_feature else None
     noise_c = dc.noise()
     est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))
     return {
+        "players": list(es.players),
         "budget": es.budget,
         "budget_history": history,
         "deterministic": es.deterministic,
@@ -161,13 +180,7 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
                   "compressed": ag.top_k_indices(gi_c[None], k)[0].tolist()},
         "rank_change": {"spearman": float(ag.rank_correlation(gi_o[None], gi_c[None])[0]),
                         "feature_agreement": float(obs["global"]["feature_agreement"])},
-        "cross_deletion": {
-            "auc_original_order": float(auc_cross.mean()), "auc_own_order": float(auc_own.mean()),
-            "gap": float(auc_cross.mean() - auc_own.mean()),
-            "relative_gap": float((auc_cross.mean() - auc_own.mean()) / span),
-            "fractions": fr.tolist(), "curve_original_order": cross.mean(axis=0).tolist(),
-            "curve_own_order": own.mean(axis=0).tolist(),
-        },
+        "cross_deletion": cross_deletion,
         "per_row": {
             "distance": np.sqrt(np.maximum(dc.corrected, 0)).tolist(),
             "twin_distance": np.sqrt(np.maximum(twin_sq.mean(axis=1), 0)).tolist(),

@@ -63,7 +63,6 @@ class DriftReport:
 
     verdict: Verdict
     reasons: tuple[str, ...]
-    sentence: str
     decision: dict[str, Any]
     explainers: dict[str, dict[str, Any]]
     surrogate: dict[str, Any]
@@ -74,6 +73,7 @@ class DriftReport:
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
     twins: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sentence: str = ""
 
     @property
     def n_rows(self) -> int:

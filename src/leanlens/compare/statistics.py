@@ -93,7 +93,8 @@ def ratio_interval(model_sq: np.ndarray, twin_sq: np.ndarray, *, n_resamples: in
         den = per_twin[:, 0]
     samples = ratio(num, den)
     alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+    with np.errstate(invalid="ignore"):  # an infinite ratio (a zero yardstick) is a valid sample
+        lo, hi = np.quantile(samples, [alpha, 1 - alpha], method="lower")
     return {"value": value, "lo": float(lo), "hi": float(hi)}
 
 
@@ -103,17 +104,30 @@ def shares(phi: np.ndarray) -> np.ndarray:
     return np.asarray(g / max(float(g.sum()), 1e-12), dtype=np.float64)
 
 
-def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray]) -> dict[str, Any]:
-    """The per-feature test: the compressed model's largest move of one feature's share of the
-    importance, and the largest move of any feature in any reference model (twins)."""
+def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray], *, floor: float = 0.015
+                ) -> dict[str, Any]:
+    """The per-feature test: how far one feature's share of the importance moved, as a factor.
+
+    ``log((s_c,j + f) / (s_o,j + f))`` for the compressed model and for every twin (``f`` a soft
+    floor, so that features with almost no importance do not swing the test): the compressed
+    model's largest factor is set against the largest factor of any feature in any twin. A
+    feature whose importance vanishes (or appears) moves by a large factor; twins that merely
+    reshuffle moderate shares do not.
+    """
     so, sc = shares(phi_o), shares(phi_c)
-    move = sc - so
-    j = int(np.argmax(np.abs(move)))
-    ref = [np.abs(shares(p) - so) for p in twins]
+
+    def log_move(s: np.ndarray) -> np.ndarray:
+        return np.asarray(np.log((s + floor) / (so + floor)), dtype=np.float64)
+
+    lm = log_move(sc)
+    j = int(np.argmax(np.abs(lm)))
+    ref = [np.abs(log_move(shares(p))) for p in twins]
     ref_max = float(max((float(r.max()) for r in ref), default=0.0))
     ref_j = int(np.argmax(np.max(np.stack(ref), axis=0))) if ref else -1
     return {
         "feature": j, "share_original": float(so[j]), "share_compressed": float(sc[j]),
-        "move": float(abs(move[j])), "reference_move": ref_max, "reference_feature": ref_j,
+        "move": float(abs(sc[j] - so[j])), "factor": float(np.exp(abs(lm[j]))),
+        "reference_factor": float(np.exp(ref_max)), "reference_feature": ref_j,
+        "log_ratio": float(abs(lm[j]) / ref_max) if ref_max > 0 else (float("inf") if abs(lm[j]) > 0 else 0.0),
         "shares_original": so.tolist(), "shares_compressed": sc.tolist(),
     }

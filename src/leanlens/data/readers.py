@@ -220,6 +220,11 @@ class DataWarning(UserWarning):
     """A table was read, but not as the user may have assumed (e.g. a column was one-hot encoded)."""
 
 
+def _short(value: str, limit: int = 40) -> str:
+    """A value echoed in a message, cut to ``limit`` characters (a cell may hold megabytes)."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _categorical_reason(col: pd.Series, name: str, mode: str) -> str:
     """Why ``col`` is treated as categorical; under "auto", raise DataError if it should not be."""
     import pandas as pd
@@ -229,7 +234,7 @@ def _categorical_reason(col: pd.Series, name: str, mode: str) -> str:
     junk = values[as_num.isna()]
     share = 1.0 - len(junk) / max(len(values), 1)
     n_cat = int(values.nunique())
-    examples = ", ".join(f"{v!r} (row {i})" for i, v in list(zip(junk.index, junk, strict=False))[:3])
+    examples = ", ".join(f"{_short(v)!r} (row {i})" for i, v in list(zip(junk.index, junk, strict=False))[:3])
     if mode == "auto" and share > NUMERIC_SHARE:
         raise DataError(
             f"The column {name!r} is mostly numeric ({share:.0%} of its values are numbers) but holds "
@@ -242,7 +247,7 @@ def _categorical_reason(col: pd.Series, name: str, mode: str) -> str:
             "under categorical='auto'): it looks like an identifier or free text. Drop it, or pass "
             "categorical='onehot' to encode it anyway."
         )
-    cats = ", ".join(repr(v) for v in values.unique()[:3])
+    cats = ", ".join(repr(_short(v)) for v in values.unique()[:3])
     return f"{name!r} holds text ({n_cat} categories such as {cats})"
 
 

@@ -162,7 +162,7 @@ class Metric(abc.ABC):
                 return (f"needs to re-run the explainer, and method {explanation.method!r} is not available; "
                         "pass explainer=...")
             if need == "ground_truth" and ctx.ground_truth is None:
-                return "needs ground-truth attributions (synthetic data); pass ground_truth=..."
+                return "needs ground-truth attributions; pass ground_truth=..."
             if need == "torch" and getattr(model, "kind", None) != "torch":
                 return f"needs a torch model to re-initialize layers; this model is {getattr(model, 'kind', '?')!r}"
         return None

@@ -151,7 +151,8 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
                 best = (worst, timings, max(load, _load()))
             if worst <= dispersion_limit and max(load, _load()) <= cores:
                 break
-    assert best is not None  # at least one attempt ran
+    if best is None:  # the loop runs at least once: attempts is ≥ 1
+        raise RuntimeError("latency: no timing attempt ran")
     worst, timings, load = best
     reasons = []
     if worst > dispersion_limit:

@@ -251,7 +251,7 @@ def fit_module(
                             best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
                     else:
                         bad_epochs += 1
-                bar.update(1, info=f"loss {total / n:.4f}" + (f"  val {val_loss:.4f}" if has_val else ""))
+                bar.update(1, info=f"train loss {total / n:.4f}" + (f"  val loss {val_loss:.4f}" if has_val else ""))
                 if cfg.patience is not None and has_val and bad_epochs >= cfg.patience:
                     history["stopped_early"] = True
                     break

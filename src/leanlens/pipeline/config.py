@@ -203,11 +203,23 @@ class CompareSpec(_Spec):
     """Original-vs-compressed comparison (decision drift, explanation drift, verdict).
 
     ``config`` holds fields of :class:`leanlens.CompareConfig`; ``n_rows`` and
-    ``n_background`` default to the ``explain`` section's.
+    ``n_background`` default to the ``explain`` section's. ``twins``: how many twins of the
+    original compare() trains as its yardstick (0: the explainer-noise fallback), or paths of
+    twin models; trained twins are cached in the run folder's ``twins/``.
     """
 
     enabled: bool = True
+    twins: int | list[Path] = Field(3, description="Twins of the original (a count ≥ 0, or model paths).")
+    explainers: list[str] | None = Field(None, description="Which of the explain methods judge the verdict "
+                                         "(default: all that apply).")
     config: dict[str, Any] = Field(default_factory=dict, description="Fields of leanlens.CompareConfig.")
+
+    @field_validator("twins")
+    @classmethod
+    def _twins(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"twins must be a count ≥ 0 or a list of model paths; got {value}")
+        return value
 
     @field_validator("config")
     @classmethod
@@ -333,6 +345,9 @@ class PipelineConfig(_Spec):
         budgets = {m.method: m.budget for m in self.explain.methods if m.budget is not None}
         if "budget" not in self.compare.config and budgets:
             fields["budgets"] = {**budgets, **(self.compare.config.get("budgets") or {})}
+        params = {m.method: dict(m.params) for m in self.explain.methods if m.params}
+        if params:  # the verdict is judged on the explanations the run shows
+            fields["params"] = {**params, **(self.compare.config.get("params") or {})}
         self._compare_config = CompareConfig.from_dict(fields, path="compare.config")
         return self
 

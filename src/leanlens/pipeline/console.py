@@ -18,15 +18,19 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
 
     console = Console(file=stream or sys.stdout, width=120)
     table = Table(title=f"leanlens {result.name}: {result.status}")
-    for col in ("model", "accuracy", "size", "latency ms", "agreement", "verdict"):
+    for col in ("model", "accuracy", "size", "latency ms", "decision agreement", "top-k explanation agreement (twins)",
+                "verdict"):
         table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
     for m in result.models:
         table.add_row(
             m.name + (" *" if m.name in result.pareto else ""),
             _f(m.accuracy, 3), human_bytes(m.size_bytes),
-            _f(m.latency_ms, 3), _f(m.agreement, 2), m.verdict or ("reference" if m.name == "original" else "–"),
+            _f(m.latency_ms, 3), _decision(m), _topk(m), m.verdict or ("reference" if m.name == "original" else "–"),
         )
     console.print(table)
+    for m in result.models:
+        if m.drift is not None:
+            console.print(f"{m.name}: {m.drift.sentence}", soft_wrap=True)
     if result.pareto:
         console.print("* on the accuracy–latency Pareto front")
     if result.trials:
@@ -37,6 +41,18 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
         console.print(f"note: {note}")
     if result.report:
         console.print(f"report: {(result.out_dir / result.report).resolve()}", soft_wrap=True)
+
+
+def _decision(m: Any) -> str:
+    return "–" if m.drift is None else _f(m.drift.decision.get("agreement"), 3)
+
+
+def _topk(m: Any) -> str:
+    """Top-k explanation agreement with the original, and the twins' in brackets (first explainer)."""
+    if m.drift is None or not m.drift.explainers:
+        return "–"
+    own, twins = m.drift.top_k_agreement()
+    return f"{own:.2f}" + (f" (twins: {twins:.2f})" if twins is not None else "")
 
 
 def _f(v: float | None, digits: int) -> str:

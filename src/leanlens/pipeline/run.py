@@ -346,9 +346,18 @@ DEFAULT_METRICS = ("deletion_auc", "completeness", "sparseness")
 
 def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tuple[str, str], Any],
              result: RunResult, ds: Any, events: Events) -> None:
-    from .stages import agreement_of, applicable_methods, compare_models
+    from ..errors import ConfigError
+    from .stages import agreement_of, applicable_methods, compare_models, explanation_rows
 
     methods = [m.method for m in cfg.explain.methods]
+    if cfg.compare.explainers is not None:
+        unknown = sorted(set(cfg.compare.explainers) - set(methods))
+        if unknown:
+            raise ConfigError(f"compare.explainers names {unknown}, which the explain section does not run "
+                              f"(it runs {methods}).")
+        methods = [m for m in methods if m in cfg.compare.explainers]
+    X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
+    rows = np.arange(len(X)) if len(X) >= cfg.compare_config.min_rows else None
     for entry in result.compressed:
         usable, skipped = applicable_methods(models[entry.name], methods)
         if skipped:
@@ -358,8 +367,13 @@ def _compare(cfg: PipelineConfig, models: dict[str, Any], explanations: dict[tup
             result.notes.append(f"{entry.name}: no explainer applies to both models; not compared.")
             continue
         events.info(f"comparing {entry.name} with the original", plan=entry.name, explainers=usable)
+        # the rows, background and explanations of the explain stage: the charts and the verdict agree
+        reuse = {who: {m: explanations[(key, m)] for m in usable if (key, m) in explanations}
+                 for who, key in (("original", "original"), ("compressed", entry.name))}
         drift = compare_models(models["original"], models[entry.name], ds, usable, config=cfg.compare_config,
-                               seed=cfg.seed)
+                               seed=cfg.seed, twins=cfg.compare.twins, cache_dir=result.out_dir / "twins",
+                               rows=rows, background=bg if rows is not None else None, explanations=reuse,
+                               name=f"the {entry.name} model")
         atomic_write_json(result.out_dir / "drift" / f"{entry.name}.json", drift.to_dict())
         entry.drift = drift
         entry.agreement = agreement_of(drift)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -78,12 +78,19 @@ def apply_plan(model: BaseModel, steps: list[StepConfig], ds: Dataset, *, seed: 
 
 
 def compare_models(original: BaseModel, compressed: BaseModel, ds: Dataset, methods: list[str], *,
-                   config: CompareConfig, seed: int) -> DriftReport:
+                   config: CompareConfig, seed: int, twins: Any = 3, cache_dir: Path | None = None,
+                   rows: np.ndarray | None = None, background: np.ndarray | None = None,
+                   explanations: dict[str, dict[str, Any]] | None = None, name: str = "the compressed model"
+                   ) -> DriftReport:
     """``leanlens.compare`` of the two models with the run's CompareConfig (rows, background and
-    each explainer's own budget; see :attr:`PipelineConfig.compare_config`)."""
+    each explainer's own budget; see :attr:`PipelineConfig.compare_config`), on the rows and
+    background the run explained (reusing those explanations), twins cached in ``cache_dir``."""
     from ..compare import compare
+    from ..models.persistence import load_model
 
-    return compare(original, compressed, ds, explainers=methods, config=config, random_state=seed)
+    tw = twins if isinstance(twins, int) else [load_model(p) for p in twins]
+    return compare(original, compressed, ds, explainers=methods, config=config, random_state=seed, twins=tw,
+                   cache_dir=cache_dir, rows=rows, background=background, explanations=explanations, name=name)
 
 
 def applicable_methods(model: BaseModel, methods: list[str]) -> tuple[list[str], list[str]]:

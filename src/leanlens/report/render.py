@@ -80,7 +80,9 @@ def verdict_sentences(result: RunResult) -> list[str]:
         if m.agreement is not None:
             facts.append(f"explanation agreement {m.agreement:.2f}")
         detail = f" ({', '.join(facts)})" if facts else ""
-        if m.verdict:
+        if m.drift is not None and m.drift.sentence:
+            out.append(f"{m.drift.sentence}{detail.replace(' (', ' (plan ' + m.name + ': ', 1) if detail else ''}")
+        elif m.verdict:
             out.append(f"The model compressed by plan “{m.name}” {VERDICT_WORDS.get(m.verdict, m.verdict)}{detail}.")
         else:
             out.append(f"Plan “{m.name}” was not compared with the original, so there is no verdict{detail}.")
@@ -293,9 +295,10 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
         rows = _drift_rows(m.drift)
         uri = None
         if rows:
-            uri = figures.drift_chart([r["label"] for r in rows], [r["value"] for r in rows],
-                                      [r["floor"] for r in rows], intervals=[r["interval"] for r in rows],
-                                      title=f"{m.name}: explanation drift vs noise floor")
+            from ..compare.plots import strip_chart
+
+            uri = figures.figure_to_uri(strip_chart(m.drift, title=f"{m.name}: compared against "
+                                                    f"{m.drift.twins.get('against', '?')}"), dpi=80)
         extra = []
         for method, e in m.drift.explainers.items():
             per = e.get("per_row") or {}
@@ -303,7 +306,8 @@ def _drift_figures(result: RunResult) -> list[dict[str, Any]]:
                 extra.append({"name": f"{method}: per-row distance vs noise", "uri": figures.distance_histogram(
                     per["distance"], per["noise_distance"], title=f"{m.name} · {method}")})
         out.append({"model": m.name, "uri": uri, "rows": rows, "extra": extra, "verdict": m.drift.verdict,
-                    "reasons": list(m.drift.reasons), "flip_rate": m.drift.decision.get("flip_rate"),
+                    "reasons": list(m.drift.reasons), "sentence": m.drift.sentence,
+                    "against": m.drift.twins.get("against"), "flip_rate": m.drift.decision.get("flip_rate"),
                     "decision_agreement": m.drift.decision.get("agreement")})
     return out
 
@@ -312,14 +316,14 @@ def _drift_rows(drift: DriftReport) -> list[dict[str, Any]]:
     """Rows ``{label, value, floor, interval, ratio, status}`` per explainer of a DriftReport."""
     rows = []
     for method, e in drift.explainers.items():
-        d, nf, r = e.get("drift") or {}, e.get("noise_floor") or {}, e.get("ratio") or {}
+        d, yard, r = e.get("distance") or {}, e.get("yardstick") or {}, e.get("ratio") or {}
         if not isinstance(d.get("value"), int | float):
             continue
         rows.append({
             "label": str(method), "value": float(d["value"]),
-            "floor": float(nf["value"]) if isinstance(nf.get("value"), int | float) else None,
-            "interval": (d.get("lo"), d.get("hi")), "ratio": r.get("value"), "status": e.get("status"),
-            "reason": e.get("reason"),
+            "floor": float(yard["value"]) if isinstance(yard.get("value"), int | float) else None,
+            "noise": e.get("estimator_noise"), "interval": (r.get("lo"), r.get("hi")), "ratio": r.get("value"),
+            "status": e.get("status"), "reason": e.get("reason"),
         })
     return rows
 

@@ -29,10 +29,8 @@ BASELINES: tuple[str, ...] = ("zeros", "mean", "background")
 BASELINE = Options(BASELINES)
 #: Values of one chunk of expanded inputs (rows × steps or samples × features): bounds the memory of a call.
 CHUNK_VALUES = 8_000_000
-#: Some Captum methods touch process-wide state: GradientShap draws from the global torch and NumPy
-#: generators, DeepLift hangs hooks on the model's modules. Their calls take turns, so two threads
-#: explaining at once still get the numbers their seeds promise. (Captum's DeepLift hooks are seen
-#: by any forward pass of the same module meanwhile, whoever runs it: a limit of Captum.)
+#: GradientShap's Captum code draws from the process-wide torch and NumPy generators; its calls take
+#: turns, so two threads explaining at once still get the numbers their seeds promise.
 _CAPTUM_SHARED_STATE = threading.Lock()
 
 
@@ -71,12 +69,8 @@ class GradientExplainer(Explainer):
     per_row_baselines: ClassVar[bool] = True  # False: the baselines are one shared distribution
     #: True where Captum draws random numbers (from the global generators) for the method.
     samples_globally: ClassVar[bool] = False
-    #: True where Captum touches process-wide state for the method (global generators, module hooks).
+    #: True where the method's Captum code touches process-wide state: its calls take turns.
     exclusive: ClassVar[bool] = False
-
-    def _model_call_guard(self) -> contextlib.AbstractContextManager[Any]:
-        # DeepLift hangs hooks on the shared module: a plain forward must wait for it.
-        return _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext()
 
     def _count(self, name: str, default: int, *, from_budget: bool = False) -> int:
         """The int parameter ``name`` (checked by its declared rule), else ``budget`` where it stands in, else ``default``."""
@@ -100,8 +94,6 @@ class GradientExplainer(Explainer):
         return bg[call.rng.integers(0, len(bg), size=len(X))], kind
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
-        # A method whose Captum code hooks the model's modules runs whole under the lock: the hooks
-        # would otherwise fire in another call's forward passes of the same model.
         with _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext():
             return self._explain_call(model, X, targets)
 
@@ -149,8 +141,7 @@ class GradientExplainer(Explainer):
     def _completeness(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None, base: np.ndarray,
                       delta: np.ndarray, params: dict[str, Any]) -> list[str]:
         """Record how far Σφ misses f(x) − f(baseline) (per row: ``Explanation.sum_residual``)."""
-        with self._model_call_guard():
-            fx = model.output(X)
+        fx = model.output(X)
         fx = fx if targets is None else fx[np.arange(len(X)), targets]
         gap = np.abs(fx - base).sum()
         params["completeness_delta_max"] = float(np.abs(delta).max())
@@ -161,8 +152,7 @@ class GradientExplainer(Explainer):
                 f"(max {params['completeness_delta_max']:.3g}); {self.delta_hint}"]
 
     def _base_values(self, call: GradientCall, base_rows: np.ndarray) -> np.ndarray:
-        with self._model_call_guard():
-            return call.model.output(base_rows)
+        return call.model.output(base_rows)
 
     def _record(self) -> dict[str, Any]:
         return {}

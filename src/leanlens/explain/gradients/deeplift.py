@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,19 +31,22 @@ class DeepLift(GradientExplainer):
     one-dimensional integration error (recorded as for IG) — for networks of Linear,
     Conv and ReLU-like layers. Captum's rule for max-pooling is not exactly
     conservative: with ``MaxPool2d`` the recorded delta (and a note) says how far off it is.
+    Captum hooks the modules it attributes, so each call attributes a copy of the network
+    (memory: one more copy of the weights) and other forward passes of the model stay unhooked.
     """
 
     name: ClassVar[str] = "deeplift"
     summary: ClassVar[str] = "DeepLift rescale rule (Shrikumar et al. 2017), Captum; torch models; summation-to-delta."
     delta_hint: ClassVar[str] = "Captum's DeepLift rules are approximate for layers such as MaxPool2d."
     param_constraints: ClassVar = {"baseline": BASELINE, "n_steps": POSITIVE_INT}
-    exclusive: ClassVar[bool] = True  # Captum's DeepLift hooks the model's modules
 
     def _attribute(self, call: GradientCall, x: torch.Tensor, b: torch.Tensor, target: Any
                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         cached = call.cache.get("chunk")
         if cached is None or cached[0] is not x:  # every output of a chunk comes from one computation
-            cached = call.cache["chunk"] = (x, *self._all_outputs(call.model, x, b))
+            if "net" not in call.cache:  # Captum hooks the modules it attributes: a copy of our own keeps
+                call.cache["net"] = copy.deepcopy(call.model.module).eval()  # other forward passes unhooked
+            cached = call.cache["chunk"] = (x, *self._all_outputs(call.model, call.cache["net"], x, b))
         _, phi, delta = cached  # (n, *shape, k), (n, k)
         if isinstance(target, int):
             return phi[..., target], delta[:, target]
@@ -50,10 +54,10 @@ class DeepLift(GradientExplainer):
         flat = phi.reshape(len(x), -1, phi.shape[-1])
         return flat[rows, :, target].reshape(x.shape), delta[rows, target]
 
-    def _all_outputs(self, model: TorchModel, x: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _all_outputs(self, model: TorchModel, net: torch.nn.Module, x: torch.Tensor, b: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
         from captum.attr import DeepLift as CaptumDeepLift
 
-        net = model.module
         with torch.no_grad():
             z, zb = net(x).reshape(len(x), -1), net(b).reshape(len(x), -1)
         n_logits = z.shape[1]
