@@ -311,11 +311,11 @@ def schema(
 @_common_flags
 def explainers() -> None:
     """List every registered explanation method, one line each."""
-    from .explain.base import available_explainers
+    from .explain.catalog import explainer_catalog  # no torch / Captum / shap / sklearn import
 
-    for name, cls in available_explainers().items():
-        scope = "any model" if cls.model_agnostic else "specific"
-        typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
+    for name, (agnostic, summary) in explainer_catalog().items():
+        scope = "any model" if agnostic else "specific"
+        typer.echo(f"{name:<18} [{scope:<9}] {summary}")
 
 
 def _parse_rows(text: str, n: int, split: str) -> Any:
