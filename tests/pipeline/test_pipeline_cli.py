@@ -33,7 +33,8 @@ def test_run_prints_the_table_and_the_report_path(tmp_path, capsys, make_config)
     code, out, err = call(["run", str(cfg), "--out", str(tmp_path / "r"), "--quiet"], capsys)
     assert code == 0, err
     assert "original" in out and f"report: {(tmp_path / 'r' / 'report.html').resolve()}" in out
-    assert err == ""
+    # --quiet: no progress bars; only a timing warning that depends on the machine's load may remain
+    assert [line for line in err.splitlines() if "Latency figures are unreliable" not in line] == []
 
 
 def test_run_log_json_gives_one_event_per_line(tmp_path, capsys, make_config):

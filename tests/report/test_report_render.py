@@ -49,14 +49,15 @@ def test_verdict_sentences_in_words(report_run):
 
     from leanlens.compare import CompareConfig, DriftReport
 
-    drift = DriftReport(verdict="same-reasons", sentence="Same.", reasons=(), decision={}, explainers={}, surrogate={},
+    said = "Same reasons: its explanations are no farther from the original's than its twins'."
+    drift = DriftReport(verdict="same-reasons", sentence=said, reasons=(), decision={}, explainers={}, surrogate={},
                         config=CompareConfig(), feature_names=(), output_names=(), rows=np.arange(2))
     res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": 0.9}, latency_ms=1.0,
                                           size_bytes=10, drift=drift, agreement=0.8))
     res.original.latency_ms = 2.0
     (s,) = verdict_sentences(res)
-    assert s.startswith("The model compressed by plan “int8” still decides for the same reasons")
-    assert "2.00× the speed" in s and "agreement 0.80" in s
+    assert s.startswith(said)  # the DriftReport's own sentence, with the run's facts after it
+    assert "(plan int8: " in s and "2.00× the speed" in s and "agreement 0.80" in s
     assert res.verdict == "same-reasons"
 
 

@@ -72,6 +72,10 @@ class GradientExplainer(Explainer):
     #: True where the method's Captum code touches process-wide state: its calls take turns.
     exclusive: ClassVar[bool] = False
 
+    def _model_call_guard(self) -> contextlib.AbstractContextManager[Any]:
+        # The base's finite-output check runs before _explain takes the lock; DeepLift's hooks must not see it.
+        return _CAPTUM_SHARED_STATE if self.exclusive else contextlib.nullcontext()
+
     def _count(self, name: str, default: int, *, from_budget: bool = False) -> int:
         """The int parameter ``name`` (checked by its declared rule), else ``budget`` where it stands in, else ``default``."""
         value = self.params.get(name)
