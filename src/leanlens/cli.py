@@ -29,6 +29,9 @@ app = typer.Typer(
 )
 
 Label = Annotated[str | None, typer.Option("--label", help="Label column of a .csv/.parquet file.")]
+Impute = Annotated[str | None, typer.Option(
+    "--impute", help="Fill missing values of a .csv/.parquet file: mean, median or most_frequent "
+    "(fitted on the training split; default: refuse NaN).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars; print only results.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace the output folder if it exists.")]
 
@@ -105,6 +108,7 @@ def datasets() -> None:
 def train(
     data: Annotated[str, typer.Option(help="Bundled dataset name (see `leanlens datasets`) or a .csv/.parquet file.")] = "digits",
     label: Label = None,
+    impute: Impute = None,
     arch: Annotated[str, typer.Option(help="Architecture: mlp or cnn (SmallCNN, for digits-images).")] = "mlp",
     hidden: Annotated[str, typer.Option(help="Hidden layer widths, comma-separated ('' for a linear model).")] = "512,512",
     activation: Annotated[str, typer.Option(help="relu, tanh, sigmoid, gelu or leaky_relu.")] = "relu",
@@ -133,6 +137,7 @@ def train(
     _bounded(epochs, "epochs", MAX_EPOCHS)
     _bounded(batch_size, "batch-size", MAX_BATCH_SIZE)
     _seed(seed)
+    _impute_choice(impute)
     prepare_out_dir(out, overwrite=overwrite)
     if config is not None:
         cfg = TrainConfig.from_yaml(config)
@@ -142,9 +147,9 @@ def train(
             optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs,
             dropout=dropout, weight_decay=weight_decay, patience=patience, random_state=seed,
         )
-    ds = open_dataset(data, label=label, random_state=seed)
+    ds = open_dataset(data, label=label, random_state=seed, impute=impute)
     model = train_fn(ds, cfg, progress=not quiet)
-    record_data_source(model, data, label=label)
+    record_data_source(model, data, label=label, dataset=ds)
     model.save(out, overwrite=overwrite)
     shape = (f"cnn, channels {list(cfg.channels)}, dense {list(cfg.hidden)}" if cfg.arch == "cnn"
              else f"mlp {list(cfg.hidden)}")
@@ -160,6 +165,15 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     except ValueError:
         raise InvalidInputError(f"--{name} must be comma-separated integers such as 512,512. Got {text[:200]!r}.") from None
     return check_widths(widths, param=f"--{name}")
+
+
+def _impute_choice(value: str | None) -> None:
+    from .data.readers import IMPUTE_STRATEGIES
+
+    if value is not None and value not in IMPUTE_STRATEGIES:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"--impute must be one of {', '.join(IMPUTE_STRATEGIES)}. Got {value!r} instead.")
 
 
 def _seed(value: int | None, name: str = "seed") -> None:
@@ -297,11 +311,11 @@ def schema(
 @_common_flags
 def explainers() -> None:
     """List every registered explanation method, one line each."""
-    from .explain.base import available_explainers
+    from .explain.catalog import explainer_catalog  # no torch / Captum / shap / sklearn import
 
-    for name, cls in available_explainers().items():
-        scope = "any model" if cls.model_agnostic else "specific"
-        typer.echo(f"{name:<18} [{scope:<9}] {cls.summary}")
+    for name, (agnostic, summary) in explainer_catalog().items():
+        scope = "any model" if agnostic else "specific"
+        typer.echo(f"{name:<18} [{scope:<9}] {summary}")
 
 
 def _parse_rows(text: str, n: int, split: str) -> Any:
@@ -352,6 +366,7 @@ def explain_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
     label: Label = None,
+    impute: Impute = None,
     method: Annotated[str, typer.Option(help="Explanation method (see `leanlens explainers`).")] = "shapley",
     split: Annotated[str, typer.Option(help="Split the rows come from: train, val or test.")] = "test",
     rows: Annotated[str, typer.Option(help="Rows of the split: 0:100, 5 or 0,3,7.")] = "0:100",
@@ -384,7 +399,7 @@ def explain_command(
     cls = get_explainer(method)
     model = load_model(model_dir)
     # the split the model was trained on, so that --split test holds rows it never saw
-    ds = data_of(model, data, label=label, random_state=seed, split_seed=data_seed)
+    ds = data_of(model, data, label=label, impute=impute, random_state=seed, split_seed=data_seed)
     X, _ = ds.split(split)
     idx = _parse_rows(rows, len(X), split)
     bg = background_rows(ds, background, random_state=seed)
@@ -440,6 +455,7 @@ def compress_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder (or an .onnx file).")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
     label: Label = None,
+    impute: Impute = None,
     plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
     prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
     finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
@@ -484,7 +500,7 @@ def compress_command(
     if auto:
         if plan is not None or inline:
             raise InvalidInputError("Give either --auto or a plan (--plan or inline steps such as --prune), not both.")
-        _compress_auto(model_dir, data=data, label=label, seed=seed, threads=threads, out=out, overwrite=overwrite,
+        _compress_auto(model_dir, data=data, label=label, impute=impute, seed=seed, threads=threads, out=out, overwrite=overwrite,
                        quiet=quiet, max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,
                        max_seconds=max_seconds, batch=batch, storage=storage, backend=backend, search=search)
         return
@@ -494,7 +510,7 @@ def compress_command(
         raise InvalidInputError("No compression steps: pass --plan plan.yaml or inline steps such as --prune structured:0.5.")
     steps = parse_plan(plan if plan is not None else inline)
     model = load_model(model_dir)
-    ds = data_of(model, data, label=label, random_state=seed)
+    ds = data_of(model, data, label=label, impute=impute, random_state=seed)
     result = compress(model, steps, data=ds, random_state=seed, progress=not quiet, latency_reps=reps, threads=threads)
     result.save(out, overwrite=overwrite)
     from rich.console import Console
@@ -512,7 +528,7 @@ def compress_command(
     typer.echo(f"saved to {out}")
 
 
-def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed: int, threads: int, out: Path,
+def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, impute: str | None, seed: int, threads: int, out: Path,
                    overwrite: bool, quiet: bool, max_accuracy_drop: float, require: str | None, trials: int,
                    max_seconds: float | None, batch: int, storage: Path | None, backend: str,
                    search: str | None) -> None:
@@ -528,7 +544,7 @@ def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, seed
                         storage=None if storage is None else str(storage),
                         steps=None if search is None else tuple(x.strip() for x in search.split(",") if x.strip()))
     model = load_model(model_dir)
-    ds = data_of(model, data, label=label, random_state=seed)
+    ds = data_of(model, data, label=label, impute=impute, random_state=seed)
     with make_executor(backend) as executor:
         if hasattr(executor, "start"):
             executor.start()
@@ -552,6 +568,7 @@ def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A saved model folder or an .onnx file.")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in model.json.")] = None,
     label: Label = None,
+    impute: Impute = None,
     explainer: Annotated[str, typer.Option(help="Explanation method to evaluate (see `leanlens explainers`).")] = "shapley",
     metrics: Annotated[str, typer.Option(help="all, a category (faithfulness, robustness, ...) or comma-separated metric names.")] = "all",
     rows: Annotated[int, typer.Option(help="Test rows explained and evaluated (the first N).")] = 100,
@@ -580,7 +597,7 @@ def evaluate_command(
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     model = load_model_or_compressed(model_dir)
     # the split the model was trained on, so that the test rows are rows it never saw
-    ds = data_of(model, data, label=label, random_state=seed)
+    ds = data_of(model, data, label=label, impute=impute, random_state=seed)
     X = ds.X_test[:rows]
     bg = background_rows(ds, background, random_state=seed)
     tgt = _parse_target(target)
@@ -626,6 +643,7 @@ def compare_command(
     compressed_dir: Annotated[Path, typer.Argument(help="The compressed model folder (or a `leanlens compress` output).")],
     data: Annotated[str | None, typer.Option(help="Bundled dataset name or a .csv/.parquet file; default: the data recorded in the original's model.json.")] = None,
     label: Label = None,
+    impute: Impute = None,
     explainers: Annotated[str, typer.Option(help="Comma-separated explanation methods, e.g. shapley,ig.")] = "shapley",
     rows: Annotated[int, typer.Option(help="Test rows compared.")] = 100,
     budget: Annotated[int | None, typer.Option(help="Explainer budget (coalitions per row for Shapley methods).")] = None,
@@ -662,7 +680,7 @@ def compare_command(
     compressed = load_model_or_compressed(compressed_dir)
     twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
-    ds = data_of(original, data, label=label, random_state=seed)
+    ds = data_of(original, data, label=label, impute=impute, random_state=seed)
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
                         twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)

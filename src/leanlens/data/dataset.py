@@ -87,6 +87,8 @@ class Dataset:
     task : "binary" | "multiclass" | "regression"
     input_shape : e.g. (64,) or (1, 8, 8)
     preprocessing : Standardizer fitted on X_train
+    imputation : ``{"strategy", "fitted_on", "fill": {column: value}, "columns_with_missing"}`` when
+        missing values were filled (``impute=``), else None; a model trained on it saves it
     """
 
     name: str
@@ -102,6 +104,7 @@ class Dataset:
     input_shape: tuple[int, ...]
     preprocessing: Standardizer
     ground_truth: GroundTruth | None = None
+    imputation: dict[str, Any] | None = None
     description: str = ""
     random_state: int | None = None
 

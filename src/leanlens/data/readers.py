@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["DataWarning", "from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
 
 Categorical = Literal["auto", "onehot", "error"]
+Impute = Literal["mean", "median", "most_frequent"]
+#: The ``impute`` strategies (scikit-learn's ``SimpleImputer``), fitted on the training split only.
+IMPUTE_STRATEGIES: tuple[str, ...] = ("mean", "median", "most_frequent")
 
 #: Under ``categorical="auto"``, a text column is refused (not one-hot encoded) when more than
 #: this share of its non-missing values parse as numbers: it is a numeric column with junk in it.
@@ -102,14 +105,15 @@ def from_csv(
     target: str,
     task: Task | None = None,
     categorical: Categorical = "auto",
+    impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
 ) -> Dataset:
     """Read a CSV file with a header row; ``target`` names the label column (see :func:`from_pandas`)."""
     df, name = _read_table(path, "CSV")
-    return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
-                       val_size=val_size, random_state=random_state, name=name)
+    return from_pandas(df, target=target, task=task, categorical=categorical, impute=impute,
+                       test_size=test_size, val_size=val_size, random_state=random_state, name=name)
 
 
 def from_parquet(
@@ -118,14 +122,15 @@ def from_parquet(
     target: str,
     task: Task | None = None,
     categorical: Categorical = "auto",
+    impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
 ) -> Dataset:
     """Read a Parquet file; ``target`` names the label column (see :func:`from_pandas`)."""
     df, name = _read_table(path, "Parquet")
-    return from_pandas(df, target=target, task=task, categorical=categorical, test_size=test_size,
-                       val_size=val_size, random_state=random_state, name=name)
+    return from_pandas(df, target=target, task=task, categorical=categorical, impute=impute,
+                       test_size=test_size, val_size=val_size, random_state=random_state, name=name)
 
 
 def from_pandas(
@@ -134,6 +139,7 @@ def from_pandas(
     target: str,
     task: Task | None = None,
     categorical: Categorical = "auto",
+    impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
@@ -150,6 +156,12 @@ def from_pandas(
       values (an identifier or free text). The error names the column and the values.
     - ``"onehot"``: one-hot encode every non-numeric column (a warning names each one).
     - ``"error"``: refuse any non-numeric feature column.
+
+    Missing values (NaN, empty cells) in numeric feature columns are refused, naming the
+    columns, unless ``impute`` is ``"mean"``, ``"median"`` or ``"most_frequent"``: then
+    scikit-learn's ``SimpleImputer`` is fitted on the training split only and fills every
+    split; the fill value per column is kept in ``Dataset.imputation`` and saved with a model
+    trained on it (see :func:`from_numpy`). Missing values in text columns are always refused.
 
     Duplicate column names are refused, and so are values that are not finite once cast
     to float32 (e.g. 1e300), naming the column.
@@ -200,8 +212,8 @@ def from_pandas(
         )
     feature_names = tuple(str(c) for c in df.columns)
     X = df.to_numpy(dtype=np.float64)
-    return from_numpy(X, y_raw.to_numpy(), feature_names=feature_names, task=task, test_size=test_size,
-                      val_size=val_size, random_state=random_state, name=name)
+    return from_numpy(X, y_raw.to_numpy(), feature_names=feature_names, task=task, impute=impute,
+                      test_size=test_size, val_size=val_size, random_state=random_state, name=name)
 
 
 class DataWarning(UserWarning):
@@ -247,6 +259,7 @@ def from_numpy(
     target_names: tuple[str, ...] | list[str] | None = None,
     task: Task | None = None,
     input_shape: tuple[int, ...] | None = None,
+    impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
     random_state: int | None = 0,
@@ -256,8 +269,16 @@ def from_numpy(
     """Arrays → Dataset with a seeded (stratified, for classification) train/val/test split.
 
     ``X`` is (n, d), or (n, *input_shape) for images; ``y`` holds labels or values.
+    A NaN in ``X`` is refused unless ``impute`` names a ``SimpleImputer`` strategy
+    (``"mean"``, ``"median"``, ``"most_frequent"``), fitted on the training rows only and
+    applied to every split; infinite values are always refused.
     """
     random_state = check_random_state(random_state, owner="from_numpy()")
+    if impute is not None and impute not in IMPUTE_STRATEGIES:
+        raise InvalidInputError(
+            f"The 'impute' parameter must be one of {', '.join(map(repr, IMPUTE_STRATEGIES))} or None. "
+            f"Got {impute!r} instead.{did_you_mean(str(impute), list(IMPUTE_STRATEGIES))}"
+        )
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim < 2:
@@ -269,12 +290,12 @@ def from_numpy(
     if len(X) < 10:
         raise DataError(f"At least 10 rows are needed to split into train/val/test. Got {len(X)}.")
     X = X.astype(np.float64)
-    bad = ~np.isfinite(X)
+    bad = np.isinf(X)
     if bad.any():
-        rows, cols = np.nonzero(bad)
+        rows, cols = np.nonzero(bad.reshape(len(X), -1))
         raise DataError(
-            f"The features contain {int(bad.sum())} NaN or infinite values "
-            f"(first at row {int(rows[0])}, column {int(cols[0])}); clean or impute them first."
+            f"The features contain {int(bad.sum())} infinite values "
+            f"(first at row {int(rows[0])}, column {int(cols[0])}); clean them first (imputation fills only NaN)."
         )
     input_shape = tuple(input_shape) if input_shape is not None else tuple(X.shape[1:])
     if int(np.prod(input_shape)) != int(np.prod(X.shape[1:])):
@@ -286,6 +307,17 @@ def from_numpy(
     feature_names = tuple(str(f) for f in feature_names)
     if len(feature_names) != d:
         raise InvalidInputError(f"The 'feature_names' parameter needs {d} names. Got {len(feature_names)}.")
+    missing = np.isnan(X.reshape(len(X), -1))
+    if impute is None and missing.any():
+        cols = np.flatnonzero(missing.any(axis=0))
+        per_col = ", ".join(f"{feature_names[c]!r} ({int(missing[:, c].sum())})" for c in cols[:10])
+        first = int(np.flatnonzero(missing[:, cols[0]])[0])
+        raise DataError(
+            f"The features have {int(missing.sum())} missing values (NaN; first at row {first}, column "
+            f"{feature_names[cols[0]]!r}) in {len(cols)} column(s), with counts: {per_col}"
+            f"{' …' if len(cols) > 10 else ''}. Fill them first, or impute them from the training split "
+            "with impute='median' (CLI: --impute median; also 'mean' or 'most_frequent')."
+        )
     task = task or infer_task(y)
     if task not in TASKS:
         raise InvalidInputError(f"The 'task' parameter must be one of {TASKS}. Got {task!r} instead.")
@@ -324,6 +356,9 @@ def from_numpy(
     idx_train, idx_val = train_test_split(
         idx_rest, test_size=val_size / (1 - test_size), random_state=random_state, stratify=strat_rest
     )
+    imputation = None
+    if impute is not None:
+        X, imputation = _impute(X, idx_train, impute, feature_names)
     with np.errstate(over="ignore"):  # an overflow is reported below, naming the column
         Xf = X.astype(np.float32)
     _refuse_float32_overflow(Xf, feature_names)
@@ -337,9 +372,36 @@ def from_numpy(
         task=task,
         input_shape=input_shape,
         preprocessing=Standardizer.fit(Xf[idx_train]),
+        imputation=imputation,
         description=description,
         random_state=random_state,
     )
+
+
+def _impute(X: np.ndarray, idx_train: np.ndarray, strategy: str,
+            feature_names: tuple[str, ...]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit ``SimpleImputer(strategy)`` on the training rows only, fill every row; return the filled
+    array and the record saved with a model: ``{"strategy", "fill": {column: value}}``."""
+    from sklearn.impute import SimpleImputer
+
+    flat = X.reshape(len(X), -1)
+    empty = np.flatnonzero(np.all(np.isnan(flat[idx_train]), axis=0))
+    if len(empty):
+        names = ", ".join(repr(feature_names[c]) for c in empty[:10])
+        raise DataError(
+            f"The column(s) {names} have no values in the training split, so impute={strategy!r} has "
+            "nothing to fill them with; drop them first."
+        )
+    imputer = SimpleImputer(strategy=strategy).fit(flat[idx_train])
+    fill = np.asarray(imputer.statistics_, dtype=np.float64)
+    filled = np.where(np.isnan(flat), fill[None, :], flat).reshape(X.shape)
+    record = {
+        "strategy": strategy,
+        "fitted_on": "train",
+        "fill": {name: float(np.float32(v)) for name, v in zip(feature_names, fill, strict=True)},
+        "columns_with_missing": [feature_names[c] for c in np.flatnonzero(np.isnan(flat).any(axis=0))],
+    }
+    return filled, record
 
 
 def _refuse_float32_overflow(Xf: np.ndarray, feature_names: tuple[str, ...]) -> None:

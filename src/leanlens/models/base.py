@@ -110,6 +110,8 @@ class BaseModel(abc.ABC):
                 f"The {param!r} parameter has {per_row} features per row; the model expects "
                 f"{self.n_features} (input shape {self.input_shape})."
             )
+        if np.isnan(arr).any() and self.metadata.get("impute"):
+            arr = self._fill_missing(arr)
         if not np.all(np.isfinite(arr)):
             finite = np.isfinite(arr.reshape(len(arr), -1))
             bad = np.nonzero(~np.all(finite, axis=1))[0]
@@ -120,6 +122,22 @@ class BaseModel(abc.ABC):
                 f"|x| > 3.4e38 into inf) in {len(bad)} rows (first: row {int(bad[0])}, column {name!r})."
             )
         return np.ascontiguousarray(arr.reshape((len(arr), *self.input_shape)))
+
+    def _fill_missing(self, arr: np.ndarray) -> np.ndarray:
+        """NaN → the per-column fill values recorded at training (``metadata["impute"]["fill"]``,
+        a SimpleImputer fitted on the training split), so raw rows are filled as in training."""
+        fill_map = (self.metadata.get("impute") or {}).get("fill")
+        if not isinstance(fill_map, dict) or set(fill_map) != set(self.feature_names):
+            raise InvalidInputError(
+                "The model records imputation without a fill value for every feature "
+                "(metadata['impute']['fill']); it cannot fill missing values."
+            )
+        try:
+            fill = np.asarray([float(fill_map[n]) for n in self.feature_names], dtype=np.float32)
+        except (TypeError, ValueError):
+            raise InvalidInputError("The model's recorded fill values (metadata['impute']['fill']) are not numbers.") from None
+        flat = arr.reshape(len(arr), -1)
+        return np.where(np.isnan(flat), fill[None, :], flat).reshape(arr.shape).astype(np.float32)
 
     # -- prediction --------------------------------------------------------------
     @abc.abstractmethod

@@ -66,6 +66,9 @@ class DataSpec(_Spec):
     name: str = Field("digits", description="Bundled data set (see `leanlens datasets`); ignored when 'path' is set.")
     path: Path | None = Field(None, description="A .csv or .parquet file (relative to the pipeline file).")
     target: str | None = Field(None, description="Label column of the file given by 'path'.")
+    impute: Literal["mean", "median", "most_frequent"] | None = Field(
+        None, description="Fill missing values of the file given by 'path' (SimpleImputer fitted on the training "
+        "split; saved with a trained model). Default: refuse NaN.")
 
     @model_validator(mode="after")
     def _target_with_path(self) -> DataSpec:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .._format import human_bytes
+from .._format import human_bytes, significant
 from .result import RunResult
 
 __all__ = ["print_summary"]
+
+PARETO_MODELS = "no other model is both more accurate and faster."
+PARETO_TRIALS = ("no other trial is at least as good on accuracy (↑), latency (↓) and top-k explanation "
+                 "agreement with the original (↑), and better on one.")
 
 
 def print_summary(result: RunResult, *, stream: Any = None) -> None:
@@ -31,16 +35,32 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
     for m in result.models:
         if m.drift is not None:
             console.print(f"{m.name}: {m.drift.sentence}", soft_wrap=True)
-    if result.pareto:
-        console.print("* on the accuracy–latency Pareto front")
     if result.trials:
-        done = sum(1 for t in result.trials if t.get("state") == "COMPLETE")
-        console.print(f"{done} completed trials of {len(result.trials)}; Pareto front: "
-                      f"{', '.join(str(t['number']) for t in result.trials if t.get('pareto'))}")
+        _print_trials(console, result.trials)
+    if result.pareto:
+        console.print("* on the Pareto front: " + (PARETO_TRIALS if result.trials else PARETO_MODELS), soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}")
     if result.report:
         console.print(f"report: {(result.out_dir / result.report).resolve()}", soft_wrap=True)
+
+
+def _print_trials(console: Any, trials: list[dict[str, Any]]) -> None:
+    """Every trial: its number, state, objectives and plan parameters (3 significant digits)."""
+    from rich.table import Table
+
+    done = sum(1 for t in trials if t.get("state") == "COMPLETE")
+    table = Table(title=f"{done} completed trials of {len(trials)}")
+    for col in ("trial", "state", "accuracy", "latency ms", "top-k explanation agreement", "plan parameters"):
+        table.add_column(col, justify="right" if col not in ("state", "plan parameters") else "left")
+    for t in trials:
+        params = ", ".join(f"{k}={significant(v)}" for k, v in (t.get("params") or {}).items())
+        table.add_row(
+            str(t.get("number")) + (" *" if t.get("pareto") else ""), str(t.get("state", "")).lower(),
+            significant(t.get("accuracy")), significant(t.get("latency_ms")), significant(t.get("agreement")),
+            params or "–",
+        )
+    console.print(table)
 
 
 def _decision(m: Any) -> str:

@@ -32,7 +32,12 @@ def json_lines_logger(stream: Any = None) -> Log:
 class Events:
     """Stage timing, progress bar and event log of one run or sweep."""
 
-    def __init__(self, *, progress: bool = False, log: Log | None = None, total: int = 0, title: str = "run") -> None:
+    def __init__(self, *, progress: bool = False, log: Log | None = None, total: int = 0, title: str = "run",
+                 count_stages: bool = True) -> None:
+        """``total`` is what the bar counts: stages (``count_stages``, a run) or, with
+        ``count_stages=False``, the caller's own units (a sweep's trials), so that a stage's
+        end never advances a bar counting something else (no "25/20")."""
+        self.count_stages = count_stages
         self.progress = progress
         self.log = log
         self.total = total
@@ -72,7 +77,7 @@ class Events:
             self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
         self.emit("stage_end", stage=name, seconds=round(seconds, 4))
         if self._bar is not None:
-            self._bar.update(1, info=f"{name} done")
+            self._bar.update(1 if self.count_stages else 0, info=f"{name} done")
 
     def info(self, message: str, **fields: Any) -> None:
         self.emit("info", message=message, **fields)

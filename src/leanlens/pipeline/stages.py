@@ -41,7 +41,8 @@ def load_dataset(spec: DataSpec, *, seed: int) -> Dataset:
 
     if spec.path is not None and not Path(spec.path).is_file():
         raise DataError(f"The 'data.path' file {str(spec.path)!r} does not exist. Give an existing .csv or .parquet file.")
-    return open_dataset(spec.path if spec.path is not None else spec.name, label=spec.target, random_state=seed)
+    return open_dataset(spec.path if spec.path is not None else spec.name, label=spec.target, random_state=seed,
+                        impute=spec.impute if spec.path is not None else None)
 
 
 def obtain_model(spec: ModelSpec, ds: Dataset, *, data: DataSpec, seed: int, progress: bool = False) -> BaseModel:
@@ -62,7 +63,7 @@ def obtain_model(spec: ModelSpec, ds: Dataset, *, data: DataSpec, seed: int, pro
             )
         return model
     model = train(ds, spec.train.to_config(seed=seed), progress=progress)
-    record_data_source(model, data.path if data.path is not None else data.name, label=data.target)
+    record_data_source(model, data.path if data.path is not None else data.name, label=data.target, dataset=ds)
     return model
 
 

@@ -107,7 +107,8 @@ def sweep(
     executor.start()  # an unreachable cluster fails now, not after training
     result = RunResult(out_dir=folder, name=f"{cfg.name}-sweep", config=cfg, seed=cfg.seed,
                        versions=library_versions(), started=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
-    events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}")
+    events = Events(progress=progress, log=log, total=n_wanted, title=f"leanlens sweep {cfg.name}: trials",
+                    count_stages=False)
     atomic_write_text(folder / "sweep.json", json.dumps({"storage": storage_url, "study_name": sw.study_name,
                                                          "backend": backend}, indent=2) + "\n")
     (folder / "INTERRUPTED").unlink(missing_ok=True)
@@ -286,6 +287,7 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
             scores={"test_accuracy": t.values[0]},
             latency_ms=t.values[1], latency_batch=LATENCY_BATCH, agreement=t.values[2],
             size_bytes=t.user_attrs.get("size_bytes")))
-    pts = [(float(m.accuracy or np.nan), float(m.latency_ms or np.nan)) for m in result.models]
-    result.pareto = [result.models[i].name for i in pareto_front(pts, ["maximize", "minimize"])]
+    # one Pareto definition for the console, the report and result.json: the trials' front over
+    # all three objectives (accuracy ↑, latency ↓, top-k explanation agreement ↑)
+    result.pareto = [f"trial-{t.number}" for t in done if t.number in front]
     result.dataset = base["dataset"].summary()

@@ -94,6 +94,11 @@ def verdict_sentences(result: RunResult) -> list[str]:
 def headline(result: RunResult) -> str:
     """The one-line verdict at the top of the report."""
     compared = [m for m in result.compressed if m.verdict]
+    if not compared and result.trials:
+        done = sum(1 for t in result.trials if t.get("state") == "COMPLETE")
+        return (f"No verdict: this sweep ranked {done} trial(s) by accuracy, latency and top-k explanation "
+                f"agreement with the original, and kept {len(result.pareto)} on the Pareto front; no trial was "
+                "compared with the original against a noise reference (run `leanlens compare` on one for a verdict).")
     if not compared:
         return "Verdict: none — no compressed model was compared with the original."
     if len(compared) == 1:
