@@ -24,7 +24,11 @@ def test_int8_benchmark_quick(tmp_path):
     for model in ("SmallCNN", "breast-cancer MLP 30-64-64-2"):
         for t in (1, 2):
             assert (model, "int8 static (pruned)", t) in variants and (model, "int8 dynamic (pruned)", t) in variants
+    fp32 = {(r["model"], r["threads"]): r for r in data["rows"] if r["variant"] == "ORT fp32 pruned"}
     for r in data["rows"]:
         assert r["ms_b256"] > 0 and r["speedup"] > 0
         if r["variant"].startswith("int8"):
-            assert r["agreement"] >= 0.9 and r["gmac_s"] > 0
+            # quick mode's models are barely trained and pruning alone moves decisions; what int8 must
+            # not do is move them further than the fp32 pruned model it was made from
+            assert abs(r["agreement"] - fp32[(r["model"], r["threads"])]["agreement"]) <= 0.05
+            assert r["gmac_s"] > 0
