@@ -58,12 +58,8 @@ def loads_yaml(text: str, *, where: str = "The YAML text") -> Any:
     _check_yaml_events(text, where, max_depth=cap("MAX_NESTING"))
     try:
         return yaml.load(text, Loader=_SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{where} is not valid YAML{at}: {short_repr(exc.problem)}.") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {short_repr(str(exc))}.") from None
+        raise _yaml_error(exc, where) from None
     except RecursionError:
         raise ConfigError(f"{where} is nested too deeply.") from None
 
@@ -97,12 +93,17 @@ def _check_yaml_events(text: str, where: str, *, max_depth: int) -> None:
                 nodes += 1
                 if nodes > MAX_YAML_NODES:
                     raise ConfigError(f"{where} holds more than {MAX_YAML_NODES:,} values.")
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, where) from None
+
+
+def _yaml_error(exc: yaml.YAMLError, where: str) -> ConfigError:
+    """A YAML parse error in one line: where, and at which line and column when known."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{where} is not valid YAML{at}: {short_repr(exc.problem)}.") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {short_repr(str(exc))}.") from None
+        return ConfigError(f"{where} is not valid YAML{at}: {short_repr(exc.problem)}.")
+    return ConfigError(f"{where} is not valid YAML: {short_repr(str(exc))}.")
 
 
 @dataclasses.dataclass(frozen=True)
