@@ -150,15 +150,18 @@ class Quantize(StepConfig):
     ranges on training rows and writes a QDQ graph with int8 weights that ONNX Runtime fuses
     into integer kernels once (``QGemm``, ``QLinearConv``); nothing is requantized at run
     time. ``mode="dynamic"`` stores int8 weights and quantizes activations on the fly
-    (``quantize_dynamic``). The result is an ONNX-backed Model. Static measured faster at
-    equal accuracy on the MLPs and the CNN of benchmarks/compression.py, hence the default.
+    (``quantize_dynamic``). The result is an ONNX-backed Model. On a quiet machine (AVX2, no
+    VNNI; ``benchmarks/compression_int8.py``, 2026-12-03) dynamic was faster at equal accuracy on
+    the digits and breast-cancer MLPs and the SmallCNN, at 1 and 2 threads (digits, 1 thread,
+    batch 256: 0.44 against 0.52 ms), hence the default; static is the choice where activations
+    must stay int8 end to end, and it quantizes convolutions.
 
     Parameters
     ----------
     dtype : "int8".
     backend : "onnxruntime". (torch's eager-mode ``torch.ao.quantization`` is deprecated and
         its modules do not save as safetensors, so it is not offered.)
-    mode : "static" (calibrated QDQ) or "dynamic".
+    mode : "dynamic" (default) or "static" (calibrated QDQ).
     calibration_rows : static mode: an int (that many training rows, drawn with the run's
         seed) or the rows themselves, shape (n, n_features); NaN or a wrong width is an error.
     per_channel : one weight scale per output channel (default) instead of one per tensor.
@@ -172,7 +175,7 @@ class Quantize(StepConfig):
 
     dtype: str = "int8"
     backend: str = "onnxruntime"
-    mode: Literal["static", "dynamic"] = "static"
+    mode: Literal["static", "dynamic"] = "dynamic"
     calibration_rows: Any = 512
     per_channel: bool = True
     ops: tuple[str, ...] | None = None
