@@ -179,3 +179,19 @@ def test_standard_errors_cover_the_exact_values(method):
             hits.append(np.abs(e.values - truth) <= 1.96 * e.stderr + 1e-12)
     coverage = float(np.mean(hits))
     assert 0.90 <= coverage <= 0.98, coverage
+
+
+def test_chooser_on_a_bare_game_delegates_by_d_and_budget():
+    """Without a model call to time, the chooser picks exact or kernel/polyshap from d and the budget."""
+    from leanlens.explain.shapley.chooser import RecommendedShapley
+    from leanlens.explain.shapley.game import MaskingGame
+
+    w = np.arange(1.0, 7.0)
+    f = leanlens.as_model(lambda X: X @ w, n_features=6)
+    X, bg = np.ones((2, 6)), np.zeros((1, 6))
+    game = MaskingGame(f, X, bg)
+    chooser = RecommendedShapley(f, background=bg, random_state=0)
+    for budget, chosen in ((62, "exact"), (20, "kernel")):
+        phi, _, notes = chooser._estimate(game, budget, np.random.default_rng(0))
+        assert notes[0].startswith(f"shapley chose {chosen}")
+        np.testing.assert_allclose(np.asarray(phi).reshape(2, 6), np.tile(w, (2, 1)), atol=1e-6)  # linear: w_i (x_i − 0)

@@ -93,8 +93,20 @@ class RecommendedShapley(ShapleyExplainer):
     summary = "Recommended: picks exact, gp, polyshap or kernel from d, the budget and the model's cost."
 
     def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:  # pragma: no cover — delegated
-        raise NotImplementedError
+                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+        """On a bare game (no model to time): exact, polyshap or kernel from d and the budget alone.
+
+        ``explain`` goes through :meth:`_explain`, which can also weigh gp's measured overhead
+        against the model's cost; a game gives no model call to time, so gp is not considered.
+        """
+        b = int(budget or self._budget(game.d))
+        method, reason = choose_estimator(game.d, b, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)
+        inner = EXPLAINERS[method](self.model, background=self.background, budget=b,
+                                   random_state=self.random_state, **self.params)
+        if not isinstance(inner, ShapleyExplainer):  # pragma: no cover - exact/polyshap/kernel all are
+            raise InvalidInputError(f"The {method!r} estimator is not a Shapley estimator.")
+        phi, stderr, notes = inner._estimate(game, None if method == "exact" else b, rng)
+        return phi, stderr, [f"shapley chose {method}: {reason}", *notes]
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
         self._check_params(model.n_features)
