@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._format import significant
 from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
 from ..errors import ConfigError, OutputExistsError
 from .config import PipelineConfig
@@ -212,8 +213,8 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
     done = sum(1 for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE)
     remaining = max(0, n_wanted - done)
     events.emit("trials", done=done, remaining=remaining)
-    if events._bar is not None and done:
-        events._bar.update(min(done, n_wanted), info="resumed")
+    if done:
+        events.advance(min(done, n_wanted), info="resumed")
 
     # A Ray task holds one CPU: its torch / ONNX Runtime work runs on one thread, so that two
     # workers on two cores do not oversubscribe them.
@@ -237,8 +238,7 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
         study.tell(trial, [out["accuracy"], out["latency_ms"], out["agreement"]])
         events.emit("trial_complete", number=trial.number, params=trial.params,
                     **{k: out[k] for k in OBJECTIVES}, seconds=round(out["seconds"], 3))
-        if events._bar is not None:
-            events._bar.update(1, info=f"trial {trial.number}: acc {out['accuracy']:.3f}")
+        events.advance(1, info=f"trial {trial.number}: accuracy {significant(out['accuracy'])}")
 
     with events.stage("trials", backend=executor.name, remaining=remaining):
         completed = 0
