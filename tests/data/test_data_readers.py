@@ -49,6 +49,17 @@ def test_csv_and_parquet_round_trip(tmp_path):
     assert a.name == "d"
 
 
+def test_file_readers_pass_their_options_on_and_refuse_unknown_ones(tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "d.csv", index=False)
+    df.to_parquet(tmp_path / "d.parquet")
+    a = datasets.from_csv(tmp_path / "d.csv", target="label", test_size=0.5, random_state=4)
+    b = datasets.from_pandas(df, target="label", test_size=0.5, random_state=4, name="d")
+    np.testing.assert_array_equal(a.X_test, b.X_test)
+    with pytest.raises(InvalidInputError, match="from_parquet\\(\\) has no option 'randomstate'. Did you mean 'random_state'"):
+        datasets.from_parquet(tmp_path / "d.parquet", target="label", randomstate=1)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         datasets.from_csv(tmp_path / "nope.csv", target="y")
