@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import resolve_seed
 from ..errors import DataError, InvalidInputError, did_you_mean
 from .dataset import TASKS, Dataset, Standardizer, Task
 
@@ -145,7 +145,7 @@ def from_pandas(
     impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     name: str = "dataframe",
 ) -> Dataset:
     """A DataFrame with a target column → Dataset.
@@ -265,7 +265,7 @@ def from_numpy(
     impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     name: str = "array",
     description: str = "",
 ) -> Dataset:
@@ -276,7 +276,7 @@ def from_numpy(
     (``"mean"``, ``"median"``, ``"most_frequent"``), fitted on the training rows only and
     applied to every split; infinite values are always refused.
     """
-    random_state = check_random_state(random_state, owner="from_numpy()")
+    random_state = resolve_seed(random_state, owner="from_numpy()")
     if impute is not None and impute not in IMPUTE_STRATEGIES:
         raise InvalidInputError(
             f"The 'impute' parameter must be one of {', '.join(map(repr, IMPUTE_STRATEGIES))} or None. "
