@@ -22,14 +22,14 @@ def pytest_configure(config):
 def iris():
     import leanlens
 
-    return leanlens.datasets.load("iris")
+    return leanlens.datasets.load("iris", random_state=0)
 
 
 @pytest.fixture(scope="session")
 def digits():
     import leanlens
 
-    return leanlens.datasets.load("digits")
+    return leanlens.datasets.load("digits", random_state=0)
 
 
 @pytest.fixture(scope="session")

@@ -144,7 +144,7 @@ def evaluate(
     target: int | str | None = None,
     explainer: Any = None,
     ground_truth: Any = None,
-    random_state: int | None = 0,
+    random_state: int | None = None,
 ) -> list[MetricResult]:
     """Score an explanation of ``model`` on the rows ``X`` with explanation-quality metrics.
 

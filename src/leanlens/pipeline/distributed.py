@@ -78,7 +78,7 @@ def explain_rows(
     background: np.ndarray | None,
     target: Any = "predicted",
     budget: int | None = None,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     params: dict[str, Any] | None = None,
     executor: Executor | None = None,
     chunk_rows: int = 100,
