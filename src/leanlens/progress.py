@@ -157,16 +157,16 @@ class Reporter:
 
     def _release(self) -> None:
         self._open -= 1
-        if self._open <= 0 and self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-            self._open = 0
+        if self._open <= 0:
+            self.close()
 
     def close(self) -> None:
         if self._progress is not None:
+            if not self._progress.tasks:  # every bar was short and removed: leave no blank line
+                self._progress.live.transient = True
             self._progress.stop()
             self._progress = None
-            self._open = 0
+        self._open = 0
 
 
 _CURRENT: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("leanlens_reporter", default=None)
