@@ -11,7 +11,6 @@ import inspect
 import json
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -442,10 +441,9 @@ def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, flag
     depend on it."""
     from .explain.cost import Flags, probe_cost, state_cost
     from .pipeline.distributed import explain_rows
-    from .progress import current
+    from .progress import shown
 
-    rep = current()
-    if rep is not None and (rep.bars or rep.log is not None):  # nobody reads a cost under --quiet
+    if shown():  # nobody reads a cost under --quiet
         cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
         state_cost([cost, *(extra() if extra is not None else [])], flags=flags or Flags(), command=command)
     return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
@@ -566,26 +564,6 @@ def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, impu
     typer.echo(f"saved to {out}")
 
 
-def _metrics_probe(model: Any, X: Any, explainer: Any, names: list[str], *, background: Any, target: Any,
-                   ground_truth: Any, seed: int, probe_rows: int = 2) -> Any:
-    """The metrics' cost on all rows of ``X``, measured on ``probe_rows`` rows and scaled (their
-    model evaluations are the rows the probe gave to ``model.output``)."""
-    from . import evaluate as evaluate_fn
-    from .explain.cost import Extra, count_model_rows
-    from .progress import reporting
-
-    k = min(probe_rows, len(X))
-    expl = explainer.explain(X[:k], target=None)
-    with reporting(None), count_model_rows(model) as counted:  # the probe shows no bars of its own
-        start = time.perf_counter()
-        evaluate_fn(model, X[:k], expl, names, background=background, target=target,
-                    explainer=type(explainer), ground_truth=ground_truth, random_state=seed)
-        seconds = time.perf_counter() - start
-    scale = len(X) / k
-    return Extra(f"metrics ({', '.join(names)})", seconds * scale, int(counted.rows * scale),
-                 how=f"measured on {k} rows")
-
-
 @app.command("evaluate")
 @_common_flags
 def evaluate_command(
@@ -628,8 +606,10 @@ def evaluate_command(
     judged = None if tgt == "predicted" else tgt
 
     def metrics_cost() -> list[Any]:
-        return [_metrics_probe(model, X, cls(model, background=bg, budget=budget, random_state=seed), names,
-                               background=bg, target=judged, ground_truth=ds.ground_truth, seed=seed)]
+        from .pipeline.cost import metrics_cost
+
+        return [metrics_cost(model, X, cls(model, background=bg, budget=budget, random_state=seed), names,
+                             background=bg, target=judged, ground_truth=ds.ground_truth, seed=seed)]
 
     from .explain.cost import COUNT_FLAGS
 
@@ -727,10 +707,9 @@ def _state_compare_cost(original: Any, ds: Any, methods: list[str], cfg: Any, se
     from .data.source import background_rows
     from .explain.cost import COUNT_FLAGS, state_cost
     from .pipeline.cost import compare_cost, twins_cost
-    from .progress import current
+    from .progress import shown
 
-    rep = current()
-    if rep is None or not (rep.bars or rep.log is not None):
+    if not shown():
         return
     n_twins = len(twins) if isinstance(twins, list) else int(twins)
     X = ds.X_test[: cfg.n_rows]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["JSON_EVERY", "SHOW_AFTER", "Log", "ProgressBar", "Reporter", "Task", "current", "json_lines_logger",
-           "note", "progress_bar", "reporting", "task"]
+           "note", "progress_bar", "reporting", "shown", "task"]
 
 Log = Callable[[dict[str, Any]], None]
 
@@ -198,6 +198,13 @@ def task(stage: str, total: int, *, description: str | None = None) -> Iterator[
         return
     with rep.task(stage, total, description=description) as t:
         yield t
+
+
+def shown() -> bool:
+    """Whether anyone sees progress and notes here (a reporter with bars or a log): work done
+    only to be said, such as a cost probe, is skipped when not."""
+    rep = current()
+    return rep is not None and (rep.bars or rep.log is not None)
 
 
 def note(kind: str, text: str, **fields: Any) -> None:

@@ -82,6 +82,7 @@ class Cost:
     deterministic: bool = False
     what: str = ""
     summarizes: int | None = None
+    measured: str = "measured on 1 and 3 rows"
 
     @property
     def n_model_evals(self) -> int:
@@ -99,7 +100,7 @@ class Cost:
         """One line for a person: ``kernel: 100 rows × 20,002 model evaluations = 2,000,200, about 3 min 56 s.``"""
         runs = f"{self.runs} runs × " if self.runs != 1 else ""
         return (f"{self.what or self.method}: {runs}{self.n_rows:,} rows × {self.evals_per_row:,} model evaluations = "
-                f"{self.n_model_evals:,}, {about(self.seconds)} (measured on 1 and 3 rows).")
+                f"{self.n_model_evals:,}, {about(self.seconds)} ({self.measured}).")
 
     def cheaper(self, *, limit: float = LONG_SECONDS, flags: Flags = Flags(), total: float | None = None) -> list[str]:
         """Settings that bring a long run under ``limit`` seconds, the smallest change to the result first.

@@ -153,6 +153,7 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
             load = _load()
             timings = _one_attempt(fns, warmup=warmup, reps=max(1, reps), min_reps=min_reps,
                                    max_seconds=max_seconds, clock=clock, tick=bar.advance)
+            bar.advance(max(bar.total - bar.done, 0))  # stopped early by max_seconds: this attempt is done
             worst = max(t.dispersion for t in timings.values())
             if best is None or worst < best[0]:
                 best = (worst, timings, max(load, _load()))

@@ -56,7 +56,8 @@ def _print_trials(console: Any, trials: list[dict[str, Any]]) -> None:
     ref = next((t["reference"] for t in trials if t.get("reference")), None)
     topk = f"top-{k or 'k'} explanation agreement ({'noise' if ref == 'none' else 'twins'})"
     for col in ("trial", "state", "accuracy", "latency ms", "decision agreement", topk, "verdict", "plan parameters"):
-        table.add_column(col, justify="left" if col in ("state", "verdict", "plan parameters") else "right")
+        table.add_column(col, justify="left" if col in ("state", "verdict", "plan parameters") else "right",
+                         overflow="fold")
     for t in trials:
         params = ", ".join(f"{k}={significant(v)}" for k, v in (t.get("params") or {}).items())
         table.add_row(

@@ -242,6 +242,15 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         _update_pareto(result)
     result.save()
 
+    from ..progress import shown
+
+    if shown():  # the cost of what is left, said before the long stages (nothing under --quiet)
+        from ..explain.cost import YAML_FLAGS, state_cost
+        from .cost import run_cost
+
+        state_cost(run_cost(cfg, models, ds, train_seconds=events.timings.get("model") if cfg.model.path is None
+                            else None), flags=YAML_FLAGS, command="run")
+
     with events.stage("explain", methods=[m.method for m in cfg.explain.methods]):
         explanations = _explain_models(cfg, models, result, ds, executor, events)
     result.save()

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from .._format import significant
-from .._io import atomic_write_json, atomic_write_text, check_destination, is_leanlens_folder, mark_folder
+from .._io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_destination,
+    is_leanlens_folder,
+    mark_folder,
+)
 from ..errors import ConfigError, OutputExistsError
 from .config import PipelineConfig
 from .events import Events, Log
@@ -125,6 +131,15 @@ def sweep(
             stale = fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)
             base = _prepare_base(cfg, folder, events, resumed=resumed)
+            from ..progress import shown
+
+            if shown():  # the cost of the trials, said before them (nothing under --quiet)
+                from ..explain.cost import YAML_FLAGS, state_cost
+                from .cost import sweep_cost
+
+                done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
+                state_cost(sweep_cost(cfg, base["original"], base["dataset"], base["task"]["expl_original"],
+                                      max(0, n_wanted - done)), flags=YAML_FLAGS, command="sweep")
             _optimize(study, cfg, base, n_wanted, executor, events)
             _collect(study, result, base)
             with events.stage("report"):
@@ -189,8 +204,8 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         expl = explain_rows(original, X, name, background=bg, target=None, budget=spec.budget,
                             random_state=cfg.seed, params=spec.params, chunk_rows=cfg.executor.chunk_rows,
                             stage=f"explain ({name}) of the original")
-    lat = interleaved({"m": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
+    lat = interleaved({"original": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["original"]
     return {
         "dataset": ds, "original": original, "folder": folder,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),

@@ -49,8 +49,8 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                        threads=task["threads"])
         model = res.model
         scores = score(model, ds.X_test, ds.y_test, prefix="test_")
-        lat = interleaved({"m": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
+        lat = interleaved({"trial's model": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["trial's model"]
         method = task["method"]
         # the explain stage of a run: all outputs, chunked and seeded per chunk as the run does
         expl = explain_rows(model, task["X"], method, background=task["background"], target=None,
