@@ -246,9 +246,9 @@ def demo(
     address: Address = None,
 ) -> None:
     """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
-    from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config
+    from .workflow import run
 
     result = run(_with_executor(demo_config(), backend, address), out=out, overwrite=overwrite,
                  **_pipeline_options(quiet, log_json))
@@ -267,8 +267,9 @@ def run_command(
     address: Address = None,
 ) -> None:
     """Run a pipeline: data → model → compression plans → explain → metrics → compare → report."""
-    from .pipeline import load_pipeline_config, run
+    from .pipeline import load_pipeline_config
     from .pipeline.console import print_summary
+    from .workflow import run
 
     cfg = _with_executor(load_pipeline_config(pipeline), backend, address)
     print_summary(run(cfg, out=out, overwrite=overwrite, **_pipeline_options(quiet, log_json)))
@@ -289,8 +290,9 @@ def sweep_command(
 ) -> None:
     """Optuna search over compression plans: accuracy ↑, latency ↓, explanation agreement ↑."""
     from .limits import MAX_TRIALS
-    from .pipeline import load_pipeline_config, sweep
+    from .pipeline import load_pipeline_config
     from .pipeline.console import print_summary
+    from .workflow import sweep
 
     _bounded(trials, "trials", MAX_TRIALS)
     cfg = load_pipeline_config(pipeline)

@@ -30,6 +30,7 @@ from .config import PipelineConfig
 from .events import Events, Log
 from .executors import Executor, make_executor
 from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
+from .run import ReportWriter
 from .space import build_plan, check_space, suggest
 from .study import DIRECTIONS, StudyStorageError, check_storage, fail_stale, open_study
 from .trial import OBJECTIVES, evaluate_trial
@@ -75,6 +76,7 @@ def sweep(
     progress: bool = False,
     log: Log | None = None,
     executor: Executor | None = None,
+    report: ReportWriter | None = None,
 ) -> RunResult:
     """Search the plan space of ``config.sweep`` with Optuna (accuracy ↑, latency ↓, agreement ↑).
 
@@ -87,11 +89,13 @@ def sweep(
     overwrite : start again in an existing folder.
     backend, address : ``"local"`` or ``"ray"`` (and a cluster address); default from the config.
     storage : Optuna storage URL; default ``sqlite:///<out>/study.db``.
+    report : writes ``out/report.html`` from the finished RunResult (:func:`leanlens.sweep` passes
+        :func:`leanlens.report.render_report`); None writes no report.
 
     Returns
     -------
     RunResult with ``trials`` (every trial) and ``models`` (the original and the Pareto-front
-    trials); ``out/report.html`` shows them.
+    trials); ``out/report.html`` shows them, if a report writer was given.
     """
     from .run import coerce_config, library_versions
 
@@ -142,12 +146,11 @@ def sweep(
                                       max(0, n_wanted - done)), flags=YAML_FLAGS, command="sweep")
             _optimize(study, cfg, base, n_wanted, executor, events)
             _collect(study, result, base)
-            with events.stage("report"):
-                from ..report import render_report
-
-                result.status = "complete"
-                result.timings = dict(events.timings)
-                result.report = render_report(result, folder / "report.html").name
+            if report is not None:
+                with events.stage("report"):
+                    result.status = "complete"
+                    result.timings = dict(events.timings)
+                    result.report = report(result, folder / "report.html").name
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
