@@ -64,7 +64,8 @@ def test_run_states_its_cost_and_logs_progress_events(tmp_path, capsys, make_con
     assert costs[-1]["part"] == "total" and costs[-1]["model_evals"] > 0
     explain_start = next(i for i, e in enumerate(events) if e["event"] == "stage_start" and e["stage"] == "explain")
     assert max(i for i, e in enumerate(events) if e["event"] == "cost") < explain_start  # before the long stages
-    assert {"leanlens run tiny", "compress", "explain (kernel)", "metrics", "twins (retrained)"} <= stages(events)
+    assert {"leanlens run tiny", "compress", "explain (kernel) of original", "explain (kernel) of p50", "metrics",
+            "twins (retrained)"} <= stages(events)
     assert any(s.startswith("latency (") for s in stages(events))
     assert any(s.startswith("compare: explain (kernel") for s in stages(events))
 

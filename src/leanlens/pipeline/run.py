@@ -338,7 +338,8 @@ def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResu
             try:
                 expl = explain_rows(models[entry.name], X, spec.method, background=bg, target=None,
                                     budget=spec.budget, random_state=cfg.seed, params=spec.params,
-                                    executor=executor, chunk_rows=cfg.executor.chunk_rows)
+                                    executor=executor, chunk_rows=cfg.executor.chunk_rows,
+                                    stage=f"explain ({spec.method}) of {entry.name}")
             except Exception as exc:
                 reason = explain_unsupported(exc)
                 if reason is None:
