@@ -445,7 +445,7 @@ def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, flag
     from .pipeline.distributed import explain_rows
     from .progress import shown
 
-    if shown():  # nobody reads a cost under --quiet
+    if shown():  # nobody reads a cost under --quiet; a failing probe is the explanation's own error, raised now
         cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
         state_cost([cost, *(extra() if extra is not None else [])], flags=flags or Flags(), command=command)
     return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
@@ -696,6 +696,11 @@ def compare_command(
     twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = data_of(original, data, label=label, impute=impute, random_state=seed)
+    from .compare.twins import check_same_io
+
+    check_same_io(original, compressed, "the compressed model")  # a refusal comes before any probe
+    for i, m in enumerate(twin_models if isinstance(twin_models, list) else []):
+        check_same_io(original, m, f"--twin {i + 1}")
     _state_compare_cost(original, ds, methods, cfg, seed, twin_models)
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
                         twins=twin_models)
@@ -707,18 +712,18 @@ def _state_compare_cost(original: Any, ds: Any, methods: list[str], cfg: Any, se
     """The cost line of ``compare``: its explanations (models × seeds, probed on the original)
     and its twins' training, said before the work (nothing under --quiet)."""
     from .data.source import background_rows
-    from .explain.cost import COUNT_FLAGS, state_cost
+    from .explain.cost import COUNT_FLAGS, stated_cost
     from .pipeline.cost import compare_cost, twins_cost
-    from .progress import shown
 
-    if not shown():
-        return
-    n_twins = len(twins) if isinstance(twins, list) else int(twins)
-    X = ds.X_test[: cfg.n_rows]
-    bg = background_rows(ds, cfg.n_background, random_state=seed)
-    parts: list[Any] = compare_cost(original, X, bg, methods, config=cfg, seed=seed, n_twins=n_twins)
-    trained = None if isinstance(twins, list) else twins_cost(original, ds, n_twins)
-    state_cost([*parts, *([trained] if trained is not None else [])], flags=COUNT_FLAGS, command="compare")
+    def parts() -> list[Any]:
+        n_twins = len(twins) if isinstance(twins, list) else int(twins)
+        bg = background_rows(ds, cfg.n_background, random_state=seed)
+        out: list[Any] = compare_cost(original, ds.X_test[: cfg.n_rows], bg, methods, config=cfg, seed=seed,
+                                      n_twins=n_twins)
+        trained = None if isinstance(twins, list) else twins_cost(original, ds, n_twins)
+        return out + ([trained] if trained is not None else [])
+
+    stated_cost(parts, flags=COUNT_FLAGS, command="compare")
 
 
 #: OSErrors that are the environment's, not a bug: reported as one line with exit code 2.

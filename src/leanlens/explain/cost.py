@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .base import Explainer
 
-__all__ = ["LONG_SECONDS", "Cost", "Extra", "Flags", "count_model_rows", "probe_cost", "state_cost"]
+__all__ = ["LONG_SECONDS", "Cost", "Extra", "Flags", "count_model_rows", "probe_cost", "state_cost", "stated_cost"]
 
 #: An estimate above this many seconds comes with cheaper settings.
 LONG_SECONDS = 60.0
@@ -180,6 +180,24 @@ def state_cost(parts: Sequence[Cost | Extra], *, flags: Flags = Flags(), limit: 
     if tips:
         note("cheaper", "; ".join(tips), tips=tips)
     return tips
+
+
+def stated_cost(parts: Callable[[], Sequence[Cost | Extra]], **options: Any) -> list[str]:
+    """:func:`state_cost` of ``parts()`` when anyone will read it (a reporter with bars or a
+    log; nothing is probed under ``--quiet``). A probe that a user error stops (a method that
+    does not apply to one of the models, ...) leaves a ``cost`` note saying so; the work then
+    reports that error, or its own way around it, itself."""
+    from ..errors import LeanlensError
+    from ..progress import note, shown
+
+    if not shown():
+        return []
+    try:
+        measured = parts()
+    except LeanlensError as exc:
+        note("cost", f"not measured: the probe stopped ({exc})")
+        return []
+    return state_cost(measured, **options)
 
 
 def probe_cost(explainer: Explainer, X: np.ndarray, *, target: Any = None, chunk_rows: int | None = None,

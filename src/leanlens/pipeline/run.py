@@ -267,14 +267,12 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         _update_pareto(result)
     result.save()
 
-    from ..progress import shown
+    from ..explain.cost import YAML_FLAGS, stated_cost
+    from .cost import run_cost
 
-    if shown():  # the cost of what is left, said before the long stages (nothing under --quiet)
-        from ..explain.cost import YAML_FLAGS, state_cost
-        from .cost import run_cost
-
-        state_cost(run_cost(cfg, models, ds, train_seconds=events.timings.get("model") if cfg.model.path is None
-                            else None), flags=YAML_FLAGS, command="run")
+    # the cost of what is left, said before the long stages (nothing probed under --quiet)
+    trained = events.timings.get("model") if cfg.model.path is None else None
+    stated_cost(lambda: run_cost(cfg, models, ds, train_seconds=trained), flags=YAML_FLAGS, command="run")
 
     with events.stage("explain", methods=[m.method for m in cfg.explain.methods]):
         explanations = _explain_models(cfg, models, result, ds, executor, events)

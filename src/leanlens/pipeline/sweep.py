@@ -135,15 +135,13 @@ def sweep(
             stale = fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)
             base = _prepare_base(cfg, folder, events, resumed=resumed)
-            from ..progress import shown
+            from ..explain.cost import YAML_FLAGS, stated_cost
+            from .cost import sweep_cost
 
-            if shown():  # the cost of the trials, said before them (nothing under --quiet)
-                from ..explain.cost import YAML_FLAGS, state_cost
-                from .cost import sweep_cost
-
-                done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
-                state_cost(sweep_cost(cfg, base["original"], base["dataset"], base["task"]["expl_original"],
-                                      max(0, n_wanted - done)), flags=YAML_FLAGS, command="sweep")
+            # the cost of the trials, said before them (nothing probed under --quiet)
+            left = n_wanted - sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
+            stated_cost(lambda: sweep_cost(cfg, base["original"], base["dataset"], base["task"]["expl_original"],
+                                           max(0, left)), flags=YAML_FLAGS, command="sweep")
             _optimize(study, cfg, base, n_wanted, executor, events)
             _collect(study, result, base)
             if report is not None:
