@@ -30,6 +30,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -214,14 +215,19 @@ def time_commands(commands: list[str], *, timeout: float, leanlens_bin: Path, ke
             timefile = folder / ".time"
             load_before = _load()
             started = time.perf_counter()
+            # its own process group, so a timeout ends the command and not only /usr/bin/time
+            proc = subprocess.Popen(["/usr/bin/time", "-f", "%e %U %S", "-o", str(timefile), *argv], cwd=folder,
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
             try:
-                proc = subprocess.run(["/usr/bin/time", "-f", "%e %U %S", "-o", str(timefile), *argv], cwd=folder,
-                                      env=env, capture_output=True, text=True, timeout=timeout)
+                _, stderr = proc.communicate(timeout=timeout)
                 wall, user, system = (float(x) for x in timefile.read_text().split()[-3:])
                 row.update(status="ok" if proc.returncode == 0 else f"exit {proc.returncode}",
                            wall_s=wall, cpu_s=round(user + system, 2), user_s=user, sys_s=system,
-                           stderr_tail=proc.stderr[-400:] if proc.returncode else "")
+                           stderr_tail=stderr[-400:] if proc.returncode else "")
             except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.communicate()
                 row.update(status=f"timeout after {timeout:.0f} s", wall_s=round(time.perf_counter() - started, 1))
             row.update(load_before=round(load_before, 2), load_after=round(_load(), 2),
                        finished=time.strftime("%H:%M:%S", time.gmtime()))
