@@ -12,7 +12,7 @@ import pytest
 import leanlens
 from leanlens.errors import InvalidInputError
 from leanlens.explain import Explanation, explain
-from leanlens.explain.shapley.chooser import choose_estimator
+from leanlens.explain.shapley.chooser import choose_estimator, model_cost_class, predicted_overhead
 from leanlens.explain.shapley.groups import resolve_groups
 
 ESTIMATORS = ["kernel", "leverage", "permutation", "polyshap", "shapley"]
@@ -140,14 +140,28 @@ def test_many_row_background_game_has_the_same_accuracy_class(method):
 
 
 def test_chooser_rule():
-    assert choose_estimator(10, 2000, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "exact"
-    assert choose_estimator(12, 480, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "polyshap"
-    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.01, model_seconds_per_row=0.0)[0] == "gp"
-    slow_gp = choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=0.01)
-    assert slow_gp[0] == "polyshap" and "exceeds" in slow_gp[1]
-    # an expensive model makes a costly surrogate worth it
-    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=1.0)[0] == "gp"
-    assert choose_estimator(40, 42, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "kernel"
+    """The rule is a function of d, the budget, the model's cost per explained row and the outputs."""
+    assert choose_estimator(10, 2000)[0] == "exact"
+    # cheap model: gp while its predicted overhead is ≤ 50 ms per row (d ≤ 16 at 10·d and 40·d)
+    for d in (10, 12, 16):
+        for mult in (10, 40):
+            assert choose_estimator(d, mult * d, model_seconds_per_row=1e-4)[0] == "gp"
+            assert predicted_overhead("gp", d, mult * d) <= 0.05
+    # the throughput case (d = 30, budget 2,000, a cheap model): the fast path
+    method, reason = choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-6)
+    assert method == "kernel" and "gp's predicted overhead" in reason and "polyshap" in reason
+    # an expensive model makes polyshap's (and gp's) extra work worth it
+    assert choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-5)[0] == "polyshap"
+    assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] != "gp"
+    assert choose_estimator(30, 1200, model_seconds_per_row=1200 * 1e-4)[0] == "gp"
+    # more outputs explained at once cost gp more
+    assert choose_estimator(16, 640, outputs=10)[0] != "gp"
+    assert choose_estimator(12, 480, gp_available=False, model_seconds_per_row=0.01)[0] == "polyshap"
+    assert choose_estimator(12, 480, gp_available=False)[0] == "kernel"
+    assert choose_estimator(40, 42, gp_available=False)[0] == "kernel"
+    # the model's cost enters as a half-decade class: noise of ±30% does not move it
+    assert model_cost_class(1.0e-6) == model_cost_class(1.3e-6) == model_cost_class(0.8e-6) == 1e-6
+    assert model_cost_class(2.0e-6) == pytest.approx(10**-5.5)
 
 
 def test_shapley_is_the_default_and_records_its_choice():
@@ -182,7 +196,7 @@ def test_standard_errors_cover_the_exact_values(method):
 
 
 def test_chooser_on_a_bare_game_delegates_by_d_and_budget():
-    """Without a model call to time, the chooser picks exact or kernel/polyshap from d and the budget."""
+    """Without a model call to time, the same rule with the model's cost unknown: exact or gp here."""
     from leanlens.explain.shapley.chooser import RecommendedShapley
     from leanlens.explain.shapley.game import MaskingGame
 
@@ -191,7 +205,7 @@ def test_chooser_on_a_bare_game_delegates_by_d_and_budget():
     X, bg = np.ones((2, 6)), np.zeros((1, 6))
     game = MaskingGame(f, X, bg)
     chooser = RecommendedShapley(f, background=bg, random_state=0)
-    for budget, chosen in ((62, "exact"), (20, "kernel")):
+    for budget, chosen in ((62, "exact"), (20, "gp")):
         phi, _, notes = chooser._estimate(game, budget, np.random.default_rng(0))
         assert notes[0].startswith(f"shapley chose {chosen}")
         np.testing.assert_allclose(np.asarray(phi).reshape(2, 6), np.tile(w, (2, 1)), atol=1e-6)  # linear: w_i (x_i − 0)
