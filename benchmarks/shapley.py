@@ -317,9 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reps", type=int, default=None, help="interleaved timing repetitions (default 3; quick 1)")
-    ap.add_argument("--part", choices=("all", "cases", "timing"), default="all",
+    ap.add_argument("--part", choices=("all", "cases", "timing", "render"), default="all",
                     help="cases: accuracy cases only; timing: overhead, throughput and digits only (merged into the "
-                         "existing results file); all: both")
+                         "existing results file); render: re-write the table from the results file (merging "
+                         "--timing-from and the partial cases file); all: cases and timing")
+    ap.add_argument("--timing-from", type=Path, default=None, help="with --part render: a results file whose "
+                    "overhead, throughput and digits figures replace the current ones")
     ap.add_argument("--methods", default=",".join(OURS), help="comma-separated estimators of ours to run")
     ap.add_argument("--only", default=None, help="run only the cases whose label matches this regular expression")
     ap.add_argument("--resume", action="store_true", help="skip cases already in <out>/shapley.partial.json")
@@ -341,6 +344,22 @@ def main(argv: list[str] | None = None) -> int:
     previous: dict[str, Any] = {}
     if args.part != "all" and (out_dir / "shapley.json").exists():
         previous = json.loads((out_dir / "shapley.json").read_text())
+    if args.part == "render":
+        payload = previous
+        partial = out_dir / "shapley.partial.json"
+        if partial.exists():
+            payload["cases"] = {**payload.get("cases", {}), **json.loads(partial.read_text())}
+            payload["cases_load_average_1min"] = {
+                "start": min(c.get("load_average_1min", np.inf) for c in payload["cases"].values()),
+                "end": max(c.get("load_average_1min", 0.0) for c in payload["cases"].values())}
+        if args.timing_from is not None:
+            timing = json.loads(args.timing_from.read_text())
+            for key in ("overhead", "throughput", "digits_patches_exact", "timing_load_average_1min", "timing_seconds"):
+                if key in timing:
+                    payload[key] = timing[key]
+        payload["summary"] = _summary(payload)
+        write_results("shapley", payload, _table(payload), out=args.out)
+        return 0
     if args.part == "timing":
         payload = previous or {"benchmark": "shapley", "mode": "quick" if args.quick else "full", "cases": {},
                                "methods": ["shap.KernelExplainer", *[f"ours {k}" for k in _ours()]]}

@@ -323,8 +323,10 @@ class GPShap(ShapleyExplainer):
     kernel (per-feature length-scales, restricted-likelihood fit) is fitted to each row's
     game and its Shapley values are taken in closed form. Additive games are reproduced
     exactly; Σφ = f(x) − E f(background) holds to rounding; standard errors are posterior
-    standard deviations. The GP costs O(m³) per row for m = budget + 2 coalitions, so it is
-    meant for small budgets (tens of coalitions per feature), where it beats regression.
+    standard deviations, with the signal variance σ² the larger of its maximum-likelihood and
+    leave-one-out estimates (see :func:`_signal_variance`). The GP costs O(m³) per row for
+    m = budget + 2 coalitions, so it is meant for small budgets (tens of coalitions per
+    feature), where it beats regression. It runs on one BLAS thread (many small matrices).
 
     Parameters
     ----------
