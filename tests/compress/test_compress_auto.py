@@ -45,6 +45,7 @@ def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits
 
     class Report:
         verdict = "changed"
+        sentence = "The reasons changed."
 
     calls = []
     monkeypatch.setattr(cmp, "compare", lambda *a, **k: calls.append(1) or Report())
