@@ -268,7 +268,9 @@ def run_trial(task: dict[str, Any]) -> dict[str, Any]:
     try:
         if not plan:
             return {"ratio": 1.0, "drop": 0.0, "agreement": 1.0, "seconds": 0.0, "error": None, "model": None}
-        res = compress(original, plan, data=data, random_state=task["seed"], latency_reps=0, threads=task["threads"])
+        with warnings.catch_warnings():  # a trial's step warnings stay in its record, not on the console
+            warnings.simplefilter("ignore", UserWarning)
+            res = compress(original, plan, data=data, random_state=task["seed"], latency_reps=0, threads=task["threads"])
         drop = _score_drop(res.record)
         hopeless = drop > task["max_drop"]
         reps = min(task["reps"], HOPELESS_REPS) if hopeless else task["reps"]
