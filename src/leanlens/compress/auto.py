@@ -192,6 +192,8 @@ def _suggest(trial: Any, torch_body: bool, onnx: bool, widths: list[int], steps:
         p["student"] = trial.suggest_categorical("student", [0, *widths])
         if p["student"]:
             p["student_layers"] = trial.suggest_int("student_layers", 1, 2)
+            if torch_body:  # input-gradient matching: the student learns the teacher's reasons too
+                p["attribution"] = trial.suggest_categorical("attribution", [0.0, 1.0])
     body = torch_body or p.get("student", 0) > 0
     if body and "prune" in steps:
         p["prune"] = trial.suggest_categorical("prune", ["none", "structured"])
@@ -232,7 +234,8 @@ def plan_from_params(p: dict[str, Any], *, n_features: int, threads: int) -> lis
     plan: list[StepConfig] = []
     if p.get("student", 0):
         w, layers = int(p["student"]), int(p.get("student_layers", 2))
-        plan.append(Distill(hidden=(w,) * layers, epochs=STUDENT_EPOCHS, augment=2))
+        plan.append(Distill(hidden=(w,) * layers, epochs=STUDENT_EPOCHS, augment=2,
+                            attribution=float(p.get("attribution", 0.0))))
     if p.get("prune", "none") != "none":
         if p["prune"] == "structured":
             plan.append(Prune(kind="structured", amount=round(float(p["amount"]), 3), scope="layer",
@@ -409,11 +412,28 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
         rows.append({"trial": t.number, "params": dict(t.params), "plan": plan_to_list(plan), "ratio": ratio,
                      "speedup": 1.0 / ratio if ratio > 0 else 0.0, "drop": drop,
                      "agreement": t.user_attrs.get("agreement"), "error": t.user_attrs.get("error"),
-                     "feasible": t.user_attrs.get("error") is None and drop <= budget.max_accuracy_drop and bool(plan),
+                     "feasible": t.user_attrs.get("error") is None and drop <= budget.max_accuracy_drop and bool(plan)
+                     and ratio < 1.0,
                      "verdict": None})
     rows.sort(key=lambda r: r["ratio"])
     models = {n: m for n, (_, m) in kept.items()}
     return _choose(original, data, rows, models, budget, seed, searched, left_out, start, search_seconds, say)
+
+
+def _family(row: dict[str, Any]) -> str:
+    return "distill" if any("distill" in step for step in row["plan"]) else "prune"
+
+
+def _candidates(feasible: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fastest :data:`VERDICT_CANDIDATES` feasible rows, with the fastest of the other plan
+    family (a distilled student vs the original's own weights, pruned) among them when there
+    is one: a verdict that fails for one student tends to fail for its faster siblings too."""
+    top = feasible[:VERDICT_CANDIDATES]
+    families = {_family(r) for r in top}
+    other = next((r for r in feasible[VERDICT_CANDIDATES:] if _family(r) not in families), None)
+    if other is not None and len(top) == VERDICT_CANDIDATES:
+        top = [*top[:-1], other]
+    return top
 
 
 def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], models: dict[int, Any],
@@ -429,7 +449,7 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
     from .measurement import latency_rows
     from .plan import parse_plan
 
-    top = [r for r in rows if r["feasible"]][:VERDICT_CANDIDATES]
+    top = _candidates([r for r in rows if r["feasible"]])
     cands: dict[int, Any] = {}
     for row in top:
         m = models.get(row["trial"])
@@ -458,6 +478,9 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
     chosen: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="leanlens-auto-twins-") as twins_dir:
         for row in order:
+            if row["speedup_final"] <= 1.0:  # a plan that is not faster is no answer to "the fastest model"
+                row["feasible"], row["error"] = False, "not faster than the original when re-timed"
+                continue
             if budget.require == "same-reasons":
                 from ..compare import compare
 
@@ -474,8 +497,8 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
         result = _unchanged(original, data, budget)
         best = ", ".join(f"×{r.get('speedup_final', r['speedup']):.1f} at −{100 * r['drop']:.2f} pts"
                          + (f" ({r['verdict']})" if r["verdict"] else "") for r in (order or feasible or rows)[:3])
-        need = f"a score drop ≤ {100 * budget.max_accuracy_drop:g} points" + (
-            " and a same-reasons verdict" if budget.require else "")
+        need = f"a score drop ≤ {100 * budget.max_accuracy_drop:g} points, ran faster than the original" + (
+            " and kept a same-reasons verdict" if budget.require else "")
         message = (f"No plan of {len(rows)} trials met {need}; the original model is returned unchanged. "
                    f"Best candidates: {best or 'none finished'}.")
         plan: list[StepConfig] = []
