@@ -50,7 +50,9 @@ class CompareConfig(Config):
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
       **unclear** when the estimator noise could not be made small enough within
-      ``max_seconds`` (the reason gives the budget and the seconds that would do it).
+      ``max_seconds`` (the reason gives the budget and the seconds that would do it) and neither
+      test above reads changed (the twins are explained at the same budget, so their share spread
+      carries the same estimator noise and the share test holds at any budget).
 
     Verdict: ``changed`` if the decision flip rate's lower bound exceeds ``max_flip_rate``
     or any explainer reads changed; ``same-reasons`` if every explainer reads same and the

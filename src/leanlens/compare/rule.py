@@ -43,7 +43,9 @@ def explainer_status(e: dict[str, Any], cfg: CompareConfig, names: tuple[str, ..
     share_big = sh["move"] >= cfg.negligible_share and sh["z_ratio"] >= 1.0
     if r["value"] >= cfg.changed_ratio and r["lo"] >= 1.0:
         return "changed", f"explanations moved farther than the {yardstick}' ({fig} ≥ {cfg.changed_ratio})"
-    if share_big and not unresolved:
+    # the twins are explained at the same budget, so their share spread carries the same estimator
+    # noise: the share test holds at any budget, resolved or not
+    if share_big:
         return "changed", f"one feature's importance moved beyond the {yardstick}' spread ({share_txt})"
     if unresolved:
         return "unclear", f"{unresolved} ({fig})"
