@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, machine_line, write_results
 
 import leanlens
-from leanlens.pipeline import RayExecutor, run, sweep
+from leanlens import run, sweep  # the pipeline with its report
+from leanlens.pipeline import RayExecutor
 from leanlens.pipeline.demo import DEMO
 from leanlens.pipeline.distributed import explain_rows
 

@@ -45,7 +45,7 @@ def test_distill_width_and_compress_threads_bounds(iris_mlp, iris):
 
 
 def test_explainer_budget_and_memory_bounds(iris_mlp, iris):
-    with pytest.raises(InvalidInputError, match=r"'budget' parameter of KernelShap must be an int in \[1, 1,000,000\]"):
+    with pytest.raises(InvalidInputError, match=r"'budget' parameter of KernelShap must be an int in \[1, 1000000\]"):
         leanlens.explain(iris_mlp, iris.X_test[:2], method="kernel", background=iris.X_train[:5], budget=10**9)
     f = leanlens.as_model(lambda X: X.sum(axis=1), input_shape=(900,), task="regression")
     X = np.zeros((1, 900), np.float32)

@@ -31,7 +31,7 @@ from .errors import (
     UnsupportedModelError,
 )
 from .explain import Explanation
-from .explain._entry import explain_entry as explain  # callable, and the explain package
+from .explain.entry import explain_entry as explain  # callable, and the explain package
 from .metrics import MetricResult, evaluate
 from .models import BaseModel, Model, TrainConfig, as_model, load_model, train
 from .models.evaluation import score
@@ -72,14 +72,15 @@ __all__ = [
     "train",
 ]
 
-# End-to-end runs load pydantic/jinja2 on first use, so ``import leanlens`` stays fast.
-_PIPELINE = ("PipelineConfig", "RunResult", "run", "sweep")
-__all__ += list(_PIPELINE)
+# End-to-end runs load pydantic/jinja2 on first use, so ``import leanlens`` stays fast. ``run`` and
+# ``sweep`` are the pipeline with its report (leanlens.workflow); the types come from the pipeline.
+_LAZY = {"PipelineConfig": "pipeline", "RunResult": "pipeline", "run": "workflow", "sweep": "workflow"}
+__all__ += list(_LAZY)
 
 
 def __getattr__(name: str) -> object:
-    if name in _PIPELINE:
-        from . import pipeline
+    if name in _LAZY:
+        import importlib
 
-        return getattr(pipeline, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'leanlens' has no attribute {name!r}")

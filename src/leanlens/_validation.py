@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import InvalidInputError, did_you_mean
+from .errors import InvalidInputError, did_you_mean, short_repr
 
 __all__ = [
     "MAX_SEED",
@@ -218,7 +218,7 @@ def check_param(value: Any, spec: Spec, *, param: str, owner: str = "",
     where = f" of {owner}" if owner else ""
     hints = "".join(c.hint(value) for c in alts if c is not None)
     plain = _is_real(value) or isinstance(value, bool) or value is None
-    got = f"{value!r}" if plain else f"{value!r} ({type(value).__name__})"
+    got = short_repr(value) if plain else f"{short_repr(value)} ({type(value).__name__})"
     raise error(f"The {param!r} parameter{where} must be {describe(spec)}. Got {got} instead.{hints}")
 
 

@@ -60,8 +60,10 @@ LogJson = Annotated[bool, typer.Option("--log-json", help="Machine logs: one JSO
 
 
 def _common_flags(fn: Callable[..., None]) -> Callable[..., None]:
-    """Give a command ``--quiet`` and ``--log-json`` (where it lacks them): ``--log-json`` logs the
-    command's start and end (with seconds) as JSON lines on stderr and implies ``--quiet``."""
+    """Give a command ``--quiet`` and ``--log-json`` (where it lacks them) and the progress
+    reporter they choose (:mod:`leanlens.progress`): rich bars with an ETA on stderr by default,
+    nothing with ``--quiet``, one JSON event per line on stderr with ``--log-json`` (which
+    implies ``--quiet`` for the printed tables). The command's start and end are events too."""
     sig = inspect.signature(fn, eval_str=True)
     own = set(sig.parameters)
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ann)
@@ -69,13 +71,14 @@ def _common_flags(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def command(**kwargs: Any) -> None:
-        from .pipeline.events import Events, json_lines_logger
+        from .pipeline.events import Events
+        from .progress import Reporter, json_lines_logger, reporting
 
-        log_json = bool(kwargs.get("log_json"))
+        log_json, quiet = bool(kwargs.get("log_json")), bool(kwargs.get("quiet"))
         if log_json and "quiet" in own:
             kwargs["quiet"] = True
-        events = Events(log=json_lines_logger() if log_json else None)
-        with events.stage(fn.__name__.removesuffix("_command")):
+        reporter = Reporter(bars=not (quiet or log_json), log=json_lines_logger() if log_json else None)
+        with reporting(reporter), Events() as events, events.stage(fn.__name__.removesuffix("_command")):
             fn(**{k: v for k, v in kwargs.items() if k in own})
 
     command.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
@@ -221,9 +224,8 @@ Address = Annotated[str | None, typer.Option("--address", help="Ray cluster addr
 
 
 def _pipeline_options(quiet: bool, log_json: bool) -> dict[str, Any]:
-    from .pipeline.events import json_lines_logger
-
-    return {"progress": not (quiet or log_json), "log": json_lines_logger() if log_json else None}
+    """run()/sweep() report through the command's reporter (set by ``_common_flags``)."""
+    return {"progress": not (quiet or log_json), "log": None}
 
 
 def _with_executor(cfg: Any, backend: str | None, address: str | None) -> Any:
@@ -234,6 +236,7 @@ def _with_executor(cfg: Any, backend: str | None, address: str | None) -> Any:
 
 
 @app.command()
+@_common_flags
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder of the demo run.")] = Path("runs/demo"),
     overwrite: Annotated[bool, typer.Option("--overwrite/--no-overwrite", help="Replace an earlier demo run.")] = True,
@@ -243,9 +246,9 @@ def demo(
     address: Address = None,
 ) -> None:
     """The whole pipeline on digits: MLP, pruned+fine-tuned and distilled, Shapley + IG, judged against retrained twins, HTML report."""
-    from .pipeline import run
     from .pipeline.console import print_summary
     from .pipeline.demo import demo_config
+    from .workflow import run
 
     result = run(_with_executor(demo_config(), backend, address), out=out, overwrite=overwrite,
                  **_pipeline_options(quiet, log_json))
@@ -253,6 +256,7 @@ def demo(
 
 
 @app.command("run")
+@_common_flags
 def run_command(
     pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML (see `leanlens schema`).")],
     out: Annotated[Path, typer.Option(help="Run folder (result.json, models, explanations, report.html).")] = Path("runs/run"),
@@ -263,14 +267,16 @@ def run_command(
     address: Address = None,
 ) -> None:
     """Run a pipeline: data → model → compression plans → explain → metrics → compare → report."""
-    from .pipeline import load_pipeline_config, run
+    from .pipeline import load_pipeline_config
     from .pipeline.console import print_summary
+    from .workflow import run
 
     cfg = _with_executor(load_pipeline_config(pipeline), backend, address)
     print_summary(run(cfg, out=out, overwrite=overwrite, **_pipeline_options(quiet, log_json)))
 
 
 @app.command("sweep")
+@_common_flags
 def sweep_command(
     pipeline: Annotated[Path, typer.Argument(help="The pipeline YAML with a 'sweep' section (plan template and search space).")],
     trials: Annotated[int | None, typer.Option("--trials", help="Completed trials wanted (default: sweep.trials).")] = None,
@@ -284,8 +290,9 @@ def sweep_command(
 ) -> None:
     """Optuna search over compression plans: accuracy ↑, latency ↓, explanation agreement ↑."""
     from .limits import MAX_TRIALS
-    from .pipeline import load_pipeline_config, sweep
+    from .pipeline import load_pipeline_config
     from .pipeline.console import print_summary
+    from .workflow import sweep
 
     _bounded(trials, "trials", MAX_TRIALS)
     cfg = load_pipeline_config(pipeline)

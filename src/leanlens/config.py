@@ -20,19 +20,15 @@ __all__ = ["Config", "load_yaml", "loads_yaml"]
 CONFIG_VERSION = 1
 
 
-#: Most YAML nodes (scalars, lists, mappings) one file may hold; real configs hold a few hundred.
-MAX_YAML_NODES = 200_000
-
-
 def load_yaml(path: str | Path, *, param: str = "config") -> Any:
     """Read a YAML file safely; every problem is a ConfigError naming the file.
 
     Safe means: plain YAML types only (no ``!!python/…`` or other tags), no anchors or
     aliases (the "billion laughs" expand a few hundred bytes into gigabytes), at most
-    ``leanlens.models.limits.MAX_YAML_BYTES`` (8 MiB) on disk, ``MAX_YAML_NODES`` nodes and
-    ``MAX_NESTING`` levels, and UTF-8 text. A syntax error names the line and column.
+    ``MAX_YAML_BYTES`` (8 MiB) on disk, ``MAX_YAML_NODES`` nodes and ``MAX_NESTING`` levels
+    (caps of :mod:`leanlens.limits`), and UTF-8 text. A syntax error names the line and column.
     """
-    from .models.limits import cap, raise_hint
+    from .limits import cap, raise_hint
 
     p = Path(path)
     if not p.is_file():
@@ -53,9 +49,9 @@ def load_yaml(path: str | Path, *, param: str = "config") -> Any:
 
 def loads_yaml(text: str, *, where: str = "The YAML text") -> Any:
     """Parse YAML text with the rules of :func:`load_yaml` (``where`` starts every error message)."""
-    from .models.limits import cap
+    from .limits import cap
 
-    _check_yaml_events(text, where, max_depth=cap("MAX_NESTING"))
+    _check_yaml_events(text, where, max_depth=cap("MAX_NESTING"), max_nodes=cap("MAX_YAML_NODES"))
     try:
         return yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
@@ -67,8 +63,10 @@ def loads_yaml(text: str, *, where: str = "The YAML text") -> Any:
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _check_yaml_events(text: str, where: str, *, max_depth: int) -> None:
+def _check_yaml_events(text: str, where: str, *, max_depth: int, max_nodes: int) -> None:
     """Refuse anchors, aliases, tags, deep nesting and too many nodes (one pass over the parser's events)."""
+    from .limits import raise_hint
+
     depth = nodes = 0
     try:
         for event in yaml.parse(text, Loader=_SafeLoader):
@@ -91,8 +89,8 @@ def _check_yaml_events(text: str, where: str, *, max_depth: int) -> None:
                 depth -= 1
             if isinstance(event, yaml.NodeEvent):
                 nodes += 1
-                if nodes > MAX_YAML_NODES:
-                    raise ConfigError(f"{where} holds more than {MAX_YAML_NODES:,} values.")
+                if nodes > max_nodes:
+                    raise ConfigError(f"{where} holds more than {max_nodes:,} values. {raise_hint('MAX_YAML_NODES')}")
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, where) from None
 

@@ -1,6 +1,6 @@
-"""Upper bounds on every size, budget and count a user can ask for.
+"""Every upper bound of leanlens, in one place: what a user may ask for, and what a file may declare.
 
-A number past its bound is refused with a :class:`~leanlens.errors.InvalidInputError` (a
+**Bounds on requests** (``MAX_WIDTH`` … ``MAX_LR``) are fixed. A number past its bound is refused with a :class:`~leanlens.errors.InvalidInputError` (a
 ``ConfigError`` in configs) that names the parameter, the bound and the value — before any
 memory is allocated — instead of ending in a MemoryError, a libgomp abort or an hour of work.
 The bounds are generous for the models and data leanlens is built for (tabular and small
@@ -27,17 +27,48 @@ MAX_REPS               1,000,000       timed calls of a latency measurement
 MAX_LR                 1,000           learning rates (train, fine-tune, distill; torch
                                        overflows on 1e300)
 =====================  ==============  =====================================================
+
+**Caps on files** are read when a file is loaded. A file is hostile until checked: a few bytes
+can declare a 30000×30000 layer, a 10**11-element array or a 2 GB zip entry. Every loader
+compares what a file *declares* with these caps (and with what the file really holds) before
+building anything.
+
+============================  ==============  ================================================
+cap                           value           applies to
+============================  ==============  ================================================
+MAX_MODEL_PARAMETERS          200,000,000     weights of one model file, over every tensor
+MAX_MODEL_FILE_BYTES          2,147,483,648   one model file on disk (safetensors, skops, onnx)
+MAX_SKOPS_UNCOMPRESSED_BYTES  1,073,741,824   the entries of a skops zip, uncompressed
+MAX_JSON_BYTES                67,108,864      model.json, a skops schema, explanation.json
+MAX_SAFETENSORS_HEADER_BYTES  16,777,216      the JSON header of a safetensors file
+MAX_NESTING                   100             nesting of JSON/YAML documents and layer lists
+MAX_TENSOR_ELEMENTS           268,435,456     elements of one ONNX tensor (batch dimension 1)
+MAX_FEATURES                  10,000,000      input features of one model
+MAX_YAML_BYTES                8,388,608       one YAML file (configs, plans)
+MAX_YAML_NODES                200,000         values (scalars, lists, mappings) of one YAML file
+============================  ==============  ================================================
+
+A cap is read through :func:`cap`, so a user who trusts a bigger file can raise it, in Python::
+
+    import leanlens.limits
+    leanlens.limits.MAX_MODEL_PARAMETERS = 2_000_000_000
+
+or for the command line, with an environment variable of the same name prefixed ``LEANLENS_``
+(``LEANLENS_MAX_MODEL_PARAMETERS=2000000000 leanlens info big_model/``).
+
+The two kinds differ on purpose: ``MAX_PARAMETERS`` bounds a network that leanlens is asked to
+*build* (training memory), ``MAX_MODEL_PARAMETERS`` the weights a file may *hold*, so a model
+built here always loads.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ._validation import Each, Interval
+from ._validation import Each, Interval, check_param
 from .errors import InvalidInputError
 
 __all__ = [
@@ -46,18 +77,30 @@ __all__ = [
     "MAX_BUDGET",
     "MAX_COALITION_CELLS",
     "MAX_EPOCHS",
+    "MAX_FEATURES",
+    "MAX_JSON_BYTES",
     "MAX_LAYERS",
     "MAX_LR",
+    "MAX_MODEL_FILE_BYTES",
+    "MAX_MODEL_PARAMETERS",
+    "MAX_NESTING",
     "MAX_PARAMETERS",
     "MAX_REPS",
     "MAX_ROWS",
+    "MAX_SAFETENSORS_HEADER_BYTES",
+    "MAX_SKOPS_UNCOMPRESSED_BYTES",
+    "MAX_TENSOR_ELEMENTS",
     "MAX_THREADS",
     "MAX_TRIALS",
     "MAX_TWINS",
     "MAX_WIDTH",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_NODES",
+    "cap",
     "check_count",
     "check_mlp_size",
     "check_widths",
+    "raise_hint",
 ]
 
 MAX_WIDTH = 65_536
@@ -75,6 +118,48 @@ MAX_TWINS = 100
 MAX_REPS = 1_000_000
 MAX_LR = 1_000
 
+# -- caps on what a file declares (read through cap(), raisable) ---------------------------------
+
+#: Weights of one model, counted over every tensor (200M float32 = 800 MB).
+MAX_MODEL_PARAMETERS = 200_000_000
+#: Size on disk of one model file (model.safetensors, model.skops, model.onnx).
+MAX_MODEL_FILE_BYTES = 2 * 1024**3
+#: Sum of the uncompressed sizes of the entries of a skops zip (a zip bomb declares more).
+MAX_SKOPS_UNCOMPRESSED_BYTES = 1024**3
+#: model.json, a skops schema.json, explanation.json.
+MAX_JSON_BYTES = 64 * 1024**2
+#: The JSON header of a safetensors file (its 8-byte length prefix is checked against this).
+MAX_SAFETENSORS_HEADER_BYTES = 16 * 1024**2
+#: Nesting depth of JSON and YAML documents and of layer lists (real models use < 20).
+MAX_NESTING = 100
+#: Elements of one ONNX tensor (initializer or inferred intermediate, batch dimension = 1).
+MAX_TENSOR_ELEMENTS = 2**28
+#: Input features of one model (the product of its input shape).
+MAX_FEATURES = 10_000_000
+#: A YAML file (configs, plans): 8 MiB.
+MAX_YAML_BYTES = 8 * 1024**2
+#: YAML nodes (scalars, lists, mappings) of one file; real configs hold a few hundred.
+MAX_YAML_NODES = 200_000
+
+
+def cap(name: str) -> int:
+    """The current value of the cap ``name``: ``LEANLENS_<name>`` from the environment, else this module's."""
+    env = os.environ.get(f"LEANLENS_{name}")
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            pass
+    return int(globals()[name])
+
+
+def raise_hint(name: str) -> str:
+    """How to raise the cap ``name``, for the end of an error message."""
+    return (f"The cap is {name} = {cap(name):,}; if you trust this file, raise it with "
+            f"leanlens.limits.{name} = … or the environment variable LEANLENS_{name}.")
+
+
+# -- the request bounds as constraints, and their checks -----------------------------------------
 
 #: The bounds above as constraints for the declarative validation of configs (leanlens._validation).
 EPOCHS = Interval(int, 1, MAX_EPOCHS)
@@ -95,16 +180,13 @@ def check_count(
     allow_none: bool = False,
     error: type[InvalidInputError] = InvalidInputError,
 ) -> int | None:
-    """``value`` as an int if it is an int (not bool) in ``[low, high]``, else raise ``error``."""
+    """``value`` as an int if it is an int (not bool) in ``[low, high]``, else raise ``error``.
+
+    ``allow_none`` lets None through without naming it in the message (a CLI option left out).
+    """
     if value is None and allow_none:
         return None
-    where = f" of {owner}" if owner else ""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise error(f"The {param!r} parameter{where} must be an int in [{low}, {high:,}]. "
-                    f"Got {str(value)[:200]!r} ({type(value).__name__}) instead.")
-    if not low <= int(value) <= high:
-        raise error(f"The {param!r} parameter{where} must be an int in [{low}, {high:,}]. Got {int(value):,} instead.")
-    return int(value)
+    return int(check_param(value, Interval(int, low, high), param=param, owner=owner, error=error))
 
 
 def check_widths(widths: Sequence[Any], *, param: str = "hidden", owner: str = "",

@@ -88,7 +88,7 @@ def test_record_totals_and_json(mlp64, digits, tmp_path):
 def test_bad_arguments(mlp64, digits, iris):
     with pytest.raises(InvalidInputError, match="'data' parameter of compress"):
         compress(mlp64, [Prune()], data=digits.X_test)
-    with pytest.raises(InvalidInputError, match=r"'latency_reps' parameter of compress\(\) must be an int in \[0, 1,000,000\]. Got -1"):
+    with pytest.raises(InvalidInputError, match=r"'latency_reps' parameter of compress\(\) must be an int in \[0, 1000000\]. Got -1"):
         compress(mlp64, [Prune()], data=digits, latency_reps=-1)
     with pytest.raises(InvalidInputError, match="takes 64 features but the dataset 'iris' has 4"):
         compress(mlp64, [Prune()], data=iris)

@@ -33,8 +33,10 @@ def test_cheaper_settings_only_for_long_runs_and_each_under_the_limit():
     assert "4 min 00 s" in long.line()
 
 
-def test_cli_explain_states_the_cost_first_and_shows_progress(iris_mlp, tmp_path):
+def test_cli_explain_states_the_cost_first_and_shows_progress(iris_mlp, tmp_path, monkeypatch):
     from typer.testing import CliRunner
+
+    monkeypatch.setattr("leanlens.progress.SHOW_AFTER", 0.0)  # keep this fast stage's bar on screen
 
     from leanlens.cli import app
 

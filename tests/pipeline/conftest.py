@@ -30,7 +30,7 @@ def make_config():
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    from leanlens.pipeline import run
+    from leanlens import run  # the pipeline with its report
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     return run(tiny_config(), out=out)

@@ -42,7 +42,8 @@ def test_run_log_json_gives_one_event_per_line(tmp_path, capsys, make_config):
     cfg.write_text(yaml.safe_dump(make_config()))
     code, _, err = call(["run", str(cfg), "--out", str(tmp_path / "r"), "--log-json"], capsys)
     events = [json.loads(line) for line in err.splitlines()]
-    assert code == 0 and events[-1]["event"] == "run_end"
+    assert code == 0 and events[-2]["event"] == "run_end"
+    assert events[-1] == {**events[-1], "event": "stage_end", "stage": "run"}  # the command's own end
     assert {e["stage"] for e in events if e["event"] == "stage_end"} >= {"data", "model", "explain", "report"}
 
 

@@ -1,4 +1,4 @@
-"""run(): the run folder, result.json, refusals, missing paths, Ctrl-C."""
+"""run(): the run folder, result.json, refusals, missing paths, Ctrl-C; the pipeline without its report."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 import pytest
 
 import leanlens
+from leanlens import run  # leanlens.pipeline.run with leanlens.report's writer
 from leanlens.errors import DataError, ModelFormatError, OutputExistsError
-from leanlens.pipeline import RunResult, run
+from leanlens.pipeline import RunResult
 from leanlens.pipeline.run import STAGES
 
 
@@ -115,3 +116,23 @@ def test_log_events_cover_every_stage(tmp_path, make_config):
     ends = [e["stage"] for e in events if e["event"] == "stage_end"]
     assert ends == list(STAGES)
     assert events[-1]["event"] == "run_end" and events[-1]["status"] == "complete"
+
+
+def test_the_pipeline_alone_writes_no_report_and_calls_the_writer_it_is_given(tmp_path, make_config):
+    """leanlens.pipeline.run never imports the report: without a writer there is no report stage;
+    with one, it is called last with the finished result and the surrogate trees."""
+    bare = leanlens.pipeline.run(make_config(), out=tmp_path / "bare")
+    assert bare.status == "complete" and bare.report is None
+    assert list(bare.timings) == list(STAGES[:-1]) and not (tmp_path / "bare" / "report.html").exists()
+
+    calls = []
+
+    def writer(result, path, *, surrogates=None):
+        calls.append((result.status, list(result.timings), sorted(surrogates or {})))
+        path.write_text("a report")
+        return path
+
+    res = leanlens.pipeline.run(make_config(), out=tmp_path / "r", report=writer)
+    assert calls == [("complete", list(STAGES[:-1]), ["original"])]
+    assert res.report == "report.html" and list(res.timings) == list(STAGES)
+    assert (tmp_path / "r" / "report.html").read_text() == "a report"

@@ -12,8 +12,9 @@ import sys
 import pytest
 import yaml
 
+from leanlens import sweep  # leanlens.pipeline.sweep with leanlens.report's writer
 from leanlens.errors import ConfigError, OutputExistsError
-from leanlens.pipeline import StudyStorageError, parse_pipeline_config, sweep
+from leanlens.pipeline import StudyStorageError, parse_pipeline_config
 from leanlens.pipeline.space import build_plan
 
 

@@ -19,14 +19,14 @@ def test_sweep_bar_counts_trials_not_stages():
         for name in ("data", "model", "trials", "report"):
             with ev.stage(name):
                 pass
-        ev._bar.update(1)
-        ev._bar.update(1)
-        assert ev._bar._progress.tasks[0].completed == 2  # not 6/2
+        ev.advance(1)
+        ev.advance(1)
+        assert ev._bar.done == 2 and ev.reporter._progress.tasks[0].completed == 2  # not 6/2
     with Events(progress=True, total=2, title="run") as ev:  # a run's bar counts its stages
         for name in ("data", "model"):
             with ev.stage(name):
                 pass
-        assert ev._bar._progress.tasks[0].completed == 2
+        assert ev._bar.done == 2 and ev.reporter._progress.tasks[0].completed == 2
 
 
 def _sweep_result(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory):
-    from leanlens.pipeline import run
+    from leanlens import run  # the pipeline with its report
 
     cfg = {
         "name": "report-test", "data": {"name": "digits"},

@@ -249,7 +249,7 @@ class Explanation:
             p = p / "explanation.json"
         if not p.is_file():
             raise ModelFormatError(f"No explanation at {str(p)!r}.")
-        from ..models.limits import cap, raise_hint
+        from ..limits import cap, raise_hint
 
         if p.stat().st_size > cap("MAX_JSON_BYTES"):
             raise ModelFormatError(f"The explanation at {str(p)!r} is {p.stat().st_size:,} bytes. {raise_hint('MAX_JSON_BYTES')}")

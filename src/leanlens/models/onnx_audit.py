@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFormatError, short_repr
-from .limits import cap, raise_hint
+from ..limits import cap, raise_hint
 
 __all__ = ["CONTROL_FLOW_OPS", "OnnxSignature", "inspect_onnx"]
 

@@ -55,7 +55,7 @@ class OnnxModel(BaseModel):
     def __init__(self, path: str | os.PathLike[str], *, task: Task | None = None, input_shape: tuple[int, ...] | None = None,
                  n_features: int | None = None, output: str = "auto", threads: int | None = None,
                  allow_control_flow: bool = False, **meta: Any) -> None:
-        from .limits import cap, raise_hint
+        from ..limits import cap, raise_hint
         from .onnx_audit import inspect_onnx
 
         self.path = Path(path)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, ModelFormatError, short_repr
+from ..limits import cap, raise_hint
 from .base import BaseModel, register_adapter
-from .limits import cap, raise_hint
 from .spec_check import check_spec_header
 
 __all__ = ["load_model"]
@@ -48,7 +48,7 @@ def load_model(path: str | os.PathLike[str], *, allow_control_flow: bool = False
 
     Torch: ``model.safetensors`` + ``model.json``; scikit-learn: ``model.skops`` (only
     scikit-learn/NumPy/SciPy types are trusted); ONNX: ``model.onnx``. Pickle files are
-    refused with an explanation. Declared sizes are checked against ``leanlens.models.limits``
+    refused with an explanation. Declared sizes are checked against ``leanlens.limits``
     before anything is allocated, and no graph or constructor from the file is run to load it;
     ``allow_control_flow=True`` accepts ONNX graphs with Loop/Scan/If (files you trust).
     """

@@ -89,7 +89,7 @@ def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
     """
     import skops.io as sio
 
-    from .limits import cap, raise_hint
+    from ..limits import cap, raise_hint
     from .skops_audit import audit_skops_bytes, refused_types, validate_loaded
 
     file = folder / "model.skops"

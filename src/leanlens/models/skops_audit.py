@@ -4,7 +4,7 @@ skops rebuilds objects from a zip (``schema.json`` + ``.npy`` arrays) and calls 
 constructors of the types it is told to trust, with arguments from the file. So:
 
 1. :func:`audit_skops_bytes` reads only the zip's directory, the schema and the ``.npy``
-   *headers*, and refuses declared sizes past the caps of :mod:`leanlens.models.limits`
+   *headers*, and refuses declared sizes past the caps of :mod:`leanlens.limits`
    (zip bombs, a 200-byte ``.npy`` declaring 10**11 floats, schemas nested 100k deep) and
    malformed ``Tree`` constructions — before skops reads any array.
 2. :func:`refused_types` decides which of the types skops reports untrusted we trust:
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError, short_repr
-from .limits import cap, raise_hint
+from ..limits import cap, raise_hint
 
 __all__ = ["HELPER_TYPES", "audit_skops_bytes", "refused_types", "validate_loaded"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFormatError, short_repr
-from .limits import cap, raise_hint
+from ..limits import cap, raise_hint
 
 __all__ = ["check_spec_header", "check_torch_weights", "expected_state", "read_safetensors_header"]
 

@@ -1,32 +1,21 @@
-"""Progress and machine logs of a run: one :class:`Events` object every stage reports to.
+"""Stages of a run or sweep: their timing, their bar and their events, reported through the
+one progress mechanism (:mod:`leanlens.progress`).
 
-``progress=True`` shows a rich progress bar over the stages (stderr); ``log`` receives one
-dict per event (``--log-json`` prints them as JSON lines on stderr).
+``progress=True`` shows rich bars (stderr); ``log`` receives one dict per event
+(``--log-json`` prints them as JSON lines on stderr). Under a reporter set by the caller
+(the CLI's) that reporter is used, and ``progress``/``log`` are not consulted.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Events", "json_lines_logger"]
+from ..progress import Log, Reporter, Task, current, json_lines_logger, reporting
 
-Log = Callable[[dict[str, Any]], None]
-
-
-def json_lines_logger(stream: Any = None) -> Log:
-    """A ``log`` callback printing each event as one JSON line (stderr by default)."""
-
-    def log(event: dict[str, Any]) -> None:
-        out = stream or sys.stderr
-        out.write(json.dumps(event, default=str) + "\n")
-        out.flush()
-
-    return log
+__all__ = ["Events", "Log", "json_lines_logger"]
 
 
 class Events:
@@ -39,36 +28,57 @@ class Events:
         end never advances a bar counting something else (no "25/20")."""
         self.count_stages = count_stages
         self.progress = progress
-        self.log = log
         self.total = total
         self.title = title
         self.timings: dict[str, float] = {}
-        self._bar: Any = None
+        self._bar: Task | None = None
         self._stack: contextlib.ExitStack | None = None
+        self._own = Reporter(bars=progress, log=log) if (progress or log is not None) else None
+        self.reporter: Reporter | None = None
+
+    @property
+    def log(self) -> Log | None:
+        rep = self.reporter or current() or self._own
+        return None if rep is None else rep.log
 
     def __enter__(self) -> Events:
-        if self.progress and self.total:
-            from ..progress import progress_bar
-
-            self._stack = contextlib.ExitStack()
-            self._bar = self._stack.enter_context(progress_bar(total=self.total, description=self.title))
+        self._stack = contextlib.ExitStack()
+        rep = current()
+        if rep is None and self._own is not None:
+            rep = self._stack.enter_context(reporting(self._own))
+        self.reporter = rep
+        if rep is not None and self.total:
+            self._bar = self._stack.enter_context(rep.task(self.title, self.total))
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._stack is not None:
             self._stack.close()
         self._stack = self._bar = None
+        self.reporter = None
 
     def emit(self, event: str, **fields: Any) -> None:
-        if self.log is not None:
-            self.log({"time": round(time.time(), 3), "event": event, **fields})
+        rep = self.reporter or current()
+        if rep is not None:
+            rep.emit(event, **fields)
+
+    def note(self, kind: str, text: str, **fields: Any) -> None:
+        """A line for a person (``cost: ...``) or an event for a machine."""
+        rep = self.reporter or current()
+        if rep is not None:
+            rep.note(kind, text, **fields)
+
+    def advance(self, n: int = 1, *, info: str = "") -> None:
+        """Advance the run's (or sweep's) own bar."""
+        if self._bar is not None:
+            self._bar.advance(n, info=info)
 
     @contextlib.contextmanager
     def stage(self, name: str, **fields: Any) -> Iterator[None]:
         """Time a stage, log its start and end, advance the progress bar."""
         self.emit("stage_start", stage=name, **fields)
         if self._bar is not None:
-            self._bar.update(0, info=name)
+            self._bar.advance(0, info=name)
         start = time.perf_counter()
         try:
             yield
@@ -77,7 +87,7 @@ class Events:
             self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
         self.emit("stage_end", stage=name, seconds=round(seconds, 4))
         if self._bar is not None:
-            self._bar.update(1 if self.count_stages else 0, info=f"{name} done")
+            self._bar.advance(1 if self.count_stages else 0, info=f"{name} done")
 
     def info(self, message: str, **fields: Any) -> None:
         self.emit("info", message=message, **fields)

@@ -6,7 +6,8 @@ The run folder::
     config.yaml              the validated pipeline
     models/<name>/           the original and one folder per plan (safetensors + JSON, or ONNX)
     explanations/<name>/<method>.json (+ .npz)
-    report.html              written last, atomically
+    report.html              written last, atomically, when a report writer is given
+                             (``leanlens.run`` gives :func:`leanlens.report.render_report`)
     INTERRUPTED              only after Ctrl-C (result.json then says status "interrupted")
 """
 
@@ -19,7 +20,7 @@ import platform
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -37,9 +38,29 @@ from .events import Events, Log
 from .executors import Executor, make_executor
 from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
 
-__all__ = ["STAGES", "coerce_config", "library_versions", "run"]
+if TYPE_CHECKING:
+    from ..explain.surrogate import SurrogateTree
+
+__all__ = ["STAGES", "ReportWriter", "coerce_config", "library_versions", "run"]
 
 STAGES = ("data", "model", "compress", "measure", "explain", "metrics", "compare", "report")
+
+
+class ReportWriter(Protocol):
+    """Writes the report of a finished run to ``path`` and returns the path written.
+
+    The pipeline takes the writer as a parameter, so it never imports the report layer above
+    it (ARCHITECTURE.md: layers import downwards only); :func:`leanlens.run` and
+    :func:`leanlens.sweep` pass :func:`leanlens.report.render_report`.
+    """
+
+    def __call__(self, result: RunResult, path: Path, *,
+                 surrogates: dict[str, SurrogateTree] | None = None) -> Path: ...
+
+
+def stages_of(report: ReportWriter | None) -> tuple[str, ...]:
+    """The stages a run goes through: all of :data:`STAGES`, without "report" when nothing writes one."""
+    return STAGES if report is not None else STAGES[:-1]
 
 
 def coerce_config(config: Any) -> PipelineConfig:
@@ -124,6 +145,7 @@ def run(
     progress: bool = False,
     log: Log | None = None,
     executor: Executor | None = None,
+    report: ReportWriter | None = None,
 ) -> RunResult:
     """Run a pipeline end to end and write its run folder.
 
@@ -136,10 +158,12 @@ def run(
     progress : rich progress over the stages on stderr.
     log : callback receiving one dict per event (stage start/end, info).
     executor : where explanations run (default: from ``config.executor``).
+    report : writes ``out/report.html`` last, from the finished RunResult (:func:`leanlens.run`
+        passes :func:`leanlens.report.render_report`); None writes no report.
 
     Returns
     -------
-    RunResult (also written as ``out/result.json``); ``out/report.html`` is the report.
+    RunResult (also written as ``out/result.json``); ``out/report.html`` is the report, if any.
 
     Notes
     -----
@@ -167,7 +191,7 @@ def run(
     own_executor = executor is None
     executor = executor or make_executor(cfg.executor.backend, address=cfg.executor.address,
                                          num_cpus=cfg.executor.num_cpus)
-    events = Events(progress=progress, log=log, total=len(STAGES), title=f"leanlens run {cfg.name}")
+    events = Events(progress=progress, log=log, total=len(stages_of(report)), title=f"leanlens run {cfg.name}")
     result.save()
     try:  # an unreachable cluster fails now, not after training
         executor.start()
@@ -178,7 +202,7 @@ def run(
         raise
     try:
         with events, torch_threads(cfg.threads):
-            _run_stages(cfg, result, events, executor, progress=progress)
+            _run_stages(cfg, result, events, executor, progress=progress, report=report)
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
@@ -211,7 +235,8 @@ def _yaml(cfg: PipelineConfig) -> str:
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 
 
-def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool) -> None:
+def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor: Executor, *, progress: bool,
+                report: ReportWriter | None) -> None:
     from ..models.evaluation import score
     from .stages import apply_plan, fit_surrogates, load_dataset, obtain_model
 
@@ -255,14 +280,12 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
             _compare(cfg, models, explanations, result, ds, events)
     result.save()
 
-    with events.stage("report"):
-        from ..report import render_report
-
-        result.status = "complete"
-        result.timings = dict(events.timings)
-        path = render_report(result, folder / "report.html",
-                             surrogates=fit_surrogates(models, ds, seed=cfg.seed))
-        result.report = path.name
+    if report is not None:
+        with events.stage("report"):
+            result.status = "complete"
+            result.timings = dict(events.timings)
+            result.report = report(result, folder / "report.html",
+                                   surrogates=fit_surrogates(models, ds, seed=cfg.seed)).name
     shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from .._format import significant
 from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
 from ..errors import ConfigError, OutputExistsError
 from .config import PipelineConfig
 from .events import Events, Log
 from .executors import Executor, make_executor
 from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
+from .run import ReportWriter
 from .space import build_plan, check_space, suggest
 from .study import DIRECTIONS, StudyStorageError, check_storage, fail_stale, open_study
 from .trial import OBJECTIVES, evaluate_trial
@@ -64,6 +66,7 @@ def sweep(
     progress: bool = False,
     log: Log | None = None,
     executor: Executor | None = None,
+    report: ReportWriter | None = None,
 ) -> RunResult:
     """Search the plan space of ``config.sweep`` with Optuna (accuracy ↑, latency ↓, agreement ↑).
 
@@ -76,11 +79,13 @@ def sweep(
     overwrite : start again in an existing folder.
     backend, address : ``"local"`` or ``"ray"`` (and a cluster address); default from the config.
     storage : Optuna storage URL; default ``sqlite:///<out>/study.db``.
+    report : writes ``out/report.html`` from the finished RunResult (:func:`leanlens.sweep` passes
+        :func:`leanlens.report.render_report`); None writes no report.
 
     Returns
     -------
     RunResult with ``trials`` (every trial) and ``models`` (the original and the Pareto-front
-    trials); ``out/report.html`` shows them.
+    trials); ``out/report.html`` shows them, if a report writer was given.
     """
     from .run import coerce_config, library_versions
 
@@ -122,12 +127,11 @@ def sweep(
             base = _prepare_base(cfg, folder, events, resumed=resumed)
             _optimize(study, cfg, base, n_wanted, executor, events)
             _collect(study, result, base)
-            with events.stage("report"):
-                from ..report import render_report
-
-                result.status = "complete"
-                result.timings = dict(events.timings)
-                result.report = render_report(result, folder / "report.html").name
+            if report is not None:
+                with events.stage("report"):
+                    result.status = "complete"
+                    result.timings = dict(events.timings)
+                    result.report = report(result, folder / "report.html").name
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
@@ -209,8 +213,8 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
     done = sum(1 for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE)
     remaining = max(0, n_wanted - done)
     events.emit("trials", done=done, remaining=remaining)
-    if events._bar is not None and done:
-        events._bar.update(min(done, n_wanted), info="resumed")
+    if done:
+        events.advance(min(done, n_wanted), info="resumed")
 
     # A Ray task holds one CPU: its torch / ONNX Runtime work runs on one thread, so that two
     # workers on two cores do not oversubscribe them.
@@ -234,8 +238,7 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
         study.tell(trial, [out["accuracy"], out["latency_ms"], out["agreement"]])
         events.emit("trial_complete", number=trial.number, params=trial.params,
                     **{k: out[k] for k in OBJECTIVES}, seconds=round(out["seconds"], 3))
-        if events._bar is not None:
-            events._bar.update(1, info=f"trial {trial.number}: acc {out['accuracy']:.3f}")
+        events.advance(1, info=f"trial {trial.number}: accuracy {significant(out['accuracy'])}")
 
     with events.stage("trials", backend=executor.name, remaining=remaining):
         completed = 0
