@@ -82,6 +82,9 @@ def _controls(variant: str, rho: float, seeds: list[int], quick: bool, n_both: i
                     **{f"{m}_ratio_ci": [rep.explainers[m]["ratio"]["lo"], rep.explainers[m]["ratio"]["hi"]] for m in methods},
                     **{f"{m}_drift": rep.explainers[m]["drift"]["value"] for m in methods},
                     **{f"{m}_noise": rep.explainers[m]["noise_floor"]["value"] for m in methods},
+                    **{f"{m}_share": {k: rep.explainers[m]["share"][k] for k in ("feature", "share_original",
+                                                                                 "share_compressed", "z", "threshold")}
+                       for m in methods},
                 })
         print(f"  {variant} seed {s}: " + ", ".join(f"{r['verdict']}" for r in runs if r["seed"] == s
                                                    and r["variant"] == variant)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .base import student_t_factor
 
-__all__ = ["constrained_basis_wls", "constrained_wls"]
+__all__ = ["constrained_basis_wls", "constrained_wls", "one_blas_thread"]
 
 #: Matrix entries (rows × pairs × d) handled per chunk of the batched solve (memory cap).
 SOLVE_CHUNK_ENTRIES = 4_000_000
@@ -235,7 +235,7 @@ def _constrained_basis_wls(
     return out, se
 
 
-def _one_blas_thread() -> Any:
+def one_blas_thread() -> Any:
     """Many small matrices: a multi-threaded BLAS only spins (5× slower on a busy 2-core
     machine), so the solves run on one BLAS thread; the model calls are not affected."""
     from threadpoolctl import threadpool_limits
@@ -244,12 +244,12 @@ def _one_blas_thread() -> Any:
 
 
 def constrained_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    with _one_blas_thread():
+    with one_blas_thread():
         return _constrained_wls(*args, **kwargs)
 
 
 def constrained_basis_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    with _one_blas_thread():
+    with one_blas_thread():
         return _constrained_basis_wls(*args, **kwargs)
 
 
