@@ -35,15 +35,24 @@ class CompareConfig(Config):
     a ``confidence`` bootstrap interval ``[R_lo, R_hi]`` over rows and twins):
 
     - **changed** if ``R ≥ changed_ratio`` and ``R_lo ≥ 1`` (farther than the twins by a
-      material factor, and farther than them beyond doubt), or a feature's share of the
-      importance moved by a factor whose log is at least ``share_ratio`` × the log of the largest
-      factor any feature's share moved by in any twin (shares softened by ``negligible_share``/2),
-      and by at least ``negligible_share`` in absolute terms;
-    - **same** if ``R < changed_ratio`` and no feature's share moved beyond the twins' (a model
+      material factor, and farther than them beyond doubt), or **a feature's share of the
+      importance moved beyond its own twins' spread**: with shares ``s_j = mean|φ_j| / Σ_k mean|φ_k|``
+      (original o, compressed c, twins t), the move ``m_j = log((s_c,j + f)/(s_o,j + f))``
+      (``f = negligible_share/2``) is divided by feature j's twin spread ``σ_j``, where
+      ``σ²_j = (T·mean_t m²_t,j + share_pool·σ²_typ) / (T + share_pool)`` — the twins' own
+      moves of feature j, shrunk toward the typical feature's (``σ²_typ``: the median over features
+      of ``mean_t m²_t,k``, scaled to estimate a common variance), since T = 3 twins alone give 3
+      degrees of freedom; it flags when ``|m_j|/σ_j`` exceeds Student's t quantile ``1 − share_alpha/(2d)``
+      with ``T + share_pool`` degrees of freedom (Bonferroni over the d features, so a model
+      whose shares move like a twin's flags with probability ≤ ``share_alpha``) **and**
+      ``|s_c,j − s_o,j| ≥ negligible_share``;
+    - **same** if ``R < changed_ratio`` and no feature's share moved beyond its twins' spread (a model
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
       **unclear** when the estimator noise could not be made small enough within
-      ``max_seconds`` (the reason gives the budget and the seconds that would do it).
+      ``max_seconds`` (the reason gives the budget and the seconds that would do it) and neither
+      test above reads changed (the twins are explained at the same budget, so their share spread
+      carries the same estimator noise and the share test holds at any budget).
 
     Verdict: ``changed`` if the decision flip rate's lower bound exceeds ``max_flip_rate``
     or any explainer reads changed; ``same-reasons`` if every explainer reads same and the
@@ -69,9 +78,10 @@ class CompareConfig(Config):
     changed_ratio : R at or above which (with ``R_lo ≥ 1``) the explanations changed. 1.5:
         on the labelled benchmark (``benchmarks/verdict.py``) held-out twins stay below it and
         proxy switches sit far above it.
-    share_ratio : a feature's share moving by a factor this many times larger (in log) than any
-        twin's largest factor is a change.
-    negligible_share : a share move this small (3 percentage points) is never a change.
+    share_alpha : family-wise level of the per-feature share test (Bonferroni over features).
+    share_pool : weight, in twins, of the typical feature's spread in each feature's twin spread
+        (10: with 3 twins a feature's own spread counts 3/13).
+    negligible_share : a share move smaller than this (3 percentage points) is never a change.
     noise_fraction : estimator noise must be at most this fraction of the twins' distance.
     max_seconds : wall-time allowance of the noise-resolving budget increases (per call).
     max_budget : the largest budget an explainer is raised to.
@@ -100,7 +110,8 @@ class CompareConfig(Config):
     confidence: float = 0.95
     min_rows: int = 20
     changed_ratio: float = 1.5
-    share_ratio: float = 2.0
+    share_alpha: float = 0.05
+    share_pool: float = 10.0
     negligible_share: float = 0.03
     noise_fraction: float = 0.25
     max_seconds: float = 120.0
@@ -154,7 +165,7 @@ class CompareConfig(Config):
                               f"mappings, e.g. {{'shapley': {{'groups': 'patches:2x2'}}}}. Got {self.params!r}.")
         if not isinstance(self.confidence, int | float) or not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
-        for name in ("changed_ratio", "share_ratio", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",
+        for name in ("changed_ratio", "share_pool", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",
                      "regression_flip_tolerance"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
@@ -162,6 +173,9 @@ class CompareConfig(Config):
         if self.changed_ratio < 1:
             raise ConfigError(f"The 'changed_ratio' parameter of CompareConfig must be ≥ 1 (1 = as far as a twin). "
                               f"Got {self.changed_ratio!r}.")
+        if not isinstance(self.share_alpha, int | float) or isinstance(self.share_alpha, bool) or not (
+                0 < self.share_alpha < 1):
+            raise ConfigError(f"The 'share_alpha' parameter of CompareConfig must be in (0, 1). Got {self.share_alpha!r}.")
         if self.noise_fraction >= 1:
             raise ConfigError(f"The 'noise_fraction' parameter of CompareConfig must be in (0, 1). "
                               f"Got {self.noise_fraction!r}.")

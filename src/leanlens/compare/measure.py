@@ -149,7 +149,8 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     obs = ag.agreement(mo, mc, k=k)
     twin_ag = [ag.agreement(mo, p.mean(axis=0), k=k)["mean"]["feature_agreement"] for p in ref_phis]
     gi_o, gi_c = np.abs(mo).mean(axis=0), np.abs(mc).mean(axis=0)
-    share = share_moves(o, c, ref_phis if ref_phis else [o], floor=cfg.negligible_share / 2)
+    share = share_moves(o, c, ref_phis if ref_phis else [o], floor=cfg.negligible_share / 2,
+                        min_move=cfg.negligible_share, alpha=cfg.share_alpha, pool=cfg.share_pool)
     # attributions to groups of features have no per-feature deletion order
     per_feature = mo.shape[1] == X.reshape(n, -1).shape[1]
     cross_deletion = _cross_deletion(compressed, X, bg, mo, mc, targets) if per_feature else None

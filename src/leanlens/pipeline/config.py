@@ -171,7 +171,7 @@ class ExplainerSpec(_Spec):
 class ExplainSpec(_Spec):
     """Which methods explain which rows."""
 
-    methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
+    methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "shapley"})], min_length=1)
     n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
     background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
     target: Literal["predicted"] | int = Field(
