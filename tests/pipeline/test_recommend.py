@@ -45,6 +45,8 @@ def test_the_fastest_same_reasons_model_within_the_budget_wins():
     assert rec.verdict == "same-reasons" and rec.sentence == "sentence of a same-reasons model."
     assert rec.max_accuracy_drop == 0.01 and rec.budget_text == "1 point of accuracy"
     assert "2 compressed models" in rec.reason  # slow-same and winner qualify
+    assert "Not chosen: fastest-changed is faster and within the budget but reads changed; fast-but-lossy is " \
+           "faster but loses more accuracy than the budget; inconclusive is" in rec.reason
     excluded = {c.name: c.excluded for c in rec.candidates}
     assert excluded == {"slow-same": None, "fastest-changed": "changed", "fast-but-lossy": "over-budget",
                         "winner": None, "inconclusive": "inconclusive"}
@@ -80,6 +82,8 @@ def test_budget_edges_and_equal_latency():
     rec = _run(_model("edge", 0.94, 5.0, "same-reasons")).recommend(max_accuracy_drop=0.01)
     assert rec.model == "edge"
     assert _run(_model("as-fast", 0.95, 10.0, "same-reasons")).recommend().candidates[0].excluded == "not-faster"
+    # no change reads ±0.00, not -0.00
+    assert "±0.00 points of accuracy" in _run(_model("same", 0.95, 5.0, "same-reasons")).recommend().text()
     with pytest.raises(InvalidInputError, match="'max_accuracy_drop'.*Got 5"):
         _run().recommend(max_accuracy_drop=5)
 

@@ -87,6 +87,7 @@ def test_rounded_parameters():
 
 def test_recommendation_box_names_the_model_and_its_facts(report_run, tmp_path):
     import numpy as np
+    from markupsafe import escape  # the template's own escaping
 
     from leanlens.compare import CompareConfig, DriftReport
 
@@ -103,5 +104,5 @@ def test_recommendation_box_names_the_model_and_its_facts(report_run, tmp_path):
     box = text[text.index('<section id="recommendation"'):text.index('<section id="verdict"')]
     assert 'class="recommend chosen"' in box and "Recommended: int8" in box
     for fact in ("3.00× (latency vs the original)", "4.00× smaller than", "-0.40 points of accuracy",
-                 "97.5% of the compared rows", "same-reasons", said):
+                 "97.5% of the compared rows", "same-reasons", str(escape(said)), "report.max_accuracy_drop: 0.01<"):
         assert fact in box, fact

@@ -181,6 +181,9 @@ def recommend(result: RunResult, max_accuracy_drop: float | None = None) -> Reco
               "same-reasons." if n_ok == 1 else
               f"the fastest of the {n_ok} compressed models that are faster than the original, within the "
               "accuracy budget and same-reasons.")
+    others = [f"{c.name} {_EXCLUSIONS[c.excluded][0]}" for c in cands if c.excluded is not None]
+    if others:
+        reason += f" Not chosen: {'; '.join(others)}."
     size_ratio = (orig.size_bytes / best.size_bytes) if orig.size_bytes and best.size_bytes else None
     return Recommendation(
         model=best.name, max_accuracy_drop=budget, score_name=score_name, reason=reason,
@@ -263,5 +266,7 @@ def _drop_text(drop: float, score_name: str) -> str:
 def _signed_drop(drop: float, score_name: str) -> str:
     """"−0.28 points of accuracy" for a loss, "+0.10 points" for a gain."""
     if score_name == "test_accuracy":
-        return f"{-100 * drop:+.2f} points of accuracy"
-    return f"{-drop:+.3f} {score_name.removeprefix('test_').replace('r2', 'R²')}"
+        pts = -100 * drop
+        return "±0.00 points of accuracy" if abs(pts) < 0.005 else f"{pts:+.2f} points of accuracy"
+    name = score_name.removeprefix("test_").replace("r2", "R²")
+    return f"±0.000 {name}" if abs(drop) < 0.0005 else f"{-drop:+.3f} {name}"

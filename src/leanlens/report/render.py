@@ -171,7 +171,7 @@ def _recommendation(result: RunResult) -> dict[str, Any]:
             facts.append(("decision agreement", f"{rec.decision_agreement:.1%} of the compared rows"))
         facts.append(("verdict", str(rec.verdict)))
     return {"model": rec.model, "facts": facts, "sentence": rec.sentence, "reason": rec.reason,
-            "budget": rec.budget_text, "budget_value": significant(rec.max_accuracy_drop)}
+            "budget": rec.budget_text, "budget_value": f"{rec.max_accuracy_drop:g}"}
 
 
 def _yaml(cfg: dict[str, Any]) -> str:
