@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
@@ -66,3 +71,31 @@ def digits_mlp_small(digits):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def run_benchmark(monkeypatch):
+    """``run_benchmark("drift", "--quick", "--out", d)`` runs ``benchmarks/drift.py`` through its
+    ``main()`` in this process and returns what main returns.
+
+    The same code as ``python benchmarks/drift.py --quick --out d`` (argv goes through sys.argv),
+    without a second interpreter importing torch, scikit-learn and ONNX Runtime again (~4-5 s of
+    CPU a script). The torch thread count a script sets for its timings is restored afterwards.
+    """
+    import torch
+
+    def run(name: str, *argv: object) -> object:
+        path = ROOT / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setattr(sys, "argv", [str(path), *map(str, argv)])
+        monkeypatch.setattr(sys, "path", list(sys.path))  # the scripts put benchmarks/ first
+        threads = torch.get_num_threads()
+        try:
+            spec.loader.exec_module(module)
+            return module.main()
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
