@@ -24,20 +24,35 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Arrange the run for pytest-xdist (``-n 2 --dist loadgroup`` in pyproject's addopts).
-
-    - One test file goes to one worker, as in a serial run: its module fixtures are built once, and
-      a file that starts a shared resource (Ray, a browser) never shares it across processes. A test
-      may name a wider group with ``@pytest.mark.xdist_group("name")`` (all Ray users are one group).
-    - Files holding slow tests run first, so the two workers finish together instead of one
-      starting a long test at the end while the other idles. The order inside a file is kept.
-    Without xdist the markers are inert and only the order changes.
-    """
+    """Files holding slow tests run first (pyproject's addopts: ``-n 2 --dist loadfile
+    --no-loadscope-reorder``): the two pytest-xdist workers then finish together instead of one
+    starting a long test at the end while the other idles. A file runs on one worker, as in a
+    serial run; the order inside a file is kept."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
     items.sort(key=lambda item: item.path not in slow_files)
+
+
+@pytest.fixture(scope="session")
+def ray_lock(tmp_path_factory):
+    """``with ray_lock():`` around the life of a local Ray instance. Under pytest-xdist two files
+    run at once; the files that start Ray take this lock, so two Ray instances never run together."""
+    import contextlib
+    import fcntl
+
+    @contextlib.contextmanager
+    def hold():
+        if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing runs beside us
+            yield
+            return
+        path = tmp_path_factory.getbasetemp().parent / "ray.lock"  # shared by this run's workers
+        with open(path, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    return hold
 
 
 @pytest.fixture(scope="session")
