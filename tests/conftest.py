@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def ray_lock(tmp_path_factory):
     """``with ray_lock():`` around the life of a local Ray instance. Under pytest-xdist two files
-    run at once; the files that start Ray take this lock, so two Ray instances never run together."""
+    run at once; the tests that start Ray take this lock, so two Ray instances never run together."""
     import contextlib
     import fcntl
 
