@@ -184,7 +184,7 @@ def evaluate(
     target: int | str | None = None,
     explainer: Any = None,
     ground_truth: Any = None,
-    random_state: int | None = 0,
+    random_state: int | None = None,
 ) -> list[MetricResult]:
     """Score an explanation of ``model`` on the rows ``X`` with explanation-quality metrics.
 
@@ -263,4 +263,11 @@ def evaluate(
         scale=None if bg is None else np.where(bg.std(axis=0) > 1e-12, bg.std(axis=0), 1.0),
         explain_fn=explain_fn, model_agnostic=agnostic, ground_truth=gt, relevant=relevant, seed=seed,
     )
-    return [metric(m, Xc, explanation, ctx) for metric in chosen]
+    from ..progress import task
+
+    out = []
+    with task("metrics", len(chosen)) as bar:
+        for metric in chosen:
+            out.append(metric(m, Xc, explanation, ctx))
+            bar.advance(info=getattr(metric, "name", type(metric).__name__))
+    return out
