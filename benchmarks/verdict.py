@@ -168,7 +168,8 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                 "expected": EXPECTED[pair], "ratio": e["ratio"], "distance": e["distance"]["value"],
                 "twin_distances": e["twin_distances"], "estimator_noise": e["estimator_noise"],
                 "seed_noise": e["seed_noise"], "budget": e["budget"], "budgets": [h["budget"] for h in e["budget_history"]],
-                "share": {k: e["share"][k] for k in ("feature", "move", "factor", "reference_factor", "log_ratio")},
+                "share": {k: e["share"][k] for k in ("feature", "move", "factor", "z", "threshold", "z_ratio",
+                                                    "twin_shares", "flagged")},
                 "share_feature_is_key": e["share"]["feature"] in (key, proxy),
                 "decision_agreement": r.decision["agreement"], "status": e["status"], "unresolved": e["unresolved"],
                 "param_share": (None if n_params(m) is None or not p_orig else n_params(m) / p_orig),
@@ -176,8 +177,8 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                 "shares": e.get("shares"),
             })
             print(f"    {pair:13s} {method:12s} {r.verdict:13s} R {e['ratio']['value']:.2f} "
-                  f"[{e['ratio']['lo']:.2f}, {e['ratio']['hi']:.2f}] share ×{e['share']['factor']:.2f}/"
-                  f"×{e['share']['reference_factor']:.2f} budgets {rows[-1]['budgets']} {rows[-1]['seconds']:.1f} s",
+                  f"[{e['ratio']['lo']:.2f}, {e['ratio']['hi']:.2f}] share z {e['share']['z']:.1f}/"
+                  f"{e['share']['threshold']:.1f} budgets {rows[-1]['budgets']} {rows[-1]['seconds']:.1f} s",
                   flush=True)
     print(f"  {name} seed {seed}: models {t_models:.1f} s, compare {time.perf_counter() - t0 - t_models:.1f} s "
           f"({os.getloadavg()[0]:.1f} load)", flush=True)

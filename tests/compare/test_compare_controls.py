@@ -57,7 +57,7 @@ def test_zeroing_the_informative_inputs_reads_changed(additive, additive_mlp, me
 
 def test_swapped_classes_read_changed_by_the_flip_rate_alone(additive, additive_mlp) -> None:
     # Thresholds no explanation can reach: only the flip-rate rule can call this a change.
-    cfg = CFG.replace(changed_ratio=1e9, share_ratio=1e9)
+    cfg = CFG.replace(changed_ratio=1e9, negligible_share=1.0)
     r = compare(additive_mlp, swap_classes(additive_mlp), additive, explainers=["ig"], twins=2, config=cfg,
                 random_state=0)
     assert r.decision["flip_rate"] == 1.0 and len(r.decision["flipped_rows"]) == cfg.n_rows

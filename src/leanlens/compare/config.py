@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ..config import Config
@@ -35,15 +37,24 @@ class CompareConfig(Config):
     a ``confidence`` bootstrap interval ``[R_lo, R_hi]`` over rows and twins):
 
     - **changed** if ``R ≥ changed_ratio`` and ``R_lo ≥ 1`` (farther than the twins by a
-      material factor, and farther than them beyond doubt), or a feature's share of the
-      importance moved by a factor whose log is at least ``share_ratio`` × the log of the largest
-      factor any feature's share moved by in any twin (shares softened by ``negligible_share``/2),
-      and by at least ``negligible_share`` in absolute terms;
-    - **same** if ``R < changed_ratio`` and no feature's share moved beyond the twins' (a model
+      material factor, and farther than them beyond doubt), or **a feature's share of the
+      importance moved beyond its own twins' spread**: with shares ``s_j = mean|φ_j| / Σ_k mean|φ_k|``
+      (original o, compressed c, twins t), the move ``m_j = log((s_c,j + f)/(s_o,j + f))``
+      (``f = negligible_share/2``) is divided by feature j's twin spread ``σ_j``, where
+      ``σ²_j = (T·mean_t m²_t,j + share_pool·σ²_typ) / (T + share_pool)`` — the twins' own
+      moves of feature j, shrunk toward the typical feature's (``σ²_typ``: the median over features
+      of ``mean_t m²_t,k``, scaled to estimate a common variance), since T = 3 twins alone give 3
+      degrees of freedom; it flags when ``|m_j|/σ_j`` exceeds Student's t quantile ``1 − share_alpha/(2d)``
+      with ``T + share_pool`` degrees of freedom (Bonferroni over the d features, so a model
+      whose shares move like a twin's flags with probability ≤ ``share_alpha``) **and**
+      ``|s_c,j − s_o,j| ≥ negligible_share``;
+    - **same** if ``R < changed_ratio`` and no feature's share moved beyond its twins' spread (a model
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
       **unclear** when the estimator noise could not be made small enough within
-      ``max_seconds`` (the reason gives the budget and the seconds that would do it).
+      ``max_seconds`` (the reason gives the budget and the seconds that would do it) and neither
+      test above reads changed (the twins are explained at the same budget, so their share spread
+      carries the same estimator noise and the share test holds at any budget).
 
     Verdict: ``changed`` if the decision flip rate's lower bound exceeds ``max_flip_rate``
     or any explainer reads changed; ``same-reasons`` if every explainer reads same and the
@@ -64,14 +75,24 @@ class CompareConfig(Config):
     budgets : per-method starting budgets overriding ``budget``, e.g. ``{"kernel": 256}``.
     params : per-method explainer parameters, e.g. ``{"shapley": {"groups": "patches:2x2"}}``
         (a pipeline passes its explain section's, so the verdict uses the same explanations).
+    image_groups : what a model-agnostic Shapley explainer (``kernel``, ``permutation``,
+        ``shapley``, …) means on an image with more than ``image_min_features`` pixels when
+        ``params`` gives it no ``groups``: it plays these groups (default ``"patches:2x2"``: 16
+        patches on an 8×8 digit) instead of single pixels, and the notes say so; None keeps pixels.
+        Per-pixel KernelSHAP on the digits MLP (64 players) needed about 4,096 coalitions per row to
+        resolve 3 twins (527 s, inconclusive); 16 patches resolve at ~264 (see the README).
+        "Image" means a 2-D/3-D input shape, or a flat input of s² features named ``pixel_r_c``
+        (the bundled image sets); other wide tabular inputs keep one player per feature.
+    image_min_features : inputs with at most this many features always play single features.
     n_bootstrap, confidence : bootstrap resamples (over rows and twins) and interval level.
     min_rows : fewest rows a bootstrap interval is computed from.
     changed_ratio : R at or above which (with ``R_lo ≥ 1``) the explanations changed. 1.5:
         on the labelled benchmark (``benchmarks/verdict.py``) held-out twins stay below it and
         proxy switches sit far above it.
-    share_ratio : a feature's share moving by a factor this many times larger (in log) than any
-        twin's largest factor is a change.
-    negligible_share : a share move this small (3 percentage points) is never a change.
+    share_alpha : family-wise level of the per-feature share test (Bonferroni over features).
+    share_pool : weight, in twins, of the typical feature's spread in each feature's twin spread
+        (10: with 3 twins a feature's own spread counts 3/13).
+    negligible_share : a share move smaller than this (3 percentage points) is never a change.
     noise_fraction : estimator noise must be at most this fraction of the twins' distance.
     max_seconds : wall-time allowance of the noise-resolving budget increases (per call).
     max_budget : the largest budget an explainer is raised to.
@@ -96,11 +117,14 @@ class CompareConfig(Config):
     budget: int | None = None
     budgets: dict[str, int] | None = None
     params: dict[str, dict[str, Any]] | None = None
+    image_groups: str | None = "patches:2x2"
+    image_min_features: int = 32
     n_bootstrap: int = 200
     confidence: float = 0.95
     min_rows: int = 20
     changed_ratio: float = 1.5
-    share_ratio: float = 2.0
+    share_alpha: float = 0.05
+    share_pool: float = 10.0
     negligible_share: float = 0.03
     noise_fraction: float = 0.25
     max_seconds: float = 120.0
@@ -116,13 +140,33 @@ class CompareConfig(Config):
         """The explainer parameters ``method`` runs with (its entry in ``params``)."""
         return dict((self.params or {}).get(method) or {})
 
+    def for_model(self, methods: Sequence[str], model: Any) -> tuple[CompareConfig, list[str]]:
+        """This config with ``image_groups`` filled in as the ``groups`` of every model-agnostic
+        Shapley method in ``methods`` that has none, when ``model`` takes an image with more than
+        ``image_min_features`` pixels; and a note per method so changed."""
+        if self.image_groups is None or int(model.n_features) <= self.image_min_features or not _is_image(model):
+            return self, []
+        from ..explain.base import get_explainer
+        from ..explain.shapley.base import ShapleyExplainer
+
+        params = {k: dict(v) for k, v in (self.params or {}).items()}
+        notes = []
+        for m in methods:
+            cls = get_explainer(m)
+            if isinstance(cls, type) and issubclass(cls, ShapleyExplainer) and "groups" not in params.get(m, {}):
+                params.setdefault(m, {})["groups"] = self.image_groups
+                notes.append(f"{m}: the {model.n_features} pixels are played as {self.image_groups[8:]} patches "
+                             f"(CompareConfig.image_groups): per-pixel Shapley estimates cannot resolve the twins in "
+                             "a usable time; give params={'" + m + "': {'groups': ...}} to choose otherwise.")
+        return (self.replace(params=params) if notes else self), notes
+
     def budget_of(self, method: str) -> int | None:
         """The budget ``method`` starts with: its entry in ``budgets``, else ``budget``."""
         return (self.budgets or {}).get(method, self.budget)
 
     def validate(self) -> None:
         for name in ("n_rows", "n_background", "k", "n_bootstrap", "min_rows", "surrogate_depth", "max_budget",
-                     "twin_epochs"):
+                     "twin_epochs", "image_min_features"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be an int ≥ 1. Got {v!r} instead.")
@@ -152,9 +196,13 @@ class CompareConfig(Config):
                 isinstance(k, str) and isinstance(v, dict) for k, v in self.params.items())):
             raise ConfigError("The 'params' parameter of CompareConfig must map method names to parameter "
                               f"mappings, e.g. {{'shapley': {{'groups': 'patches:2x2'}}}}. Got {self.params!r}.")
+        if self.image_groups is not None and (not isinstance(self.image_groups, str)
+                                              or not re.match(r"^patches:\d+x\d+$", self.image_groups)):
+            raise ConfigError("The 'image_groups' parameter of CompareConfig must be 'patches:HxW' (e.g. 'patches:2x2') "
+                              f"or None. Got {self.image_groups!r}.")
         if not isinstance(self.confidence, int | float) or not 0 < self.confidence < 1:
             raise ConfigError(f"The 'confidence' parameter of CompareConfig must be in (0, 1). Got {self.confidence!r}.")
-        for name in ("changed_ratio", "share_ratio", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",
+        for name in ("changed_ratio", "share_pool", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",
                      "regression_flip_tolerance"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
@@ -162,6 +210,9 @@ class CompareConfig(Config):
         if self.changed_ratio < 1:
             raise ConfigError(f"The 'changed_ratio' parameter of CompareConfig must be ≥ 1 (1 = as far as a twin). "
                               f"Got {self.changed_ratio!r}.")
+        if not isinstance(self.share_alpha, int | float) or isinstance(self.share_alpha, bool) or not (
+                0 < self.share_alpha < 1):
+            raise ConfigError(f"The 'share_alpha' parameter of CompareConfig must be in (0, 1). Got {self.share_alpha!r}.")
         if self.noise_fraction >= 1:
             raise ConfigError(f"The 'noise_fraction' parameter of CompareConfig must be in (0, 1). "
                               f"Got {self.noise_fraction!r}.")
@@ -170,3 +221,14 @@ class CompareConfig(Config):
         if not isinstance(self.noise_fallback, bool):
             raise ConfigError(f"The 'noise_fallback' parameter of CompareConfig must be true or false. "
                               f"Got {self.noise_fallback!r}.")
+
+
+def _is_image(model: Any) -> bool:
+    """A 2-D/3-D input, or a flat s² input whose features are named ``pixel_r_c`` (bundled image sets)."""
+    shape = tuple(getattr(model, "input_shape", ()) or ())
+    if len(shape) in (2, 3):
+        return True
+    d = int(model.n_features)
+    side = math.isqrt(d)
+    names = tuple(getattr(model, "feature_names", ()) or ())
+    return side * side == d and len(names) == d and all(re.fullmatch(r"pixel_\d+_\d+", str(n)) for n in names)

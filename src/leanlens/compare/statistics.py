@@ -104,30 +104,53 @@ def shares(phi: np.ndarray) -> np.ndarray:
     return np.asarray(g / max(float(g.sum()), 1e-12), dtype=np.float64)
 
 
-def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray], *, floor: float = 0.015
-                ) -> dict[str, Any]:
-    """The per-feature test: how far one feature's share of the importance moved, as a factor.
+def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray], *, floor: float = 0.015,
+                min_move: float = 0.03, alpha: float = 0.05, pool: float = 10.0) -> dict[str, Any]:
+    """The per-feature test: did one feature's share of the importance move beyond its own twins' spread?
 
-    ``log((s_c,j + f) / (s_o,j + f))`` for the compressed model and for every twin (``f`` a soft
-    floor, so that features with almost no importance do not swing the test): the compressed
-    model's largest factor is set against the largest factor of any feature in any twin. A
-    feature whose importance vanishes (or appears) moves by a large factor; twins that merely
-    reshuffle moderate shares do not.
+    Each feature's move is measured on the log scale, ``m_j = log((s_c,j + f) / (s_o,j + f))``
+    (``f = floor``, so that features with almost no importance do not swing the test; a share
+    that vanishes or appears moves far). Feature j's own spread is the twins' moves of that same
+    feature, ``σ²_j = (T·mean_t m²_t,j + pool·σ²_typ) / (T + pool)``: its own mean square over the
+    T twins, shrunk toward the typical feature's (``σ²_typ``, the median over features of their mean
+    squares, scaled by the ratio of the mean to the median of χ²_T/T; worth ``pool`` twins), because
+    three twins alone give a variance with 3 degrees of freedom. ``z_j = |m_j| / σ_j`` is set
+    against Student's t with ``T + pool`` degrees of freedom at level ``alpha / (2d)`` (Bonferroni
+    over the d features: a model whose shares move like a twin's flags with probability ≤ alpha).
+    A feature flags only when ``z_j`` exceeds that threshold **and** its share moved by at least
+    ``min_move`` in absolute terms. ``z_ratio = max_j z_j / threshold`` over the features that moved
+    at least ``min_move``; ≥ 1 means a feature moved beyond its twins' spread.
     """
+    from scipy import stats
+
     so, sc = shares(phi_o), shares(phi_c)
+    d = len(so)
 
     def log_move(s: np.ndarray) -> np.ndarray:
         return np.asarray(np.log((s + floor) / (so + floor)), dtype=np.float64)
 
-    lm = log_move(sc)
-    j = int(np.argmax(np.abs(lm)))
-    ref = [np.abs(log_move(shares(p))) for p in twins]
-    ref_max = float(max((float(r.max()) for r in ref), default=0.0))
-    ref_j = int(np.argmax(np.max(np.stack(ref), axis=0))) if ref else -1
+    mc = log_move(sc)
+    mt = np.stack([log_move(shares(p)) for p in twins]) if twins else np.zeros((0, d))
+    t = len(mt)
+    own = (mt**2).mean(axis=0) if t else np.zeros(d)
+    # the typical feature's mean square (median over features, scaled by chi²_T's median/mean so it
+    # estimates σ² when all features share one spread): robust to a few features that swing in every twin
+    pooled = float(np.median(own) / (stats.chi2.median(t) / t)) if t else 0.0
+    sd = np.sqrt((t * own + pool * pooled) / (t + pool))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, np.abs(mc) / np.where(sd > 0, sd, 1.0), np.where(np.abs(mc) > 1e-12, np.inf, 0.0))
+    threshold = float(stats.t.ppf(1 - alpha / (2 * d), df=t + pool))
+    big = np.abs(sc - so) >= min_move
+    candidates = np.where(big, z, -1.0)
+    j = int(np.argmax(candidates)) if big.any() else int(np.argmax(np.abs(sc - so)))
+    z_ratio = float(z[j] / threshold) if big.any() else 0.0
+    twin_moves = [float(np.exp(abs(x))) for x in mt[:, j]] if t else []
     return {
         "feature": j, "share_original": float(so[j]), "share_compressed": float(sc[j]),
-        "move": float(abs(sc[j] - so[j])), "factor": float(np.exp(abs(lm[j]))),
-        "reference_factor": float(np.exp(ref_max)), "reference_feature": ref_j,
-        "log_ratio": float(abs(lm[j]) / ref_max) if ref_max > 0 else (float("inf") if abs(lm[j]) > 0 else 0.0),
+        "move": float(abs(sc[j] - so[j])), "factor": float(np.exp(abs(mc[j]))),
+        "z": float(z[j]), "threshold": threshold, "z_ratio": z_ratio,
+        "twin_spread": float(np.exp(sd[j])), "twin_factors": twin_moves,
+        "twin_shares": [float(np.exp(x) * (so[j] + floor) - floor) for x in mt[:, j]] if t else [],
+        "flagged": [int(i) for i in np.nonzero(big & (z >= threshold))[0]],
         "shares_original": so.tolist(), "shares_compressed": sc.tolist(),
     }

@@ -303,7 +303,7 @@ def _estimate_seconds(model: BaseModel, data: Dataset) -> float:
     return 5 * per_epoch + 2.0  # ~5 epochs of training on average, export/quantize and timing
 
 
-def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None, random_state: int | None = 0,
+def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None, random_state: int | None = None,
                   progress: bool = False, executor: Any = None,
                   log: Callable[[str], None] | None = None) -> tuple[CompressionResult, AutoSearch]:
     """Search plans for ``model`` under ``budget``; return the winner's CompressionResult and the search.
@@ -314,7 +314,7 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
     """
     import optuna
 
-    from .._validation import check_random_state
+    from .._validation import resolve_seed
     from ..models.base import as_model
     from ..models.onnx_model import OnnxModel
     from ..models.torch_model import TorchModel
@@ -323,8 +323,7 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
     budget = budget or AutoBudget()
     if not isinstance(budget, AutoBudget):
         raise InvalidInputError(f"The 'budget' parameter must be an AutoBudget. Got {type(budget).__name__}.")
-    seed = check_random_state(random_state, owner="compress(plan='auto')")
-    seed = 0 if seed is None else int(seed)
+    seed = resolve_seed(random_state, owner="compress(plan='auto')")  # recorded in auto.json: replayable
     original = as_model(model)
     if original.n_features != data.n_features:
         raise InvalidInputError(
