@@ -13,8 +13,18 @@ medians. MACs are counted per batch; G MAC/s = MACs / median time. The wrapper's
 require="same-reasons"))`` on the digits and breast-cancer MLPs and times the winner against
 the original and the hand plan, in the same rounds.
 
+``OMP_WAIT_POLICY`` is set to PASSIVE for this process unless already set (``--omp-wait-policy
+default`` leaves libgomp's default): with the default, torch's second OpenMP thread busy-waits,
+and whenever anything else runs on the 2 cores (the interleaved ONNX Runtime call, another
+process) the torch fp32 original at 2 threads slows down many-fold (measured at load 5:
+14.1 ms alone, 99 ms interleaved with a 0.4 ms sleep; PASSIVE: 3.3 and 11.6 ms), which
+would inflate every 2-thread speed-up. PASSIVE makes the reference faster, the ratios smaller.
+ONNX Runtime's sessions do not spin either (``session.intra_op.allow_spinning=0``, OnnxModel's
+default).
+
     python benchmarks/compression_int8.py            # full mode
     python benchmarks/compression_int8.py --quick    # smoke run
+    python benchmarks/compression_int8.py --no-int8 --only digits   # the --auto part on digits only
 """
 
 from __future__ import annotations
@@ -31,20 +41,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info, machine_line, write_results
 
+MODELS = ("digits", "breast_cancer", "cnn")
 
-def _models(lc: Any, quick: bool) -> list[tuple[str, Any, Any]]:
+
+def _models(lc: Any, quick: bool, only: tuple[str, ...] = MODELS) -> list[tuple[str, Any, Any]]:
     width, epochs = (64, 3) if quick else (512, 30)
     out = []
-    ds = lc.datasets.load("digits", random_state=0)
-    out.append((f"digits MLP 64-{width}-{width}-10", ds,
-                lc.train(ds, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
-    bc = lc.datasets.load("breast_cancer", random_state=0)
-    out.append((f"breast-cancer MLP 30-{width}-{width}-2", bc,
-                lc.train(bc, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
-    im = lc.datasets.load("digits-images", random_state=0)
-    ch, dense = ((8, 16), 32) if quick else ((32, 64), 128)
-    out.append(("SmallCNN", im, lc.train(im, lc.TrainConfig(arch="cnn", channels=ch, hidden=(dense,),
-                                                            epochs=max(1, epochs // 2), random_state=0))))
+    if "digits" in only:
+        ds = lc.datasets.load("digits", random_state=0)
+        out.append((f"digits MLP 64-{width}-{width}-10", ds,
+                    lc.train(ds, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
+    if "breast_cancer" in only:
+        bc = lc.datasets.load("breast_cancer", random_state=0)
+        out.append((f"breast-cancer MLP 30-{width}-{width}-2", bc,
+                    lc.train(bc, lc.TrainConfig(hidden=(width, width), epochs=epochs, random_state=0))))
+    if "cnn" in only:
+        im = lc.datasets.load("digits-images", random_state=0)
+        ch, dense = ((8, 16), 32) if quick else ((32, 64), 128)
+        out.append(("SmallCNN", im, lc.train(im, lc.TrainConfig(arch="cnn", channels=ch, hidden=(dense,),
+                                                                epochs=max(1, epochs // 2), random_state=0))))
     return out
 
 
@@ -55,6 +70,7 @@ def _session_run(model: Any, X: Any, threads: int) -> Any:
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as OnnxModel's sessions
     sess = ort.InferenceSession(str(model.path), sess_options=opts, providers=["CPUExecutionProvider"])
     feed = {sess.get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
     return lambda: sess.run(None, feed)
@@ -125,9 +141,13 @@ def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: in
     auto = lc.compress(model, "auto", data=ds, budget=budget, random_state=0)
     seconds = time.perf_counter() - t0
     X = latency_rows(ds, 256)
-    out: dict[str, Any] = {"model": name, "search_seconds": seconds, "message": auto.auto.message,
-                           "plan": auto.auto.to_dict()["plan"], "verdict": auto.auto.verdict,
-                           "pareto": auto.auto.pareto, "timing": {}}
+    macs = {"original": model.macs(), "hand": hand.record.final.macs, "auto": auto.record.final.macs}
+    out: dict[str, Any] = {"model": name, "search_seconds": seconds, "trials_seconds": auto.auto.search_seconds,
+                           "message": auto.auto.message, "plan": auto.auto.to_dict()["plan"],
+                           "verdict": auto.auto.verdict, "pareto": auto.auto.pareto,
+                           "candidates": auto.auto.candidates, "macs_per_batch": {k: None if v is None else v * 256
+                                                                                  for k, v in macs.items()},
+                           "timing": {}}
     for threads in (1, 2):
         meds: dict[str, list[float]] = {"original": [], "hand": [], "auto": []}
         loads = []
@@ -138,14 +158,23 @@ def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: in
             for k in meds:
                 meds[k].append(res[k].median)
         m = {k: statistics.median(v) for k, v in meds.items()}
-        out["timing"][str(threads)] = {"ms": m, "hand_speedup": m["original"] / m["hand"],
-                                       "auto_speedup": m["original"] / m["auto"], "load_average": loads}
+        gmac = {k: None if macs[k] is None else macs[k] * 256 / (m[k] * 1e-3) / 1e9 for k in m}
+        out["timing"][str(threads)] = {"ms": m, "spread_ms": {k: [min(v), max(v)] for k, v in meds.items()},
+                                       "hand_speedup": m["original"] / m["hand"],
+                                       "auto_speedup": m["original"] / m["auto"], "gmac_s": gmac,
+                                       "load_average": loads}
     o = model.predict(ds.X_test)
     for key, res in (("hand", hand), ("auto", auto)):
         out[f"{key}_accuracy_drop_points"] = -res.record.total()["score_change_points"] if res.record.steps else 0.0
         out[f"{key}_agreement_with_original"] = float((res.model.predict(ds.X_test) == o).mean())
     out["auto_agreement_with_hand"] = float((auto.model.predict(ds.X_test) == hand.model.predict(ds.X_test)).mean())
     return out
+
+
+def _brief(cfg: dict[str, Any]) -> str:
+    keys = {"hidden": "", "amount": "", "epochs": "", "mode": "", "rank_ratio": "r"}
+    parts = [f"{p}{cfg[k]}" for k, p in keys.items() if k in cfg and cfg[k] is not None]
+    return f"({', '.join(str(x) for x in parts)})" if parts else ""
 
 
 def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]]) -> str:
@@ -159,16 +188,19 @@ def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]]) -> str:
                      f"({r['spread_ms'][0]:.3f}–{r['spread_ms'][1]:.3f}) | {r['speedup']:.2f}× | "
                      f"{f(r['macs_per_batch'])} | {f(r['gmac_s'], 1)} | {f(r['accuracy'], 4)} | {f(r['agreement'], 4)} | "
                      f"{max(r['load_average']):.1f} |")
-    lines += ["", "| model | threads | original ms | hand ms (×) | auto ms (×) | auto plan | verdict | drop hand / auto (pts) | search s | load |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| model | threads | original ms (G MAC/s) | hand ms (×) | auto ms (×, G MAC/s) | auto plan | verdict | "
+              "drop hand / auto (pts) | agreement hand / auto | search s (trials s) | load |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for a in autos:
-        steps = " + ".join(next(iter(s)) for s in a["plan"]) or "(original)"
+        steps = " + ".join(f"{k}{_brief(v)}" for s in a["plan"] for k, v in s.items()) or "(original)"
         for t, tm in a["timing"].items():
-            m = tm["ms"]
-            lines.append(f"| {a['model']} | {t} | {m['original']:.3f} | {m['hand']:.3f} ({tm['hand_speedup']:.2f}×) | "
-                         f"{m['auto']:.3f} ({tm['auto_speedup']:.2f}×) | {steps} | {a['verdict']} | "
-                         f"{a['hand_accuracy_drop_points']:+.2f} / {a['auto_accuracy_drop_points']:+.2f} | "
-                         f"{a['search_seconds']:.0f} | {max(tm['load_average']):.1f} |")
+            m, g = tm["ms"], tm["gmac_s"]
+            lines.append(f"| {a['model']} | {t} | {m['original']:.3f} ({f(g['original'], 1)}) | {m['hand']:.3f} "
+                         f"({tm['hand_speedup']:.2f}×) | {m['auto']:.3f} ({tm['auto_speedup']:.2f}×, {f(g['auto'], 1)}) | "
+                         f"{steps} | {a['verdict']} | {-a['hand_accuracy_drop_points']:+.2f} / "
+                         f"{-a['auto_accuracy_drop_points']:+.2f} | {a['hand_agreement_with_original']:.4f} / "
+                         f"{a['auto_agreement_with_original']:.4f} | {a['search_seconds']:.0f} ({a['trials_seconds']:.0f}) | "
+                         f"{max(tm['load_average']):.1f} |")
     return "\n".join(lines)
 
 
@@ -179,7 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="timings per setting (default 3; quick 1)")
     ap.add_argument("--reps", type=int, default=None, help="rounds per timing (default 200; quick 10)")
     ap.add_argument("--no-auto", action="store_true", help="skip the --auto searches")
+    ap.add_argument("--name", default="compression_int8", help="results file name (benchmarks/results/NAME.json/.md)")
+    ap.add_argument("--no-int8", action="store_true", help="skip the static/dynamic int8 tables")
+    ap.add_argument("--only", default=",".join(MODELS), help=f"comma-separated models of {', '.join(MODELS)}")
+    ap.add_argument("--omp-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
+                    help="OMP_WAIT_POLICY for torch (set before torch is imported; see the module docstring)")
     args = ap.parse_args(argv)
+    if args.omp_wait_policy != "default" and "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", args.omp_wait_policy)
+    only = tuple(x.strip() for x in args.only.split(",") if x.strip())
 
     import torch
 
@@ -192,9 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     autos: list[dict[str, Any]] = []
-    for name, ds, model in _models(lc, quick):
-        rows += _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
-        print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
+    for name, ds, model in _models(lc, quick, only):
+        if not args.no_int8:
+            rows += _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+            print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
         if not args.no_auto and "MLP" in name:
             autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats))
             print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
@@ -203,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                        machine_line() + f"; load average at the end {load[0]:.1f} (2 cores)", "", _table(rows, autos)])
     payload = {"benchmark": "compression_int8", "mode": "quick" if quick else "full", "machine": machine_info(),
                "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos,
-               "seconds": time.perf_counter() - t_start,
-               "command": "python benchmarks/compression_int8.py" + (" --quick" if quick else "")}
-    write_results("compression_int8", payload, table, out=args.out)
+               "seconds": time.perf_counter() - t_start, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+               "command": "python benchmarks/compression_int8.py " + " ".join(sys.argv[1:] if argv is None else argv)}
+    write_results(args.name, payload, table, out=args.out)
     return 0
 
 

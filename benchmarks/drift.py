@@ -123,7 +123,8 @@ def _ground_truth(variant: str, rho: float, quick: bool) -> list[dict[str, Any]]
     for method, budget, explained in (("exact (of f itself)", None, f), ("exact", None, model),
                                       ("kernel", 256, model), ("ig", None, model)):
         e = explain(explained, X, method=method.split()[0], background=bg, budget=budget, target=0, random_state=0)
-        res = {r.name: r for r in leanlens.evaluate(explained, X, e, "ground_truth", ground_truth=ds.ground_truth)}
+        res = {r.name: r for r in leanlens.evaluate(explained, X, e, "ground_truth", ground_truth=ds.ground_truth,
+                                                 random_state=0)}
         out.append({
             "variant": variant, "method": method, "rows": len(X), "background": len(bg),
             "model_r2": model.metadata["metrics"]["test_r2"],
@@ -144,7 +145,7 @@ def _suite_cost(quick: bool) -> list[dict[str, Any]]:
     import leanlens
     from leanlens.explain import explain
 
-    ds = leanlens.datasets.load("digits")
+    ds = leanlens.datasets.load("digits", random_state=0)
     model = leanlens.train(ds, leanlens.TrainConfig(hidden=(64,) if quick else (256, 256), epochs=3 if quick else 10,
                                                     random_state=0))
     n = 20 if quick else 200

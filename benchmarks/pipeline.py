@@ -132,7 +132,7 @@ def bench_sweep(trials: int, ray_ex: RayExecutor, tmp: Path, quick: bool) -> dic
 
 
 def bench_explain_rows(n_rows: int, ray_ex: RayExecutor) -> dict[str, Any]:
-    ds = leanlens.datasets.load("digits")
+    ds = leanlens.datasets.load("digits", random_state=0)
     model = leanlens.train(ds, leanlens.TrainConfig(hidden=(128, 128), epochs=5, random_state=0))
     X = np.resize(ds.X_test, (n_rows, *ds.X_test.shape[1:]))
     bg = ds.X_train[:10]

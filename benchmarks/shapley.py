@@ -30,10 +30,13 @@ and exact 2×2-patch group values for 100 digits rows. shap: ``KernelExplainer(f
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, machine_line, write_results
 
 import leanlens
-from leanlens.explain.base import EXPLAINERS, get_explainer
+from leanlens.explain.base import get_explainer
 from leanlens.explain.shapley import ExactShapley, KernelShap
 from leanlens.explain.shapley.groups import resolve_groups
 
@@ -61,12 +64,6 @@ def _ours() -> list[str]:
         except Exception:  # gp lands from another branch; absent → skipped and said so
             continue
     return out
-
-
-def _nullcontext() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _rel_err(est: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -198,15 +195,9 @@ def run_case(name: str, model: Any, bg: np.ndarray, X: np.ndarray, truth: np.nda
                 return _shap_kernel_groups(model, gl, bg, Z, m, seed, c), None, c[0]
         runs.append(("shap.KernelExplainer", shap_run))
         for k in ours:
-            if k == "gp" and truth.shape[1] > 16:
-                continue  # gp's O(m³) posterior at d = 30, 40·d: minutes on this machine; not run (said in the README)
-
             def our_run(Z: np.ndarray, k: str = k, m: int = m) -> tuple[np.ndarray, Any, int]:
-                from threadpoolctl import threadpool_limits
-
                 params = {} if groups is None else {"groups": groups}
-                with threadpool_limits(limits=1, user_api="blas") if k == "gp" else _nullcontext():
-                    e = EXPLAINERS[k](model, background=bg, budget=m, random_state=seed, **params).explain(Z, target=target)
+                e = get_explainer(k)(model, background=bg, budget=m, random_state=seed, **params).explain(Z, target=target)
                 return e.values, e, e.n_model_evals
             runs.append((f"ours {k}", our_run))
         results: dict[str, Any] = {}
@@ -239,6 +230,11 @@ def run_case(name: str, model: Any, bg: np.ndarray, X: np.ndarray, truth: np.nda
                     entry["se_coverage_95"] = float(np.mean(np.abs(phi - truth) <= 1.96 * expl.stderr + tol))
                 if "estimator" in expl.params:
                     entry["chosen"] = expl.params["estimator"]
+                    entry["reason"] = expl.params["reason"]
+                    entry["model_cost_class"] = expl.params["model_cost_class"]
+                for key in ("overhead_ms_per_row", "overhead_cpu_ms_per_row"):
+                    if key in expl.params:  # gp measures its own work outside model calls
+                        entry[f"own_{key}"] = expl.params[key]
             res_m[label] = entry
             print(f"  {name} m={m} {label:22s} err {entry['median_rel_sq_error']:.3g} "
                   f"ratio {entry['ratio_vs_shap_kernel']:.2f} {wall:.2f}s "
@@ -288,7 +284,7 @@ def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train
         runs.append(time.perf_counter() - t0)
     fx = model.output(X)[np.arange(len(X)), e.targets]
     resid = float(np.max(np.abs(e.values.sum(axis=1) + e.base_values - fx)))
-    out = {"rows": len(X), "groups": 16, "baseline_rows": 1, "seconds": float(np.median(runs)), "runs": runs,
+    out = {"rows": len(X), "groups": 16, "baseline_rows": 1, "background": "one baseline row, the training mean", "seconds": float(np.median(runs)), "runs": runs,
            "model_evals": e.n_model_evals, "max_efficiency_residual": resid, "load_average_1min": os.getloadavg()[0]}
     print(f"  digits 2x2 exact: {out['seconds']:.2f}s for {len(X)} rows", flush=True)
     return out
@@ -321,21 +317,97 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reps", type=int, default=None, help="interleaved timing repetitions (default 3; quick 1)")
+    ap.add_argument("--part", choices=("all", "cases", "timing", "render"), default="all",
+                    help="cases: accuracy cases only; timing: overhead, throughput and digits only (merged into the "
+                         "existing results file); render: re-write the table from the results file (merging "
+                         "--timing-from and the partial cases file); all: cases and timing")
+    ap.add_argument("--timing-from", type=Path, default=None, help="with --part render: a results file whose "
+                    "overhead, throughput and digits figures replace the current ones")
+    ap.add_argument("--methods", default=",".join(OURS), help="comma-separated estimators of ours to run")
+    ap.add_argument("--only", default=None, help="run only the cases whose label matches this regular expression")
+    ap.add_argument("--resume", action="store_true", help="skip cases already in <out>/shapley.partial.json")
+    ap.add_argument("--calibrate", action="store_true", help="print the overhead grid behind the chooser's cost model")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(2)
+    if args.calibrate:
+        calibrate()
+        return 0
+    OURS[:] = [m for m in args.methods.split(",") if m]
+    out_dir = args.out or Path(__file__).resolve().parent / "results"
     seed = args.seed
-    n_rows = 6 if args.quick else 12
     reps = args.reps or (1 if args.quick else 3)
-    bg_sizes = (1,) if args.quick else (1, 50)
     print(machine_line(), flush=True)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    cases: dict[str, Any] = {}
-    digits_model = None
+    previous: dict[str, Any] = {}
+    if args.part != "all" and (out_dir / "shapley.json").exists():
+        previous = json.loads((out_dir / "shapley.json").read_text())
+    if args.part == "render":
+        payload = previous
+        partial = out_dir / "shapley.partial.json"
+        if partial.exists():
+            payload["cases"] = {**payload.get("cases", {}), **json.loads(partial.read_text())}
+            payload["cases_load_average_1min"] = {
+                "start": min(c.get("load_average_1min", np.inf) for c in payload["cases"].values()),
+                "end": max(c.get("load_average_1min", 0.0) for c in payload["cases"].values())}
+        if args.timing_from is not None:
+            timing = json.loads(args.timing_from.read_text())
+            for key in ("overhead", "throughput", "digits_patches_exact", "timing_load_average_1min", "timing_seconds"):
+                if key in timing:
+                    payload[key] = timing[key]
+        payload["summary"] = _summary(payload)
+        write_results("shapley", payload, _table(payload), out=args.out)
+        return 0
+    if args.part == "timing":
+        payload = previous or {"benchmark": "shapley", "mode": "quick" if args.quick else "full", "cases": {},
+                               "methods": ["shap.KernelExplainer", *[f"ours {k}" for k in _ours()]]}
+    else:
+        payload = {
+            "benchmark": "shapley", "mode": "quick" if args.quick else "full", "seed": seed, "torch_threads": 2,
+            "methods": ["shap.KernelExplainer", *[f"ours {k}" for k in _ours()]],
+            "budget_counts": "coalitions per explained row (the model sees budget × background rows per row)",
+            "error": "median over rows of ||phi_hat - phi||^2 / ||phi||^2", "shap_kernel_l1_reg": False,
+            "cases": run_cases(args, reps, out_dir),
+            "cases_load_average_1min": {"start": load_start[0], "end": os.getloadavg()[0]},
+            "cases_seconds": time.perf_counter() - t_start,
+        }
+        for key in ("throughput", "digits_patches_exact", "overhead"):
+            if key in previous:
+                payload[key] = previous[key]
+    if args.part in ("all", "timing"):
+        t0 = time.perf_counter()
+        load0 = os.getloadavg()[0]
+        payload["overhead"] = overhead(args.quick, seed, reps)
+        payload["throughput"] = throughput(args.quick, seed)
+        dmodel, dtrain, dtest = _digits_case(args.quick, seed)
+        payload["digits_patches_exact"] = digits_exact(args.quick, seed, dmodel, dtest, dtrain)
+        payload["timing_load_average_1min"] = {"start": load0, "end": os.getloadavg()[0]}
+        payload["timing_seconds"] = time.perf_counter() - t0
+    payload["machine"] = machine_info()
+    payload["machine_line"] = machine_line()
+    payload["summary"] = _summary(payload)
+    write_results("shapley", payload, _table(payload), out=args.out)
+    return 0
+
+
+def run_cases(args: argparse.Namespace, reps: int, out_dir: Path) -> dict[str, Any]:
+    """Every accuracy case (ratio to shap.KernelExplainer); resumable through a partial file."""
+    seed = args.seed
+    n_rows = 6 if args.quick else 12
+    bg_sizes = (1,) if args.quick else (1, 50)
+    partial = out_dir / "shapley.partial.json"
+    cases: dict[str, Any] = json.loads(partial.read_text()) if args.resume and partial.exists() else {}
     for spec in _cases(args):
+        if args.only and not re.search(args.only, spec["label"]):
+            continue
+        keys = [f"{spec['label']}, background {n_bg}" for n_bg in bg_sizes
+                if not (spec["kind"] == "digits" and n_bg > 1)]
+        if all(k in cases for k in keys):
+            continue
+        # one generator per case: a resumed or filtered run draws the same background rows
+        rng = np.random.default_rng([seed, zlib.crc32(spec["label"].encode())])
         kind = spec["kind"]
         groups = None
         truth_kind = "exact"
@@ -349,11 +421,10 @@ def main(argv: list[str] | None = None) -> int:
             d = X_train.shape[1]
         else:
             model, X_train, X_rows = _digits_case(args.quick, seed)
-            digits_model = (model, X_rows, X_train)
             groups, d = "patches:2x2", 16
-        for n_bg in bg_sizes:
-            if kind == "digits" and n_bg > 1:
-                continue  # exact truth over 50 rows: rows × 65,536 × 50 model rows of a 256-256 MLP (minutes)
+        for n_bg, key in zip(bg_sizes, keys, strict=False):
+            if key in cases:
+                continue
             bg = X_train[rng.choice(len(X_train), n_bg, replace=False)] if n_bg > 1 else X_train.mean(axis=0, keepdims=True)
             X = X_rows[:n_rows]
             t0 = time.perf_counter()
@@ -368,35 +439,83 @@ def main(argv: list[str] | None = None) -> int:
                 truth_kind = f"KernelSHAP reference, budget 2 × {_REF_BUDGET} (not exact)"
             print(f"  truth {spec['label']} bg={n_bg}: {time.perf_counter() - t0:.1f}s", flush=True)
             budgets = [10 * d] if args.quick else [10 * d, 40 * d]
-            key = f"{spec['label']}, background {n_bg}"
             cases[key] = run_case(key, model, bg, X, truth, budgets, seed, reps, groups=groups, truth_kind=truth_kind)
             cases[key]["held_out"] = spec["held_out"]
+            cases[key]["load_average_1min"] = os.getloadavg()[0]
             if ref_own is not None:
                 cases[key]["reference_own_rel_sq_error"] = ref_own
-            import json
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(cases, default=float))
+    return cases
 
-            Path("/tmp/shapley_partial.json").write_text(json.dumps(cases, default=float))
-    assert digits_model is not None
-    payload: dict[str, Any] = {
-        "benchmark": "shapley",
-        "mode": "quick" if args.quick else "full",
-        "machine": machine_info(),
-        "machine_line": machine_line(),
-        "seed": seed,
-        "torch_threads": 2,
-        "methods": ["shap.KernelExplainer", *[f"ours {k}" for k in _ours()]],
-        "budget_counts": "coalitions per explained row (the model sees budget × background rows per row)",
-        "error": "median over rows of ||phi_hat - phi||^2 / ||phi||^2",
-        "shap_kernel_l1_reg": False,
-        "cases": cases,
-        "throughput": throughput(args.quick, seed),
-        "digits_patches_exact": digits_exact(args.quick, seed, *digits_model),
-    }
-    payload["summary"] = _summary(payload)
-    payload["total_seconds"] = time.perf_counter() - t_start
-    payload["load_average_1min"] = {"start": load_start[0], "end": os.getloadavg()[0]}
-    write_results("shapley", payload, _table(payload), out=args.out)
-    return 0
+
+def overhead(quick: bool, seed: int, reps: int) -> dict[str, Any]:
+    """``shapley``'s overhead per row outside model calls at d = 12 and 16, 10·d and 40·d, one
+    baseline, 12 rows: wall time − model rows × seconds per model row, and for gp its own wall
+    and CPU figures; ``reps`` interleaved runs, median."""
+    out: dict[str, Any] = {}
+    for d in ((12,) if quick else (12, 16)):
+        model = _mlp(d, "relu", seed + d)
+        X = np.random.default_rng(seed).normal(size=(12, d)).astype(np.float32)
+        base = np.zeros((1, d), dtype=np.float32)
+        row_cost = _seconds_per_model_row(lambda Z, model=model: model.output(Z.astype(np.float32)), base)
+        get_explainer("shapley")(model, background=base, budget=10 * d, random_state=seed).explain(X[:2], target=0)
+        runs: dict[int, list[tuple[float, float, float, str]]] = {10 * d: [], 40 * d: []}
+        for r in range(reps):
+            for m in runs:
+                t0 = time.perf_counter()
+                e = get_explainer("shapley")(model, background=base, budget=m, random_state=seed + r).explain(X, target=0)
+                wall = time.perf_counter() - t0
+                runs[m].append((1e3 * max(0.0, wall - e.n_model_evals * row_cost) / len(X),
+                                float(e.params.get("overhead_ms_per_row", float("nan"))),
+                                float(e.params.get("overhead_cpu_ms_per_row", float("nan"))), e.params["estimator"]))
+        for m, rs in runs.items():
+            arr = np.array([r[:3] for r in rs])
+            out[f"d={d} budget={m}"] = {
+                "chosen": rs[0][3], "rows": len(X), "reps": reps,
+                "overhead_ms_per_row": float(np.median(arr[:, 0])), "all_overhead_ms_per_row": arr[:, 0].tolist(),
+                "own_wall_ms_per_row": float(np.median(arr[:, 1])), "own_cpu_ms_per_row": float(np.median(arr[:, 2])),
+                "load_average_1min": os.getloadavg()[0]}
+            o = out[f"d={d} budget={m}"]
+            print(f"  overhead d={d} m={m} shapley ({o['chosen']}): {o['overhead_ms_per_row']:.1f} ms/row "
+                  f"(gp's own: wall {o['own_wall_ms_per_row']:.1f}, cpu {o['own_cpu_ms_per_row']:.1f}; "
+                  f"load {o['load_average_1min']:.1f})", flush=True)
+    return out
+
+
+def calibrate() -> None:
+    """The grid behind the chooser's cost model: CPU ms per explained row outside model calls,
+    one BLAS thread, 12 rows, a cheap numpy model (run it on a quiet machine)."""
+    from threadpoolctl import threadpool_limits
+
+    from leanlens.explain.shapley.chooser import predicted_overhead
+
+    with threadpool_limits(1, user_api="blas"):
+        for meth in ("gp", "polyshap", "kernel"):
+            for d in (8, 12, 16, 24, 30):
+                for m in (10 * d, 20 * d, 40 * d, *((2000,) if d == 30 else ())):
+                    if m >= (1 << d) - 2 or (meth == "gp" and m > 1300):
+                        continue
+                    r = np.random.default_rng(d)
+                    W1, W2 = r.normal(size=(d, 32)) / np.sqrt(d), r.normal(size=32) / 6
+                    spent = [0.0]
+
+                    def f(X: np.ndarray, W1: np.ndarray = W1, W2: np.ndarray = W2, spent: list[float] = spent) -> np.ndarray:
+                        c = time.process_time()
+                        out = np.tanh(np.asarray(X, dtype=np.float64) @ W1 * 2) @ W2
+                        spent[0] += time.process_time() - c
+                        return out
+                    model = leanlens.as_model(f, n_features=d)
+                    X, base = r.normal(size=(12, d)), np.zeros((1, d))
+                    get_explainer(meth)(model, background=base, budget=m, random_state=0).explain(X[:2], target=0)
+                    best = float("inf")
+                    for rep in range(3):
+                        spent[0] = 0.0
+                        c = time.process_time()
+                        get_explainer(meth)(model, background=base, budget=m, random_state=rep).explain(X, target=0)
+                        best = min(best, 1e3 * (time.process_time() - c - spent[0]) / len(X))
+                    print(f"{meth} d={d} budget={m}: {best:.2f} ms/row CPU (cost model "
+                          f"{1e3 * predicted_overhead(meth, d, m):.2f}; load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def _summary(payload: dict[str, Any]) -> dict[str, Any]:
@@ -439,7 +558,7 @@ def _table(payload: dict[str, Any]) -> str:
             s = r.get("ours shapley", {})
             lines.append(f"| {case} | {m} | {r['shap.KernelExplainer']['median_rel_sq_error']:.2e} | {cells} | "
                          f"{s.get('chosen', '')} | {s.get('overhead_ms_per_row', float('nan')):.1f} |")
-    t, g = payload["throughput"], payload["digits_patches_exact"]
+    t, g = payload.get("throughput"), payload.get("digits_patches_exact")
     lines += ["", "| method, budget | median ratio (all) | worst ratio | median (held-out) | worst (held-out) | "
               "max overhead ms/row (d ≤ 16) | max efficiency residual | SE coverage |", "|---|---|---|---|---|---|---|---|"]
     sm = payload["summary"]
@@ -458,13 +577,24 @@ def _table(payload: dict[str, Any]) -> str:
     s10, s40 = sm.get("ours shapley 10d all", {}), sm.get("ours shapley 40d all", {})
     lines += [
         "",
-        f"Throughput: {t['rows']} rows × d = 30 (tanh MLP 64-64), one baseline, budget 2,000 with `shapley` "
-        f"({t['chosen']}): {t['seconds']:.1f} s (median of {len(t['runs'])}; load {t['load_average_1min']:.1f}).",
-        f"Digits 2×2 patches, exact group values: {g['rows']} rows in {g['seconds']:.1f} s "
-        f"(median of {len(g['runs'])}; efficiency residual {g['max_efficiency_residual']:.1e}; load {g['load_average_1min']:.1f}).",
+    ]
+    for key, o in payload.get("overhead", {}).items():
+        lines.append(f"Overhead outside model calls, `shapley` ({o['chosen']}), {key}, {o['rows']} rows, one baseline: "
+                     f"{o['overhead_ms_per_row']:.1f} ms/row (median of {o['reps']}; gp's own CPU figure "
+                     f"{o['own_cpu_ms_per_row']:.1f} ms/row; load {o['load_average_1min']:.1f}).")
+    if t:
+        lines.append(f"Throughput: {t['rows']} rows × d = 30 (tanh MLP 64-64), one baseline, budget 2,000 with "
+                     f"`shapley` ({t['chosen']}): {t['seconds']:.1f} s (median of {len(t['runs'])}; load "
+                     f"{t['load_average_1min']:.1f}).")
+    if g:
+        lines.append(f"Digits 2×2 patches, exact group values ({g.get('background', 'one baseline row')}): {g['rows']} "
+                     f"rows in {g['seconds']:.1f} s (median of {len(g['runs'])}; efficiency residual "
+                     f"{g['max_efficiency_residual']:.1e}; load {g['load_average_1min']:.1f}).")
+    la = payload.get("cases_load_average_1min", {"start": float("nan"), "end": float("nan")})
+    lines += [
         "",
-        f"{payload['machine_line']}; load average {payload['load_average_1min']['start']:.1f} → "
-        f"{payload['load_average_1min']['end']:.1f} (other jobs share the 2 cores); total {payload['total_seconds']:.0f} s.",
+        f"{payload['machine_line']}; accuracy cases at load average {la['start']:.1f} → {la['end']:.1f} "
+        f"(other jobs share the 2 cores; accuracy does not depend on load).",
         "",
         f"Headline: `shapley` vs shap.KernelExplainer at equal budget — median error ratio "
         f"{s10.get('median_ratio', float('nan')):.2f}× at 10·d (target ≤ 0.5), {s40.get('median_ratio', float('nan')):.2f}× "

@@ -57,7 +57,7 @@ def _sklearn_reference(name: str, hidden: tuple[int, ...], epochs: int, seed: in
 
 
 def _determinism() -> bool:
-    ds = leanlens.datasets.load("digits")
+    ds = leanlens.datasets.load("digits", random_state=0)
     cfg = leanlens.TrainConfig(hidden=(512, 512), epochs=2, random_state=11)
     with tempfile.TemporaryDirectory() as tmp:
         digests = []
@@ -73,7 +73,7 @@ def _sgd_linear_regression() -> float:
     y = X @ np.array([1.5, -2.0, 0.5]) + 0.7 + rng.normal(0, 0.3, 400)
     ds = leanlens.datasets.from_numpy(X, y, task="regression", random_state=0)
     cfg = leanlens.TrainConfig(hidden=(), dropout=0.0, optimizer="sgd", momentum=0.0, lr=0.1, schedule="constant",
-                               batch_size=len(ds.X_train), epochs=600)
+                               batch_size=len(ds.X_train), epochs=600, random_state=0)
     model = leanlens.train(ds, cfg)
     A = np.hstack([ds.X_train.astype(np.float64), np.ones((len(ds.X_train), 1))])
     coef, *_ = np.linalg.lstsq(A, ds.y_train.astype(np.float64), rcond=None)
@@ -93,9 +93,9 @@ def main() -> None:
     seeds = [0] if args.quick else [0, 1, 2, 3, 4]
     epochs = 3 if args.quick else 30
     cases = {
-        "digits MLP (512, 512)": ("digits", leanlens.TrainConfig(hidden=(512, 512), epochs=epochs), (512, 512), 0.97),
-        "digits-images SmallCNN": ("digits-images", leanlens.TrainConfig(arch="cnn", hidden=(128,), epochs=epochs), None, 0.97),
-        "breast_cancer MLP (512, 512)": ("breast_cancer", leanlens.TrainConfig(hidden=(512, 512), epochs=epochs), (512, 512), 0.95),
+        "digits MLP (512, 512)": ("digits", leanlens.TrainConfig(hidden=(512, 512), epochs=epochs, random_state=0), (512, 512), 0.97),
+        "digits-images SmallCNN": ("digits-images", leanlens.TrainConfig(arch="cnn", hidden=(128,), epochs=epochs, random_state=0), None, 0.97),
+        "breast_cancer MLP (512, 512)": ("breast_cancer", leanlens.TrainConfig(hidden=(512, 512), epochs=epochs, random_state=0), (512, 512), 0.95),
     }
     _train("iris", leanlens.TrainConfig(hidden=(8,), epochs=1), 0)  # warm-up: torch's first-call overhead
     rows = []

@@ -45,6 +45,7 @@ __all__ = [
     "check_random_state",
     "check_str_or_str_sequence",
     "describe",
+    "resolve_seed",
 ]
 
 #: scikit-learn (used for dataset splits and trees) refuses seeds ≥ 2**32.
@@ -250,6 +251,18 @@ def check_random_state(
     """
     check_param(value, SEED, param=param, owner=owner, error=error)
     return None if value is None else int(value)
+
+
+def resolve_seed(value: Any, *, param: str = "random_state", owner: str = "",
+                 error: type[InvalidInputError] = InvalidInputError) -> int:
+    """The seed to use and record: ``value`` if it is an int seed, a fresh one from the OS's entropy if None.
+
+    The convention across leanlens: ``random_state=None`` (the default) means fresh randomness and an
+    int means reproducible numbers; what is saved (a Dataset's split, a trained model) records the
+    seed actually used, so a None run can be repeated afterwards.
+    """
+    seed = check_random_state(value, param=param, owner=owner, error=error)
+    return int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else seed
 
 
 def check_str_or_str_sequence(value: Any, *, param: str, owner: str = "") -> list[str]:

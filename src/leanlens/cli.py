@@ -412,7 +412,7 @@ def explain_command(
     bg = background_rows(ds, background, random_state=seed)
     params = _parse_params(param)
     explainer = cls(model, background=bg, budget=budget, random_state=seed, **params)
-    expl = _explain_with_cost_and_progress(explainer, X[idx], target=_parse_target(target), quiet=quiet)
+    expl = _explain_with_cost_and_progress(explainer, X[idx], target=_parse_target(target), command="explain")
     expl.params = {**expl.params, "data": ds.name, "split": split, "data_seed": ds.random_state, "rows": rows,
                    "n_background": len(bg)}
     image_shape = (8, 8) if ds.name.startswith("digits") and model.n_features == 64 else None
@@ -435,25 +435,22 @@ def explain_command(
 EXPLAIN_CHUNK_ROWS = 10
 
 
-def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, quiet: bool) -> Any:
-    """State the measured cost first (and cheaper settings when it is long), then explain the rows
-    in chunks of EXPLAIN_CHUNK_ROWS with a progress bar. The numbers do not depend on --quiet."""
-    from .explain.cost import probe_cost
+def _explain_with_cost_and_progress(explainer: Any, X: Any, *, target: Any, flags: Any = None,
+                                    extra: Callable[[], list[Any]] | None = None, command: str = "") -> Any:
+    """State the measured cost first (and cheaper settings when it is long; ``extra()`` adds the
+    command's other parts), then explain the rows in chunks of EXPLAIN_CHUNK_ROWS, one progress
+    unit per chunk. What is shown is the reporter's (--quiet, --log-json); the numbers do not
+    depend on it."""
+    from .explain.cost import Flags, probe_cost, state_cost
     from .pipeline.distributed import explain_rows
-    from .progress import progress_bar
+    from .progress import shown
 
-    if len(X) > EXPLAIN_CHUNK_ROWS:
+    if shown():  # nobody reads a cost under --quiet; a failing probe is the explanation's own error, raised now
         cost = probe_cost(explainer, X, target=target, chunk_rows=EXPLAIN_CHUNK_ROWS)
-        if not quiet:
-            typer.echo(f"cost: {cost.line()}", err=True)
-            tips = cost.cheaper()
-            if tips:
-                typer.echo("cheaper: " + "; ".join(tips), err=True)
-    n_chunks = -(-len(X) // EXPLAIN_CHUNK_ROWS)
-    with progress_bar(total=n_chunks, description=f"explain ({explainer.name})", enabled=not quiet and n_chunks > 1) as bar:
-        return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
-                            budget=explainer.budget, random_state=explainer.random_state, params=explainer.params,
-                            chunk_rows=EXPLAIN_CHUNK_ROWS, on_chunk=lambda done, total: bar.update())
+        state_cost([cost, *(extra() if extra is not None else [])], flags=flags or Flags(), command=command)
+    return explain_rows(explainer.model, X, explainer.name, background=explainer.background, target=target,
+                        budget=explainer.budget, random_state=explainer.random_state, params=explainer.params,
+                        chunk_rows=EXPLAIN_CHUNK_ROWS)
 
 
 @app.command("compress")
@@ -608,8 +605,19 @@ def evaluate_command(
     X = ds.X_test[:rows]
     bg = background_rows(ds, background, random_state=seed)
     tgt = _parse_target(target)
-    expl = cls(model, background=bg, budget=budget, random_state=seed).explain(X, target=None)
-    results = evaluate_fn(model, X, expl, names, background=bg, target=None if tgt == "predicted" else tgt,
+    judged = None if tgt == "predicted" else tgt
+
+    def metrics_cost() -> list[Any]:
+        from .pipeline.cost import metrics_cost
+
+        return [metrics_cost(model, X, cls(model, background=bg, budget=budget, random_state=seed), names,
+                             background=bg, target=judged, ground_truth=ds.ground_truth, seed=seed)]
+
+    from .explain.cost import COUNT_FLAGS
+
+    expl = _explain_with_cost_and_progress(cls(model, background=bg, budget=budget, random_state=seed), X, target=None,
+                                           flags=COUNT_FLAGS, extra=metrics_cost, command="evaluate")
+    results = evaluate_fn(model, X, expl, names, background=bg, target=judged,
                           explainer=cls, ground_truth=ds.ground_truth, random_state=seed)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         atomic_write_json(tmp / "metrics.json", {
@@ -688,11 +696,35 @@ def compare_command(
     twin_models: int | list[Any] = [load_model_or_compressed(p) for p in twin] if twin else twins
     # the split the original was trained on, so that the test rows are rows it never saw
     ds = data_of(original, data, label=label, impute=impute, random_state=seed)
+    from .compare.twins import check_same_io
+
+    check_same_io(original, compressed, "the compressed model")  # a refusal comes before any probe
+    for i, m in enumerate(twin_models if isinstance(twin_models, list) else []):
+        check_same_io(original, m, f"--twin {i + 1}")
+    _state_compare_cost(original, ds, methods, cfg, seed, twin_models)
     report = compare_fn(original, compressed, ds, explainers=methods, config=cfg, random_state=seed,
                         twins=twin_models)
     report.save(out, overwrite=overwrite, plots=plots)
     typer.echo(report.summary())
     typer.echo(f"drift report written to {out}")
+
+def _state_compare_cost(original: Any, ds: Any, methods: list[str], cfg: Any, seed: int, twins: Any) -> None:
+    """The cost line of ``compare``: its explanations (models × seeds, probed on the original)
+    and its twins' training, said before the work (nothing under --quiet)."""
+    from .data.source import background_rows
+    from .explain.cost import COUNT_FLAGS, stated_cost
+    from .pipeline.cost import compare_cost, twins_cost
+
+    def parts() -> list[Any]:
+        n_twins = len(twins) if isinstance(twins, list) else int(twins)
+        bg = background_rows(ds, cfg.n_background, random_state=seed)
+        out: list[Any] = compare_cost(original, ds.X_test[: cfg.n_rows], bg, methods, config=cfg, seed=seed,
+                                      n_twins=n_twins)
+        trained = None if isinstance(twins, list) else twins_cost(original, ds, n_twins)
+        return out + ([trained] if trained is not None else [])
+
+    stated_cost(parts, flags=COUNT_FLAGS, command="compare")
+
 
 #: OSErrors that are the environment's, not a bug: reported as one line with exit code 2.
 _USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["JSON_EVERY", "SHOW_AFTER", "Log", "ProgressBar", "Reporter", "Task", "current", "json_lines_logger",
-           "note", "progress_bar", "reporting", "task"]
+           "note", "progress_bar", "reporting", "shown", "task"]
 
 Log = Callable[[dict[str, Any]], None]
 
@@ -157,16 +157,16 @@ class Reporter:
 
     def _release(self) -> None:
         self._open -= 1
-        if self._open <= 0 and self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-            self._open = 0
+        if self._open <= 0:
+            self.close()
 
     def close(self) -> None:
         if self._progress is not None:
+            if not self._progress.tasks:  # every bar was short and removed: leave no blank line
+                self._progress.live.transient = True
             self._progress.stop()
             self._progress = None
-            self._open = 0
+        self._open = 0
 
 
 _CURRENT: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("leanlens_reporter", default=None)
@@ -198,6 +198,13 @@ def task(stage: str, total: int, *, description: str | None = None) -> Iterator[
         return
     with rep.task(stage, total, description=description) as t:
         yield t
+
+
+def shown() -> bool:
+    """Whether anyone sees progress and notes here (a reporter with bars or a log): work done
+    only to be said, such as a cost probe, is skipped when not."""
+    rep = current()
+    return rep is not None and (rep.bars or rep.log is not None)
 
 
 def note(kind: str, text: str, **fields: Any) -> None:

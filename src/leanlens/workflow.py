@@ -2,73 +2,40 @@
 
 The pipeline (:mod:`leanlens.pipeline`) produces a typed :class:`~leanlens.pipeline.RunResult`;
 the report (:mod:`leanlens.report`) renders one. This module sits above both layers and joins
-them: the pipeline takes the report writer as a parameter, so it never imports the report
-(ARCHITECTURE.md: layers import downwards only). The CLI's ``run``, ``sweep`` and ``demo`` call
-these functions.
+them: the pipeline takes the report writer as a parameter (``report=``), so it never imports the
+report (ARCHITECTURE.md: layers import downwards only). The CLI's ``run``, ``sweep`` and ``demo``
+call these functions. ``import leanlens`` loads this module on first use of ``leanlens.run``.
 """
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
-if TYPE_CHECKING:
-    from .pipeline import RunResult
-    from .pipeline.events import Log
-    from .pipeline.executors import Executor
+from .pipeline import RunResult
+from .pipeline import run as _run
+from .pipeline import sweep as _sweep
 
 __all__ = ["run", "sweep"]
 
-
-def run(
-    config: Any,
-    *,
-    out: str | os.PathLike[str],
-    overwrite: bool = False,
-    progress: bool = False,
-    log: Log | None = None,
-    executor: Executor | None = None,
-) -> RunResult:
-    """Run a pipeline end to end, write its run folder, and write ``out/report.html`` last.
-
-    The parameters, the run folder and the errors are those of :func:`leanlens.pipeline.run`.
-
-    Examples
-    --------
-    >>> import leanlens, tempfile
-    >>> cfg = {"data": {"name": "iris"}, "model": {"train": {"hidden": [8], "epochs": 2}},
-    ...        "explain": {"methods": ["kernel"], "n_rows": 3, "background": 5}}
-    >>> res = leanlens.run(cfg, out=tempfile.mkdtemp() + "/run")  # doctest: +SKIP
-    >>> res.report  # doctest: +SKIP
-    'report.html'
-    """
-    from .pipeline import run as run_pipeline
-    from .report import render_report
-
-    return run_pipeline(config, out=out, overwrite=overwrite, progress=progress, log=log, executor=executor,
-                        report=render_report)
+P = ParamSpec("P")
 
 
-def sweep(
-    config: Any,
-    *,
-    out: str | os.PathLike[str],
-    trials: int | None = None,
-    overwrite: bool = False,
-    backend: str | None = None,
-    address: str | None = None,
-    storage: str | None = None,
-    progress: bool = False,
-    log: Log | None = None,
-    executor: Executor | None = None,
-) -> RunResult:
-    """Search the plan space of ``config.sweep`` with Optuna, and write ``out/report.html`` last.
+def with_report(fn: Callable[P, RunResult]) -> Callable[P, RunResult]:
+    """``fn`` (the pipeline's ``run`` or ``sweep``) writing ``out/report.html`` with
+    :func:`leanlens.report.render_report`, unless the caller passes another ``report`` (or None)."""
 
-    The parameters, the sweep folder (which resumes) and the errors are those of
-    :func:`leanlens.pipeline.sweep`.
-    """
-    from .pipeline import sweep as sweep_pipeline
-    from .report import render_report
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> RunResult:
+        from .report import render_report
 
-    return sweep_pipeline(config, out=out, trials=trials, overwrite=overwrite, backend=backend, address=address,
-                          storage=storage, progress=progress, log=log, executor=executor, report=render_report)
+        options: dict[str, Any] = kwargs
+        options.setdefault("report", render_report)
+        return fn(*args, **options)
+
+    return call
+
+
+run = with_report(_run)
+sweep = with_report(_sweep)

@@ -129,7 +129,7 @@ def test_twins_are_cached_on_disk(iris, iris_mlp, tmp_path) -> None:
 
 
 def test_a_recipe_that_cannot_be_replayed_is_an_error(iris_mlp) -> None:
-    wine = leanlens.datasets.load("wine")
+    wine = leanlens.datasets.load("wine", random_state=0)
     with pytest.raises(InvalidInputError, match="'data' parameter has 13 features per row"):
         compare(iris_mlp, iris_mlp, wine, explainers=["ig"], config=FAST)
     renamed = leanlens.datasets.from_numpy(np.random.default_rng(0).normal(size=(150, 4)),

@@ -45,6 +45,7 @@ def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits
 
     class Report:
         verdict = "changed"
+        sentence = "The reasons changed."
 
     calls = []
     monkeypatch.setattr(cmp, "compare", lambda *a, **k: calls.append(1) or Report())
@@ -52,9 +53,11 @@ def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits
     res = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
     assert res.model is mlp64 and res.record.steps == []
     assert res.auto is not None and res.auto.plan == [] and res.auto.plan_yaml.strip() == "[]"
-    assert "No plan of 2 trials met a score drop ≤ 100 points and a same-reasons verdict" in res.auto.message
+    assert "No plan of 2 trials met a score drop ≤ 100 points, ran faster than the original and kept a same-reasons verdict" in res.auto.message
     assert "Best candidates: ×" in res.auto.message
-    assert 1 <= len(calls) <= 2  # the verdict is asked only of the few fastest feasible candidates
+    # the verdict is asked only of the few fastest feasible candidates (those faster than the original)
+    judged = [c for c in res.auto.candidates if c["verdict"] is not None]
+    assert len(calls) == len(judged) <= 2 and all(c["verdict"] == "changed" for c in judged)
 
 
 def test_no_torch_body_searches_only_what_applies(digits):
@@ -101,3 +104,64 @@ def test_cli_auto_writes_plan_and_search(mlp64, digits, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["compress", str(tmp_path / "m"), "--auto", "--prune", "structured:0.5", "--out", str(tmp_path / "o2")])
     assert exc.value.code == 2
+
+
+def test_an_onnx_original_searches_only_what_applies_and_says_so(mlp64, digits, tmp_path):
+    from leanlens.compress.auto import auto_compress
+    from leanlens.models.onnx_model import onnx_from_torch
+
+    onnx = onnx_from_torch(mlp64, tmp_path / "onnx", threads=1)
+    searched, left = search_space(onnx)
+    assert searched == ["distill", "quantize"] and set(left) == {"prune", "finetune", "lowrank"}
+    said: list[str] = []
+    _, search = auto_compress(onnx, data=digits, budget=AutoBudget(trials=1, steps=("quantize",), threads=1,
+                                                                      latency_reps=3), random_state=0, log=said.append)
+    assert search.searched == ["quantize"] and len(search.candidates) == 1
+    assert "left out: prune: they need a torch body and this is a onnx model" in said[0]
+    assert all(next(iter(step)) == "quantize" for c in search.candidates for step in c["plan"])
+
+
+def test_a_hopeless_trial_is_timed_briefly_and_a_kept_model_comes_back(mlp64, digits):
+    from leanlens.compress.auto import run_trial
+
+    task = {"model": mlp64, "data": digits, "seed": 0, "threads": 1, "batch": 16, "reps": 40, "keep": True,
+            "plan": [leanlens.Prune(amount=0.5, scope="layer")]}
+    hopeless = run_trial({**task, "max_drop": -1.0})
+    fine = run_trial({**task, "max_drop": 1.0, "keep": False})
+    assert hopeless["hopeless"] and not fine["hopeless"]
+    assert hopeless["drop"] == fine["drop"] and hopeless["error"] is None
+    assert hopeless["model"] is not None and fine["model"] is None
+    np.testing.assert_array_equal(hopeless["model"].predict(digits.X_test[:50]).shape, (50,))
+
+
+def test_max_seconds_stops_proposing_trials(mlp64, digits):
+    from leanlens.compress.auto import auto_compress
+
+    said: list[str] = []
+    _, search = auto_compress(mlp64, data=digits, budget=AutoBudget(trials=5, max_seconds=1e-3, max_accuracy_drop=1.0,
+                                                                     steps=("prune",), threads=1, latency_reps=3),
+                              random_state=0, log=said.append)
+    assert len(search.candidates) == 1  # the first trial always runs; the next would pass the limit
+    assert any("stopped after 1 trials" in s for s in said)
+    assert search.candidates[0]["params"] == {"prune": "structured", "amount": 0.5, "criterion": "magnitude"}
+
+
+@pytest.mark.slow
+def test_auto_on_a_local_ray_instance_gives_the_in_process_trials(mlp64, digits):
+    pytest.importorskip("ray")
+    from leanlens.pipeline.executors import RayExecutor
+
+    budget = AutoBudget(trials=2, max_accuracy_drop=0.05, steps=("prune",), threads=1, latency_reps=3)
+    with RayExecutor(num_cpus=2) as ray_ex:
+        assert ray_ex.start().workers == 2
+        remote = compress(mlp64, "auto", data=digits, budget=budget, random_state=0, executor=ray_ex)
+    local = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
+    assert remote.auto is not None and local.auto is not None
+
+    def trials(s):
+        return sorted((c["trial"], c["params"], round(c["drop"], 9), c["error"]) for c in s.candidates)
+
+    assert trials(remote.auto) == trials(local.auto) and len(remote.auto.candidates) == 2
+    if remote.auto.plan:  # the winner, replayed in the driver from its plan, is that plan's model
+        again = compress(mlp64, remote.auto.plan, data=digits, random_state=0, latency_reps=0)
+        np.testing.assert_array_equal(again.model.predict(digits.X_test), remote.model.predict(digits.X_test))

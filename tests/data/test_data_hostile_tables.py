@@ -75,7 +75,7 @@ def test_onehot_on_purpose_encodes_it_and_says_so():
     df["b"] = df["b"].astype(object)
     df.loc[3, "b"] = "junk"
     with pytest.warns(DataWarning, match=r"One-hot encoded 1 non-numeric column\(s\) into 60 features: 'b' holds text"):
-        ds = datasets.from_pandas(df, target="y", categorical="onehot")
+        ds = datasets.from_pandas(df, target="y", categorical="onehot", random_state=0)
     assert ds.n_features == 3 + 60
 
 
@@ -83,7 +83,7 @@ def test_auto_encodes_a_real_category_and_names_it():
     df = _numeric_frame()
     df["city"] = np.array(["oslo", "rome", "lima"])[np.arange(len(df)) % 3]
     with pytest.warns(DataWarning, match="'city' holds text \\(3 categories"):
-        ds = datasets.from_pandas(df, target="y")
+        ds = datasets.from_pandas(df, target="y", random_state=0)
     assert ds.n_features == 4 + 3
 
 

@@ -19,7 +19,7 @@ def _frame(n=60, seed=0):
 
 
 def test_from_pandas_one_hot_encodes_and_infers_binary():
-    ds = datasets.from_pandas(_frame(), target="label")
+    ds = datasets.from_pandas(_frame(), target="label", random_state=0)
     assert ds.task == "binary"
     assert ds.target_names == ("no", "yes")
     assert ds.feature_names == ("age", "income", "city=oslo", "city=paris", "city=rome")
@@ -43,10 +43,21 @@ def test_csv_and_parquet_round_trip(tmp_path):
     df = _frame()
     df.to_csv(tmp_path / "d.csv", index=False)
     df.to_parquet(tmp_path / "d.parquet")
-    a = datasets.from_csv(tmp_path / "d.csv", target="label")
-    b = datasets.from_parquet(tmp_path / "d.parquet", target="label")
+    a = datasets.from_csv(tmp_path / "d.csv", target="label", random_state=0)
+    b = datasets.from_parquet(tmp_path / "d.parquet", target="label", random_state=0)
     np.testing.assert_allclose(a.X_train, b.X_train, rtol=1e-6)
     assert a.name == "d"
+
+
+def test_file_readers_pass_their_options_on_and_refuse_unknown_ones(tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "d.csv", index=False)
+    df.to_parquet(tmp_path / "d.parquet")
+    a = datasets.from_csv(tmp_path / "d.csv", target="label", test_size=0.5, random_state=4)
+    b = datasets.from_pandas(df, target="label", test_size=0.5, random_state=4, name="d")
+    np.testing.assert_array_equal(a.X_test, b.X_test)
+    with pytest.raises(InvalidInputError, match="from_parquet\\(\\) has no option 'randomstate'. Did you mean 'random_state'"):
+        datasets.from_parquet(tmp_path / "d.parquet", target="label", randomstate=1)
 
 
 def test_missing_file(tmp_path):
@@ -110,6 +121,6 @@ def test_regression_target_and_standardizer():
 def test_constant_feature_gets_unit_scale():
     X = np.random.default_rng(0).normal(size=(40, 3))
     X[:, 1] = 7.0
-    ds = datasets.from_numpy(X, np.arange(40) % 2)
+    ds = datasets.from_numpy(X, np.arange(40) % 2, random_state=0)
     assert ds.preprocessing.scale[1] == 1.0
     assert np.all(np.isfinite(ds.preprocessing.transform(ds.X_test)))

@@ -45,7 +45,7 @@ def test_nan_refused_names_columns_and_suggests_impute(tmp_path):
 def test_fills_are_training_statistics_and_applied_to_every_split(tmp_path):
     _csv_with_nan(tmp_path / "d.csv")
     for strategy, stat in (("median", np.nanmedian), ("mean", np.nanmean)):
-        ds = from_csv(tmp_path / "d.csv", target="label", impute=strategy)
+        ds = from_csv(tmp_path / "d.csv", target="label", impute=strategy, random_state=0)
         assert ds.imputation is not None and ds.imputation["strategy"] == strategy
         for split in ("train", "val", "test"):
             assert np.isfinite(ds.split(split)[0]).all()
@@ -85,7 +85,7 @@ def test_cli_train_impute_round_trip(tmp_path, capsys):
     assert code == 0, err
     spec = json.loads((out / "model.json").read_text())
     fill = spec["metadata"]["impute"]["fill"]
-    ds = from_csv(tmp_path / "d.csv", target="label", impute="median")
+    ds = from_csv(tmp_path / "d.csv", target="label", impute="median", random_state=0)
     train_raw = _train_rows(df, ds)
     for j, col in enumerate(("a", "b", "c")):
         assert fill[col] == pytest.approx(float(np.float32(np.nanmedian(train_raw[:, j]))), rel=1e-6)

@@ -52,3 +52,39 @@ def test_cli_explain_states_the_cost_first_and_shows_progress(iris_mlp, tmp_path
     a = leanlens.Explanation.load(tmp_path / "a" / "explanation.json")
     b = leanlens.Explanation.load(tmp_path / "b" / "explanation.json")
     np.testing.assert_array_equal(a.values, b.values)  # --quiet changes what is printed, not the numbers
+
+
+def test_cheaper_names_the_k_means_summary_first_and_counts_the_other_parts():
+    from leanlens.explain.cost import COUNT_FLAGS, YAML_FLAGS
+
+    # a Shapley explainer summarizes its background by k-means: the change that moves the result least
+    c = Cost("leverage", n_rows=100, evals_per_row=200_000, seconds_per_row=2.4, n_background=100, budget=2000,
+             summarizes=100)
+    tips = c.cheaper(limit=60)
+    assert tips[0].startswith("--param max_background=25 (a k-means summary of the 100 background rows")
+    assert COUNT_FLAGS.summary is None and c.cheaper(limit=60, flags=COUNT_FLAGS)[0].startswith("--background 25 ")
+    assert c.cheaper(limit=60, flags=YAML_FLAGS)[1].startswith("explain.n_rows: 25 ")
+    # 240 s of explanation inside a 270 s command: the explanation must shrink to 30 s (1/8) for the
+    # whole to take 60 s; the tips say what the whole command would take
+    whole = c.cheaper(limit=60, total=270.0)
+    assert whole[1] == "--rows 0:12 (fewer rows: about 59 s)" and whole[2].startswith("--budget 250 ")
+
+
+def test_state_cost_speaks_through_the_reporter_only():
+    from leanlens.explain.cost import Extra, state_cost
+    from leanlens.progress import Reporter, reporting
+
+    parts = [Cost("kernel", n_rows=100, evals_per_row=2000, seconds_per_row=1.0, n_background=50, budget=1000,
+                  runs=4, what="compare with kernel"), Extra("3 twins", 30.0)]
+    events = []
+    with reporting(Reporter(log=events.append)):
+        tips = state_cost(parts, command="compare")
+    kinds = [e["event"] for e in events]
+    assert kinds == ["cost", "cost", "cost", "cheaper"] and tips
+    assert events[0]["message"].startswith("compare with kernel: 4 runs × 100 rows × 2,000 model evaluations = 800,000")
+    assert events[2]["part"] == "total" and events[2]["seconds"] == 430.0 and events[2]["model_evals"] == 800_000
+    assert events[3]["tips"] == tips
+    silent = []
+    with reporting(Reporter()):  # --quiet: a reporter with neither bars nor log
+        state_cost(parts)
+    assert silent == []

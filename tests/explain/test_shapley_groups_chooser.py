@@ -12,7 +12,7 @@ import pytest
 import leanlens
 from leanlens.errors import InvalidInputError
 from leanlens.explain import Explanation, explain
-from leanlens.explain.shapley.chooser import choose_estimator
+from leanlens.explain.shapley.chooser import choose_estimator, model_cost_class, predicted_overhead
 from leanlens.explain.shapley.groups import resolve_groups
 
 ESTIMATORS = ["kernel", "leverage", "permutation", "polyshap", "shapley"]
@@ -140,14 +140,28 @@ def test_many_row_background_game_has_the_same_accuracy_class(method):
 
 
 def test_chooser_rule():
-    assert choose_estimator(10, 2000, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "exact"
-    assert choose_estimator(12, 480, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "polyshap"
-    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.01, model_seconds_per_row=0.0)[0] == "gp"
-    slow_gp = choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=0.01)
-    assert slow_gp[0] == "polyshap" and "exceeds" in slow_gp[1]
-    # an expensive model makes a costly surrogate worth it
-    assert choose_estimator(12, 480, gp_available=True, gp_overhead=0.5, model_seconds_per_row=1.0)[0] == "gp"
-    assert choose_estimator(40, 42, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)[0] == "kernel"
+    """The rule is a function of d, the budget, the model's cost per explained row and the outputs."""
+    assert choose_estimator(10, 2000)[0] == "exact"
+    # cheap model: gp while its predicted overhead is ≤ 50 ms per row (d ≤ 16 at 10·d and 40·d)
+    for d in (10, 12, 16):
+        for mult in (10, 40):
+            assert choose_estimator(d, mult * d, model_seconds_per_row=1e-4)[0] == "gp"
+            assert predicted_overhead("gp", d, mult * d) <= 0.05
+    # the throughput case (d = 30, budget 2,000, a cheap model): the fast path
+    method, reason = choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-6)
+    assert method == "kernel" and "gp's predicted overhead" in reason and "polyshap" in reason
+    # an expensive model makes polyshap's (and gp's) extra work worth it
+    assert choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-5)[0] == "polyshap"
+    assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] != "gp"
+    assert choose_estimator(30, 1200, model_seconds_per_row=1200 * 1e-4)[0] == "gp"
+    # more outputs explained at once cost gp more
+    assert choose_estimator(16, 640, outputs=10)[0] != "gp"
+    assert choose_estimator(12, 480, gp_available=False, model_seconds_per_row=0.01)[0] == "polyshap"
+    assert choose_estimator(12, 480, gp_available=False)[0] == "kernel"
+    assert choose_estimator(40, 42, gp_available=False)[0] == "kernel"
+    # the model's cost enters as a half-decade class: noise of ±30% does not move it
+    assert model_cost_class(1.0e-6) == model_cost_class(1.3e-6) == model_cost_class(0.8e-6) == 1e-6
+    assert model_cost_class(2.0e-6) == pytest.approx(10**-5.5)
 
 
 def test_shapley_is_the_default_and_records_its_choice():
@@ -161,11 +175,19 @@ def test_shapley_is_the_default_and_records_its_choice():
     assert small.params["estimator"] == "exact" and small.stderr is None
 
 
+_OVER_COVERS = pytest.mark.xfail(strict=True, reason=(
+    "known miss: polyshap's HC3 sandwich over-covers at 40·d (0.988 measured here); HC2 was tried and "
+    "failed at 10·d and 40·d"))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["kernel", "leverage", "permutation", "polyshap"])
-def test_standard_errors_cover_the_exact_values(method):
+@pytest.mark.parametrize(("method", "budget"), [
+    *[(m, b) for m in ("kernel", "leverage", "permutation", "gp") for b in (100, 400)],
+    ("polyshap", 100), pytest.param("polyshap", 400, marks=_OVER_COVERS)])
+def test_standard_errors_cover_the_exact_values(method, budget):
     """Nominal 95% intervals φ̂ ± 1.96·SE cover the exact value for 90–98% of (row, feature)
-    pairs, pooled over two models, single and 5-row backgrounds and two seeds."""
+    pairs at 10·d and 40·d (d = 10), pooled over two models, single and 5-row backgrounds and
+    two seeds. The models are not the ones gp's σ² rule was chosen on (benchmark-style MLPs)."""
     d = 10
     hits = []
     for seed in (0, 1):
@@ -175,14 +197,14 @@ def test_standard_errors_cover_the_exact_values(method):
         for n_bg in (1, 5):
             bg = rng.normal(size=(n_bg, d))
             truth = explain(model, X, method="exact", background=bg, target=0).values
-            e = explain(model, X, method=method, background=bg, target=0, budget=120, random_state=seed)
+            e = explain(model, X, method=method, background=bg, target=0, budget=budget, random_state=seed)
             hits.append(np.abs(e.values - truth) <= 1.96 * e.stderr + 1e-12)
     coverage = float(np.mean(hits))
     assert 0.90 <= coverage <= 0.98, coverage
 
 
 def test_chooser_on_a_bare_game_delegates_by_d_and_budget():
-    """Without a model call to time, the chooser picks exact or kernel/polyshap from d and the budget."""
+    """Without a model call to time, the same rule with the model's cost unknown: exact or gp here."""
     from leanlens.explain.shapley.chooser import RecommendedShapley
     from leanlens.explain.shapley.game import MaskingGame
 
@@ -191,7 +213,28 @@ def test_chooser_on_a_bare_game_delegates_by_d_and_budget():
     X, bg = np.ones((2, 6)), np.zeros((1, 6))
     game = MaskingGame(f, X, bg)
     chooser = RecommendedShapley(f, background=bg, random_state=0)
-    for budget, chosen in ((62, "exact"), (20, "kernel")):
+    for budget, chosen in ((62, "exact"), (20, "gp")):
         phi, _, notes = chooser._estimate(game, budget, np.random.default_rng(0))
         assert notes[0].startswith(f"shapley chose {chosen}")
         np.testing.assert_allclose(np.asarray(phi).reshape(2, 6), np.tile(w, (2, 1)), atol=1e-6)  # linear: w_i (x_i − 0)
+
+
+def test_metrics_accept_group_explanations_spread_over_their_features():
+    """evaluate() scores a 2×2-patch explanation: each pixel carries an equal share of its patch's
+    value, so completeness holds and the metrics see 64 features (no "16 features but 64")."""
+    model = _mlp(64, seed=2)
+    X = np.random.default_rng(1).normal(size=(3, 64))
+    bg = np.zeros((1, 64))
+    e = explain(model, X, method="shapley", background=bg, target=0, groups="patches:2x2", budget=65534)
+    assert e.params["estimator"] == "exact" and e.values.shape == (3, 16)
+    res = {r.name: r for r in leanlens.evaluate(model, X, e, ["completeness", "deletion_auc", "sparseness"],
+                                                background=bg)}
+    assert all(r.skipped is None for r in res.values()), res
+    assert res["completeness"].value < 1e-9
+    from leanlens.metrics.api import spread_groups
+
+    per_pixel = spread_groups(e, model.feature_names)
+    assert per_pixel.values.shape == (3, 64) and per_pixel.groups is None
+    np.testing.assert_allclose(per_pixel.values.sum(axis=1), e.values.sum(axis=1), atol=1e-12)
+    np.testing.assert_allclose(per_pixel.values[:, [0, 1, 8, 9]], np.repeat(e.values[:, :1] / 4, 4, axis=1))
+    assert any("spread evenly" in n for n in per_pixel.notes)

@@ -82,16 +82,16 @@ def test_randomizing_the_last_layer_lowers_similarity(setup) -> None:
 def test_metric_that_does_not_apply_is_skipped_with_a_reason(setup) -> None:
     model, X, e, bg = setup
     lime_like = Explanation(e.values, e.base_values, e.data, e.feature_names, e.output_names, "lime")
-    rs = {r.name: r for r in evaluate(model, X, lime_like, ["completeness", "deletion_auc", "gt_feature_agreement"])}
+    rs = {r.name: r for r in evaluate(model, X, lime_like, ["completeness", "deletion_auc", "gt_feature_agreement"], random_state=0)}
     assert "'lime' does not promise efficiency" in rs["completeness"].skipped
     assert "needs a background" in rs["deletion_auc"].skipped
     assert "needs ground-truth" in rs["gt_feature_agreement"].skipped
     assert rs["completeness"].value is None and not rs["completeness"].ok
     callable_model = leanlens.as_model(lambda Z: Z.sum(axis=1), n_features=X.shape[1])
     flat = Explanation(e.values[:, :, 0], np.zeros(len(X)), X, e.feature_names, ("value",), "unknown-method")
-    (r,) = evaluate(callable_model, X, flat, ["model_randomization"])
+    (r,) = evaluate(callable_model, X, flat, ["model_randomization"], random_state=0)
     assert "needs a torch model" in r.skipped
-    (r,) = evaluate(model, X, flat, ["max_sensitivity"], background=bg)
+    (r,) = evaluate(model, X, flat, ["max_sensitivity"], background=bg, random_state=0)
     assert "not available" in r.skipped
 
 
@@ -132,8 +132,8 @@ def test_categories_and_instances_resolve() -> None:
 
 def test_target_selects_the_judged_output(setup) -> None:
     model, X, e, _ = setup
-    (r0,) = evaluate(model, X, e, ["entropy"], target=0)
-    (r_name,) = evaluate(model, X, e, ["entropy"], target=model.output_names[0])
+    (r0,) = evaluate(model, X, e, ["entropy"], target=0, random_state=0)
+    (r_name,) = evaluate(model, X, e, ["entropy"], target=model.output_names[0], random_state=0)
     assert r0.value == pytest.approx(r_name.value)
     from leanlens.metrics.complexity import entropy
 

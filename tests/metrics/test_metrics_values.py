@@ -37,7 +37,7 @@ def expl(values, X, method: str = "exact", base=None, **kw) -> Explanation:
 
 
 def one(model, X, e, metric, **kw):
-    (r,) = evaluate(model, X, e, [metric], **kw)
+    (r,) = evaluate(model, X, e, [metric], **{"random_state": 0, **kw})
     return r
 
 
@@ -168,14 +168,14 @@ def test_ground_truth_metrics_by_hand() -> None:
     gt = np.array([[4.0, -3.0, 2.0, 1.0]])
     e = expl(np.array([[0.5, 5.0, 0.1, 2.5]]), X)
     m = linear(np.ones(4))
-    rs = {r.name: r for r in evaluate(m, X, e, "ground_truth", ground_truth=gt)}
+    rs = {r.name: r for r in evaluate(m, X, e, "ground_truth", ground_truth=gt, random_state=0)}
     assert rs["gt_feature_agreement"].value == pytest.approx(2 / 3)  # {0,1,2} ∩ {1,3,0} = {0,1}
     assert rs["gt_rank_agreement"].value == 0.0  # order 0,1,2 vs 1,3,0
     assert rs["gt_sign_agreement"].value == pytest.approx(1 / 3)  # feature 0 agrees, feature 1 does not
     assert rs["gt_rank_correlation"].value == pytest.approx(0.0)
     assert rs["gt_irrelevant_mass"].value == 0.0  # every feature has a non-zero true attribution
     gt2 = np.array([[4.0, -3.0, 0.0, 0.0]])
-    (r,) = evaluate(m, X, e, ["gt_irrelevant_mass"], ground_truth=gt2)
+    (r,) = evaluate(m, X, e, ["gt_irrelevant_mass"], ground_truth=gt2, random_state=0)
     assert r.value == pytest.approx(2.6 / 8.1)
     assert r.details["irrelevant_features"] == [2, 3]
 
@@ -185,7 +185,7 @@ def test_ground_truth_object_from_synthetic_data_is_used() -> None:
     X = ds.X_test[:10]
     truth = ds.ground_truth.shapley(X)
     m = leanlens.as_model(lambda Z: ds.ground_truth.function(Z), n_features=12)
-    rs = {r.name: r for r in evaluate(m, X, expl(truth, X), "ground_truth", ground_truth=ds.ground_truth)}
+    rs = {r.name: r for r in evaluate(m, X, expl(truth, X), "ground_truth", ground_truth=ds.ground_truth, random_state=0)}
     assert rs["gt_feature_agreement"].value == 1.0
     assert rs["gt_irrelevant_mass"].value == 0.0
     assert rs["gt_rank_correlation"].details["global"] == pytest.approx(1.0)

@@ -23,8 +23,8 @@ def test_torch_round_trip(iris_mlp, iris, tmp_path):
 
 
 def test_cnn_round_trip(tmp_path):
-    ds = leanlens.datasets.load("digits-images")
-    model = leanlens.train(ds, leanlens.TrainConfig(arch="cnn", channels=(4, 8), hidden=(16,), epochs=1))
+    ds = leanlens.datasets.load("digits-images", random_state=0)
+    model = leanlens.train(ds, leanlens.TrainConfig(random_state=0, arch="cnn", channels=(4, 8), hidden=(16,), epochs=1))
     loaded = leanlens.load_model(model.save(tmp_path / "cnn"))
     np.testing.assert_array_equal(loaded.output(ds.X_test[:20]), model.output(ds.X_test[:20]))
 

@@ -26,7 +26,7 @@ def test_training_does_not_touch_the_global_torch_rng(iris):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    leanlens.train(iris, leanlens.TrainConfig(hidden=(8,), epochs=1))
+    leanlens.train(iris, leanlens.TrainConfig(random_state=0, hidden=(8,), epochs=1))
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -52,21 +52,21 @@ def test_sgd_linear_regression_reaches_the_least_squares_solution():
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
 def test_every_activation_and_optimizer_learns_iris(iris, activation, optimizer):
     lr = 0.05 if optimizer == "sgd" else 1e-2
-    model = leanlens.train(iris, leanlens.TrainConfig(hidden=(16,), activation=activation, optimizer=optimizer,
+    model = leanlens.train(iris, leanlens.TrainConfig(random_state=0, hidden=(16,), activation=activation, optimizer=optimizer,
                                                         lr=lr, epochs=30, batch_size=16, dropout=0.0))
     assert model.metadata["metrics"]["test_accuracy"] >= 0.8  # chance is 1/3
 
 
 @pytest.mark.parametrize("schedule", ["constant", "exponential", "step", "cosine", "onecycle"])
 def test_every_schedule_runs_and_learns(iris, schedule):
-    model = leanlens.train(iris, leanlens.TrainConfig(hidden=(16,), schedule=schedule, lr=1e-2, epochs=20, step_size=5))
+    model = leanlens.train(iris, leanlens.TrainConfig(random_state=0, hidden=(16,), schedule=schedule, lr=1e-2, epochs=20, step_size=5))
     assert model.metadata["metrics"]["test_accuracy"] >= 0.8
 
 
 @pytest.mark.parametrize("loss", ["bce", "mse", "cross_entropy"])
 def test_losses_on_binary_data(loss):
-    ds = leanlens.datasets.load("breast_cancer")
-    model = leanlens.train(ds, leanlens.TrainConfig(hidden=(32,), loss=loss, epochs=10))
+    ds = leanlens.datasets.load("breast_cancer", random_state=0)
+    model = leanlens.train(ds, leanlens.TrainConfig(random_state=0, hidden=(32,), loss=loss, epochs=10))
     proba = model.predict_proba(ds.X_test)
     assert proba.shape == (len(ds.X_test), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
@@ -74,14 +74,14 @@ def test_losses_on_binary_data(loss):
 
 
 def test_regression_reports_r2():
-    ds = leanlens.datasets.load("diabetes")
-    model = leanlens.train(ds, leanlens.TrainConfig(hidden=(32,), epochs=30, lr=1e-2))
+    ds = leanlens.datasets.load("diabetes", random_state=0)
+    model = leanlens.train(ds, leanlens.TrainConfig(random_state=0, hidden=(32,), epochs=30, lr=1e-2))
     assert model.metadata["metrics"]["test_r2"] > 0.3
     assert model.predict(ds.X_test).shape == (len(ds.X_test),)
 
 
 def test_early_stopping_stops_and_keeps_best_weights(iris):
-    model = leanlens.train(iris, leanlens.TrainConfig(hidden=(64,), epochs=200, lr=5e-2, patience=3))
+    model = leanlens.train(iris, leanlens.TrainConfig(random_state=0, hidden=(64,), epochs=200, lr=5e-2, patience=3))
     m = model.metadata["metrics"]
     assert m["stopped_early"] is True
     assert m["epochs_run"] < 200
@@ -89,8 +89,8 @@ def test_early_stopping_stops_and_keeps_best_weights(iris):
 
 
 def test_small_cnn_on_digit_images():
-    ds = leanlens.datasets.load("digits-images")
-    model = leanlens.train(ds, leanlens.TrainConfig(arch="cnn", channels=(8, 16), hidden=(32,), epochs=5, lr=5e-3))
+    ds = leanlens.datasets.load("digits-images", random_state=0)
+    model = leanlens.train(ds, leanlens.TrainConfig(random_state=0, arch="cnn", channels=(8, 16), hidden=(32,), epochs=5, lr=5e-3))
     assert model.input_shape == (1, 8, 8)
     assert model.metadata["metrics"]["test_accuracy"] > 0.8
 
@@ -131,7 +131,7 @@ def test_train_checks_its_arguments(iris):
 
 
 def test_train_config_yaml_round_trip(tmp_path):
-    cfg = leanlens.TrainConfig(hidden=(32, 16), optimizer="sgd", schedule="step", patience=4)
+    cfg = leanlens.TrainConfig(random_state=0, hidden=(32, 16), optimizer="sgd", schedule="step", patience=4)
     path = cfg.save(tmp_path / "train.yaml")
     assert leanlens.TrainConfig.from_yaml(path) == cfg
     assert leanlens.TrainConfig.from_dict(cfg.to_dict()) == cfg

@@ -27,6 +27,7 @@ def test_demo_config_is_the_issue_default():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # starts a local Ray: not beside test_pipeline_ray.py (pytest-xdist)
 def test_pipeline_benchmark_quick_mode_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--quick", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=900)

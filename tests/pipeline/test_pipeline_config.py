@@ -17,7 +17,7 @@ from leanlens.pipeline import (
 
 def test_defaults_validate_and_round_trip():
     cfg = parse_pipeline_config({})
-    assert cfg.data.name == "digits" and cfg.explain.methods[0].method == "kernel"
+    assert cfg.data.name == "digits" and cfg.explain.methods[0].method == "shapley"  # the recommended method is the default everywhere
     again = parse_pipeline_config(cfg.to_dict())
     assert again == cfg
 

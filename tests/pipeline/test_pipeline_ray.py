@@ -16,7 +16,7 @@ from leanlens.pipeline import ClusterUnreachableError, RayExecutor, run, sweep
 from leanlens.pipeline.distributed import explain_rows
 from leanlens.pipeline.executors import check_reachable
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray user at a time (pytest-xdist)
 
 
 @pytest.fixture(scope="module")

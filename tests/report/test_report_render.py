@@ -17,11 +17,13 @@ def test_report_is_self_contained(report_run):
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
 
 
-def test_verdict_comes_first_and_sections_exist(report_run):
+def test_recommendation_then_verdict_come_first_and_sections_exist(report_run):
     text = (report_run.out_dir / "report.html").read_text()
     body = text[text.index("<body>"):]
-    first_section = re.search(r'<section id="([^"]+)"', body).group(1)
-    assert first_section == "verdict"
+    assert re.findall(r'<section id="([^"]+)"', body)[:2] == ["recommendation", "verdict"]
+    box = body[body.index('id="recommendation"'):body.index('id="verdict"')]
+    assert "No recommendation: keep the original" in box and "The run has no compressed model." in box
+    assert "report.max_accuracy_drop: 0.01" in box and "1 point of accuracy" in box
     for section in ("models", "tradeoff", "importance", "drift", "rows", "surrogates", "metrics", "methods"):
         assert f'<section id="{section}"' in text
     assert "no compression plan" in text
@@ -81,3 +83,26 @@ def test_rounded_parameters():
                     "shape": np.zeros((3, 2)), "nested": {"a": (1, 2.123456)}, "name": "x", "none": None})
     assert got == {"tol": 0.00245, "w": 0.5, "ids": "[30 values]", "shape": [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
                    "nested": {"a": [1, 2.12]}, "name": "x", "none": None}
+
+
+def test_recommendation_box_names_the_model_and_its_facts(report_run, tmp_path):
+    import numpy as np
+    from markupsafe import escape  # the template's own escaping
+
+    from leanlens.compare import CompareConfig, DriftReport
+
+    res = RunResult.from_dict(report_run.to_dict())
+    said = "Same reasons: its explanations are no farther from the original's than its twins'."
+    drift = DriftReport(verdict="same-reasons", sentence=said, reasons=(), decision={"agreement": 0.975},
+                        explainers={}, surrogate={}, config=CompareConfig(), feature_names=(), output_names=(),
+                        rows=np.arange(2))
+    acc = res.original.accuracy
+    res.original.latency_ms, res.original.size_bytes = 3.0, 2_000_000
+    res.models.append(type(res.models[0])(name="int8", scores={"test_accuracy": acc - 0.004}, latency_ms=1.0,
+                                          size_bytes=500_000, drift=drift))
+    text = render_report(res, tmp_path / "rec.html").read_text()
+    box = text[text.index('<section id="recommendation"'):text.index('<section id="verdict"')]
+    assert 'class="recommend chosen"' in box and "Recommended: int8" in box
+    for fact in ("3.00× (latency vs the original)", "4.00× smaller than", "-0.40 points of accuracy",
+                 "97.5% of the compared rows", "same-reasons", str(escape(said)), "report.max_accuracy_drop: 0.01<"):
+        assert fact in box, fact

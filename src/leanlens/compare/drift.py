@@ -129,9 +129,10 @@ def surrogate_drift(
     X_eval: np.ndarray,
     *,
     depth: int,
-    random_state: int,
+    random_state: int | None = None,
 ) -> dict[str, Any]:
-    """Depth-``depth`` trees fit to each model's decisions on ``X_fit``, scored on ``X_eval``.
+    """Depth-``depth`` trees fit to each model's decisions on ``X_fit``, scored on ``X_eval``
+    (both trees with one seed: ``random_state``, or one drawn when None).
 
     ``fidelity_original``: the original's tree against the original's decisions;
     ``fidelity_on_compressed``: the same tree against the compressed model's decisions
@@ -140,13 +141,16 @@ def surrogate_drift(
     """
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+    from .._validation import resolve_seed
+
+    seed = resolve_seed(random_state, owner="surrogate_drift()")
     reg = original.task == "regression"
 
     def decisions(m: BaseModel, X: np.ndarray) -> np.ndarray:
         return m.predict(X)
 
     def fit(m: BaseModel) -> Any:
-        tree = (DecisionTreeRegressor if reg else DecisionTreeClassifier)(max_depth=depth, random_state=random_state)
+        tree = (DecisionTreeRegressor if reg else DecisionTreeClassifier)(max_depth=depth, random_state=seed)
         return tree.fit(X_fit.reshape(len(X_fit), -1), decisions(m, X_fit))
 
     def score(tree: Any, y: np.ndarray) -> float:

@@ -162,26 +162,36 @@ def explain_models(models: dict[str, BaseModel], method: str, X: np.ndarray, tar
                    bg: np.ndarray, budget: int | None, seeds: tuple[int, int],
                    params: dict[str, Any] | None = None) -> ExplainedSet:
     """Explain every model of ``models`` (the first is the original) at both ``seeds``."""
+    from ..progress import task
+
     names = list(models)
     first = names[0]
     spent = 0.0
     runs: list[float] = []
     params = params or {}
-    a, used, t1, hit1, players = _explain_once(models[first], method, X, targets, bg, budget, seeds[0], params)
-    b, _, t2, hit2, _ = _explain_once(models[first], method, X, targets, bg, budget, seeds[1], params)
-    spent += (0.0 if hit1 else t1) + (0.0 if hit2 else t2)
-    runs += [t1, t2]
-    deterministic = bool(np.array_equal(a, b))
-    phi = {first: np.stack([a]) if deterministic else np.stack([a, b])}
-    use_seeds = seeds[:1] if deterministic else seeds
-    for name in names[1:]:
-        out = []
-        for s in use_seeds:
-            p, _, t, hit, _ = _explain_once(models[name], method, X, targets, bg, budget, s, params)
-            spent += 0.0 if hit else t
-            runs.append(t)
-            out.append(p)
-        phi[name] = np.stack(out)
+    # progress: one unit per model and seed (a deterministic explainer's second seeds count as done)
+    with task(f"compare: explain ({method}{'' if budget is None else f', budget {budget}'})",
+              2 * len(names)) as bar:
+        a, used, t1, hit1, players = _explain_once(models[first], method, X, targets, bg, budget, seeds[0], params)
+        bar.advance(info=first)
+        b, _, t2, hit2, _ = _explain_once(models[first], method, X, targets, bg, budget, seeds[1], params)
+        bar.advance(info=first)
+        spent += (0.0 if hit1 else t1) + (0.0 if hit2 else t2)
+        runs += [t1, t2]
+        deterministic = bool(np.array_equal(a, b))
+        phi = {first: np.stack([a]) if deterministic else np.stack([a, b])}
+        use_seeds = seeds[:1] if deterministic else seeds
+        for name in names[1:]:
+            out = []
+            for s in use_seeds:
+                p, _, t, hit, _ = _explain_once(models[name], method, X, targets, bg, budget, s, params)
+                spent += 0.0 if hit else t
+                runs.append(t)
+                out.append(p)
+                bar.advance(info=name)
+            phi[name] = np.stack(out)
+            if deterministic:
+                bar.advance(info=name)
     per_run = float(max(runs)) if runs else 0.0
     return ExplainedSet(method=method, budget=used, deterministic=deterministic, phi=phi, seconds=spent,
                         seconds_per_run=per_run, players=players)

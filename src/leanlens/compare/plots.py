@@ -24,7 +24,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _shown(report: DriftReport, gi_o: np.ndarray, gi_c: np.ndarray) -> np.ndarray:
+def _shown(gi_o: np.ndarray, gi_c: np.ndarray) -> np.ndarray:
     order = np.argsort(-(gi_o + gi_c), kind="stable")
     return order[:MAX_FEATURES_SHOWN]
 
@@ -35,7 +35,7 @@ def plot_global_importance(report: DriftReport, explainer: str, path: Path) -> P
     e = report.explainers[explainer]
     gi_o = np.asarray(e["global_importance"]["original"])
     gi_c = np.asarray(e["global_importance"]["compressed"])
-    idx = _shown(report, gi_o, gi_c)
+    idx = _shown(gi_o, gi_c)
     y = np.arange(len(idx))
     fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(idx) + 1.5))
     ax.barh(y - 0.2, gi_o[idx], height=0.4, label="original")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..progress import task
 from .estimate import model_fingerprint
 
 if TYPE_CHECKING:
@@ -175,11 +176,13 @@ def make_twins(original: BaseModel, data: Any, twins: int | Sequence[Any], cfg: 
         seeds = _draw_seeds(n, rng, base.random_state)
         recipe_key = {**recipe, "random_state": None, "data": data.summary()}
         out, hits = [], 0
-        for s in seeds:
-            cfg_s = base.replace(random_state=s)
-            m, hit = _cached(_key(fp, recipe_key, s), cache_dir, lambda c=cfg_s: train(data, c))
-            out.append(m)
-            hits += hit
+        with task("twins (retrained)", len(seeds)) as bar:
+            for s in seeds:
+                cfg_s = base.replace(random_state=s)
+                m, hit = _cached(_key(fp, recipe_key, s), cache_dir, lambda c=cfg_s: train(data, c))
+                out.append(m)
+                hits += hit
+                bar.advance(info="cached" if hit else "")
         desc = f"{n} retrained twin{'s' if n != 1 else ''} (the original's recipe, other seeds)"
         return Twins(out, "retrained", seeds, desc, seconds=time.perf_counter() - start, cached=hits)
     if getattr(original, "kind", None) == "torch" and labelled:
@@ -187,11 +190,13 @@ def make_twins(original: BaseModel, data: Any, twins: int | Sequence[Any], cfg: 
         seeds = _draw_seeds(n, rng, None)
         recipe_key = {"finetune": {"epochs": cfg.twin_epochs, "lr": cfg.twin_lr}, "data": data.summary()}
         out, hits = [], 0
-        for s in seeds:
-            m, hit = _cached(_key(fp, recipe_key, s), cache_dir,
-                             lambda s=s: _finetune_twin(original, data, cfg.twin_epochs, cfg.twin_lr, s))
-            out.append(m)
-            hits += hit
+        with task("twins (fine-tuned)", len(seeds)) as bar:
+            for s in seeds:
+                m, hit = _cached(_key(fp, recipe_key, s), cache_dir,
+                                 lambda s=s: _finetune_twin(original, data, cfg.twin_epochs, cfg.twin_lr, s))
+                out.append(m)
+                hits += hit
+                bar.advance(info="cached" if hit else "")
         why = "the original was compressed, so its training recipe alone does not remake it" \
             if (getattr(original, "metadata", None) or {}).get("compression") else "no training recipe is recorded"
         desc = (f"{n} fine-tuned twin{'s' if n != 1 else ''} ({cfg.twin_epochs} epochs at lr {cfg.twin_lr:g} from "

@@ -175,30 +175,36 @@ def compress(
                       threads=threads, progress=progress)
     start = time.perf_counter()
     timing_notes: list[str] = []
-    before = measure(original, original, data, reps=latency_reps, threads=threads, notes=timing_notes)
-    record = CompressionRecord(original=before, steps=[], threads=threads, latency_reps=latency_reps)
-    current = original
-    prev: Measurement = before
-    for i, (step, handler) in enumerate(zip(steps, handlers, strict=True)):
-        ctx.notes, ctx.warnings = [], []
-        t0 = time.perf_counter()
-        new = handler(current, step, ctx)
-        seconds = time.perf_counter() - t0
-        new.metadata = {
-            **new.metadata,
-            "metrics": score(new, data.X_test, data.y_test, prefix="test_"),
-            "compression": [*current.metadata.get("compression", []), {step.step: step.to_dict()}],
-        }
-        # Quantization keeps the MAC count; ONNX graphs are not walked for it.
-        after = measure(new, original, data, reps=latency_reps, threads=threads,
-                        macs=prev.macs if new.kind == "onnx" else None, notes=timing_notes)
-        slower = _slower(prev, after)
-        if slower and step.step != "finetune":
-            ctx.warn(f"step {i} ({step.step}) made the model slower: {slower}.")
-        record.steps.append(StepRecord(step=step.step, config=step.to_dict(), seconds=seconds, after=after,
-                                       notes=list(ctx.notes), warnings=list(ctx.warnings)))
-        record.warnings.extend(f"{step.step}: {w}" for w in ctx.warnings)
-        current, prev = new, after
+    from ..progress import task
+
+    # progress (minimal hook): measuring the original, then each step (export and quantization included)
+    with task("compress", len(steps) + 1) as bar:
+        before = measure(original, original, data, reps=latency_reps, threads=threads, notes=timing_notes)
+        bar.advance(info="original measured")
+        record = CompressionRecord(original=before, steps=[], threads=threads, latency_reps=latency_reps)
+        current = original
+        prev: Measurement = before
+        for i, (step, handler) in enumerate(zip(steps, handlers, strict=True)):
+            ctx.notes, ctx.warnings = [], []
+            t0 = time.perf_counter()
+            new = handler(current, step, ctx)
+            seconds = time.perf_counter() - t0
+            new.metadata = {
+                **new.metadata,
+                "metrics": score(new, data.X_test, data.y_test, prefix="test_"),
+                "compression": [*current.metadata.get("compression", []), {step.step: step.to_dict()}],
+            }
+            # Quantization keeps the MAC count; ONNX graphs are not walked for it.
+            after = measure(new, original, data, reps=latency_reps, threads=threads,
+                            macs=prev.macs if new.kind == "onnx" else None, notes=timing_notes)
+            slower = _slower(prev, after)
+            if slower and step.step != "finetune":
+                ctx.warn(f"step {i} ({step.step}) made the model slower: {slower}.")
+            record.steps.append(StepRecord(step=step.step, config=step.to_dict(), seconds=seconds, after=after,
+                                           notes=list(ctx.notes), warnings=list(ctx.warnings)))
+            record.warnings.extend(f"{step.step}: {w}" for w in ctx.warnings)
+            current, prev = new, after
+            bar.advance(info=f"{step.step} done")
     record.seconds = time.perf_counter() - start
     if timing_notes:
         msg = ("Latency figures are unreliable (timing repeated up to 3 times; the machine is busy or the "

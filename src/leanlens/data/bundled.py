@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import resolve_seed
 from ..errors import InvalidInputError, did_you_mean
 from .dataset import Dataset
 from .readers import from_numpy
@@ -42,14 +42,14 @@ def available() -> dict[str, str]:
     return out
 
 
-def load(name: str, *, random_state: int | None = 0, test_size: float = 0.2, val_size: float = 0.15) -> Dataset:
+def load(name: str, *, random_state: int | None = None, test_size: float = 0.2, val_size: float = 0.15) -> Dataset:
     """Load a bundled data set, split with a seeded stratified split.
 
     Parameters
     ----------
     name : one of ``available()``: "digits", "digits-images", "breast_cancer",
         "wine", "iris", "diabetes", "synthetic".
-    random_state : seed of the split.
+    random_state : seed of the split; None (default) draws a fresh one, recorded in ``Dataset.random_state``.
 
     Examples
     --------
@@ -57,7 +57,7 @@ def load(name: str, *, random_state: int | None = 0, test_size: float = 0.2, val
     >>> ds.task, ds.input_shape
     ('multiclass', (4,))
     """
-    random_state = check_random_state(random_state, owner="datasets.load()")
+    random_state = resolve_seed(random_state, owner="datasets.load()")
     if name == "synthetic":
         from .synthetic import synthetic
 

@@ -44,10 +44,6 @@ class Standardizer:
         scale = np.where(scale < 1e-12, 1.0, scale)
         return cls(mean.astype(np.float32), scale.astype(np.float32))
 
-    @classmethod
-    def identity(cls, shape: tuple[int, ...]) -> Standardizer:
-        return cls(np.zeros(shape, np.float32), np.ones(shape, np.float32))
-
     def transform(self, X: np.ndarray) -> np.ndarray:
         return ((np.asarray(X, np.float32) - self.mean) / self.scale).astype(np.float32)
 
@@ -138,6 +134,7 @@ class Dataset:
             "n_train": len(self.X_train),
             "n_val": len(self.X_val),
             "n_test": len(self.X_test),
+            "random_state": self.random_state,
         }
 
     def __repr__(self) -> str:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import resolve_seed
 from ..errors import DataError, InvalidInputError, did_you_mean
 from .dataset import TASKS, Dataset, Standardizer, Task
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DataWarning", "from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
+__all__ = ["DataWarning", "TableOptions", "from_csv", "from_numpy", "from_pandas", "from_parquet", "infer_task"]
 
 Categorical = Literal["auto", "onehot", "error"]
 Impute = Literal["mean", "median", "most_frequent"]
@@ -99,38 +99,41 @@ def _read_table(path: str | os.PathLike[str], fmt: Literal["CSV", "Parquet"]) ->
     return df, p.stem
 
 
-def from_csv(
-    path: str | os.PathLike[str],
-    *,
-    target: str,
-    task: Task | None = None,
-    categorical: Categorical = "auto",
-    impute: Impute | None = None,
-    test_size: float = 0.2,
-    val_size: float = 0.15,
-    random_state: int | None = 0,
-) -> Dataset:
-    """Read a CSV file with a header row; ``target`` names the label column (see :func:`from_pandas`)."""
-    df, name = _read_table(path, "CSV")
-    return from_pandas(df, target=target, task=task, categorical=categorical, impute=impute,
-                       test_size=test_size, val_size=val_size, random_state=random_state, name=name)
+class TableOptions(TypedDict, total=False):
+    """The options :func:`from_csv` and :func:`from_parquet` pass on to :func:`from_pandas`
+    (their defaults and meaning are from_pandas's): one signature for every table reader."""
+
+    task: Task | None
+    categorical: Categorical
+    impute: Impute | None
+    test_size: float
+    val_size: float
+    random_state: int | None
 
 
-def from_parquet(
-    path: str | os.PathLike[str],
-    *,
-    target: str,
-    task: Task | None = None,
-    categorical: Categorical = "auto",
-    impute: Impute | None = None,
-    test_size: float = 0.2,
-    val_size: float = 0.15,
-    random_state: int | None = 0,
-) -> Dataset:
-    """Read a Parquet file; ``target`` names the label column (see :func:`from_pandas`)."""
-    df, name = _read_table(path, "Parquet")
-    return from_pandas(df, target=target, task=task, categorical=categorical, impute=impute,
-                       test_size=test_size, val_size=val_size, random_state=random_state, name=name)
+def from_csv(path: str | os.PathLike[str], *, target: str, **options: Unpack[TableOptions]) -> Dataset:
+    """Read a CSV file with a header row; ``target`` names the label column.
+
+    ``options`` (``task``, ``categorical``, ``impute``, ``test_size``, ``val_size``,
+    ``random_state``) are those of :func:`from_pandas`.
+    """
+    return _from_file(path, "CSV", target, options)
+
+
+def from_parquet(path: str | os.PathLike[str], *, target: str, **options: Unpack[TableOptions]) -> Dataset:
+    """Read a Parquet file; ``target`` names the label column; ``options`` as for :func:`from_csv`."""
+    return _from_file(path, "Parquet", target, options)
+
+
+def _from_file(path: str | os.PathLike[str], fmt: Literal["CSV", "Parquet"], target: str,
+               options: TableOptions) -> Dataset:
+    known = list(TableOptions.__annotations__)
+    for key in options:
+        if key not in known:
+            raise InvalidInputError(f"from_{fmt.lower()}() has no option {key!r}.{did_you_mean(key, known)} "
+                                    f"Its options: target, {', '.join(known)}.")
+    df, name = _read_table(path, fmt)
+    return from_pandas(df, target=target, name=name, **options)
 
 
 def from_pandas(
@@ -142,7 +145,7 @@ def from_pandas(
     impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     name: str = "dataframe",
 ) -> Dataset:
     """A DataFrame with a target column → Dataset.
@@ -262,7 +265,7 @@ def from_numpy(
     impute: Impute | None = None,
     test_size: float = 0.2,
     val_size: float = 0.15,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     name: str = "array",
     description: str = "",
 ) -> Dataset:
@@ -273,7 +276,7 @@ def from_numpy(
     (``"mean"``, ``"median"``, ``"most_frequent"``), fitted on the training rows only and
     applied to every split; infinite values are always refused.
     """
-    random_state = check_random_state(random_state, owner="from_numpy()")
+    random_state = resolve_seed(random_state, owner="from_numpy()")
     if impute is not None and impute not in IMPUTE_STRATEGIES:
         raise InvalidInputError(
             f"The 'impute' parameter must be one of {', '.join(map(repr, IMPUTE_STRATEGIES))} or None. "

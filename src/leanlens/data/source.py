@@ -13,12 +13,12 @@ from .bundled import BUNDLED, load
 from .dataset import Dataset
 from .readers import from_csv, from_parquet
 
-__all__ = ["background_rows", "data_of", "open_dataset", "record_data_source"]
+__all__ = ["background_rows", "data_of", "open_dataset", "record_data_source", "recorded_split_seed"]
 
 FILE_SUFFIXES = (".csv", ".parquet")
 
 
-def open_dataset(source: str | Path, *, label: str | None = None, random_state: int | None = 0,
+def open_dataset(source: str | Path, *, label: str | None = None, random_state: int | None = None,
                  impute: str | None = None) -> Dataset:
     """A bundled data set by name (see ``leanlens.datasets.available()``), or a .csv / .parquet
     file whose label column is ``label``; split with ``random_state``; missing values filled with
@@ -60,7 +60,7 @@ def record_data_source(model: Any, source: str | Path, *, label: str | None = No
 
 
 def data_of(model: Any, source: str | Path | None = None, *, label: str | None = None,
-            random_state: int | None = 0, split_seed: int | None = None, impute: str | None = None) -> Dataset:
+            random_state: int | None = None, split_seed: int | None = None, impute: str | None = None) -> Dataset:
     """The data ``model`` was trained on, split as it was in training.
 
     ``source`` (and ``label``) default to what ``model.json`` records (:func:`record_data_source`,
@@ -83,11 +83,22 @@ def data_of(model: Any, source: str | Path | None = None, *, label: str | None =
                 "Give a bundled data set name or a .csv/.parquet file."
             )
         source = name
-    seed = split_seed if split_seed is not None else (meta.get("train") or {}).get("random_state", random_state)
+    seed = split_seed if split_seed is not None else recorded_split_seed(meta, default=random_state)
     return open_dataset(source, label=label, random_state=seed, impute=impute)
 
 
-def background_rows(ds: Dataset, n: int, *, random_state: int | None) -> np.ndarray:
+def recorded_split_seed(metadata: dict[str, Any], *, default: int | None = None) -> int | None:
+    """The seed of the split a model was trained on: the trained-on Dataset's own seed
+    (``metadata["dataset"]["random_state"]``), else, for models saved before it was recorded,
+    the training seed (the CLI and the pipeline split and train with one seed), else ``default``."""
+    for section in ("dataset", "train"):
+        seed = (metadata.get(section) or {}).get("random_state")
+        if seed is not None:
+            return int(seed)
+    return default
+
+
+def background_rows(ds: Dataset, n: int, *, random_state: int | None = None) -> np.ndarray:
     """``n`` training rows drawn without replacement (all of them if fewer), in data order: the
     rows that stand for "feature absent" in an explanation."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:

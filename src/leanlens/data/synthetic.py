@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._validation import check_random_state
+from .._validation import resolve_seed
 from ..errors import InvalidInputError
 from .dataset import Dataset, GroundTruth
 from .readers import from_numpy
@@ -51,7 +51,7 @@ def synthetic(
     correlation: float = 0.0,
     noise: float = 0.1,
     task: Literal["binary", "regression"] = "binary",
-    random_state: int | None = 0,
+    random_state: int | None = None,
 ) -> Dataset:
     """Additive synthetic data with closed-form interventional Shapley values.
 
@@ -64,7 +64,7 @@ def synthetic(
     against the population as background (E[x5·x6] = ρ); they are exact for any ρ,
     since every term of f but x5·x6 involves one feature only.
     """
-    random_state = check_random_state(random_state, owner="synthetic()")
+    random_state = resolve_seed(random_state, owner="synthetic()")
     if kind != "additive":
         raise InvalidInputError(f"The 'kind' parameter must be 'additive'. Got {kind!r} instead.")
     if not isinstance(n, int) or n < 50:

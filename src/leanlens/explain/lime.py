@@ -7,7 +7,7 @@ linear system.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Lime", "weighted_ridge"]
 
-Mode = Literal["auto", "tabular", "image"]
 _DEFAULT_SAMPLES = 1000
 _CHUNK_VALUES = 4_000_000
 

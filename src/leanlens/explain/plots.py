@@ -146,7 +146,7 @@ def plot_beeswarm(
     output: int | str | None = None,
     max_features: int = 15,
     path: str | Path | None = None,
-    random_state: int = 0,
+    random_state: int | None = None,
 ) -> Figure:
     """Summary plot: one dot per row and feature at its attribution, coloured by the
     feature's value (low blue → high red), features sorted by mean |φ|."""

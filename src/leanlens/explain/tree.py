@@ -8,7 +8,7 @@ our model-agnostic estimators) or path-dependent (the trees' own cover statistic
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TreeShap", "is_tree_model"]
 
-Perturbation = Literal["interventional", "tree_path_dependent"]
 _ALIASES = {"interventional": "interventional", "tree_path_dependent": "tree_path_dependent",
             "path_dependent": "tree_path_dependent"}
 # Margin-space ensembles: shap's raw output is the log-odds, not the probability.

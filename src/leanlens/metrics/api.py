@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from ..explain.explanation import Explanation
     from ..models.base import BaseModel
 
-__all__ = ["check_explanation_matches", "evaluate", "explain_by_target", "make_explain_fn", "resolve_explained_output"]
+__all__ = [
+    "check_explanation_matches", "evaluate", "explain_by_target", "make_explain_fn", "resolve_explained_output",
+    "spread_groups",
+]
 
 
 def resolve_explained_output(
@@ -82,6 +85,37 @@ def check_explanation_matches(X: np.ndarray, explanation: Explanation, *, param:
         )
 
 
+def _spread_matrix(groups: Sequence[Sequence[int]], n_features: int) -> np.ndarray:
+    """(g, D): row i spreads group i's value evenly over its features."""
+    S = np.zeros((len(groups), n_features))
+    for gi, g in enumerate(groups):
+        S[gi, list(g)] = 1.0 / len(g)
+    return S
+
+
+def spread_groups(explanation: Explanation, feature_names: Sequence[str]) -> Explanation:
+    """Per-feature attributions from group attributions (``groups=``), for the metrics.
+
+    Each feature of a group gets an equal share of the group's value, so sums over features
+    equal the group values (completeness is unchanged) and the features of one group rank
+    together (deletion removes a patch at a time). Standard errors are dropped; a note says so.
+    """
+    import dataclasses
+
+    groups = explanation.groups
+    if groups is None:
+        return explanation
+    S = _spread_matrix(groups, explanation.data.shape[1])
+    values = np.einsum("ng...,gd->nd...", explanation.values, S) if explanation.values.ndim == 2 else np.einsum(
+        "ngk,gd->ndk", explanation.values, S)
+    params = dict(explanation.params)
+    params.setdefault("groups", [list(g) for g in groups])
+    return dataclasses.replace(
+        explanation, values=values, feature_names=tuple(feature_names), groups=None, stderr=None, params=params,
+        notes=(*explanation.notes, f"The metrics score the {len(groups)} group values spread evenly over the "
+                                   f"{explanation.data.shape[1]} features of their groups."))
+
+
 def make_explain_fn(
     explainer: Any, explanation: Explanation, *, background: np.ndarray | None, seed: int
 ) -> tuple[ExplainFn | None, bool]:
@@ -117,18 +151,24 @@ def make_explain_fn(
         except LeanlensError:
             return None, True
     budget = explanation.params.get("budget") if isinstance(explanation.params, dict) else None
-    return explain_by_target(cls, background=background, budget=budget, seed=seed), bool(cls.model_agnostic)
+    groups = explanation.params.get("groups") if isinstance(explanation.params, dict) else None
+    return (explain_by_target(cls, background=background, budget=budget, seed=seed, groups=groups),
+            bool(cls.model_agnostic))
 
 
-def explain_by_target(cls: Any, *, background: np.ndarray | None, budget: int | None, seed: int) -> ExplainFn:
-    """An ExplainFn running ``cls`` once per distinct target output (rows grouped by target)."""
+def explain_by_target(cls: Any, *, background: np.ndarray | None, budget: int | None, seed: int,
+                      groups: Any = None) -> ExplainFn:
+    """An ExplainFn running ``cls`` once per distinct target output (rows grouped by target);
+    with ``groups`` (index lists), group values re-explained and spread over their features."""
+    extra = {} if groups is None else {"groups": [list(g) for g in groups]}
 
     def explain_fn(model: BaseModel, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), model.n_features), dtype=np.float64)
         for t in np.unique(targets):
             sel = np.nonzero(targets == t)[0]
-            e = cls(model, background=background, budget=budget, random_state=seed).explain(X[sel], target=int(t))
-            out[sel] = e.select(np.full(len(sel), int(t))).values
+            e = cls(model, background=background, budget=budget, random_state=seed, **extra).explain(X[sel], target=int(t))
+            v = e.select(np.full(len(sel), int(t))).values
+            out[sel] = v if e.groups is None else v @ _spread_matrix(e.groups, model.n_features)
         return out
 
     return explain_fn
@@ -144,7 +184,7 @@ def evaluate(
     target: int | str | None = None,
     explainer: Any = None,
     ground_truth: Any = None,
-    random_state: int | None = 0,
+    random_state: int | None = None,
 ) -> list[MetricResult]:
     """Score an explanation of ``model`` on the rows ``X`` with explanation-quality metrics.
 
@@ -196,6 +236,8 @@ def evaluate(
     Xc = m.check_X(X)
     if len(Xc) == 0:
         raise InvalidInputError("The 'X' parameter has no rows.")
+    if explanation.groups is not None:
+        explanation = spread_groups(explanation, m.feature_names)
     check_explanation_matches(Xc, explanation)
     chosen = resolve_metrics(metrics)
     phi, targets = resolve_explained_output(m, Xc, explanation, target)
@@ -221,4 +263,11 @@ def evaluate(
         scale=None if bg is None else np.where(bg.std(axis=0) > 1e-12, bg.std(axis=0), 1.0),
         explain_fn=explain_fn, model_agnostic=agnostic, ground_truth=gt, relevant=relevant, seed=seed,
     )
-    return [metric(m, Xc, explanation, ctx) for metric in chosen]
+    from ..progress import task
+
+    out = []
+    with task("metrics", len(chosen)) as bar:
+        for metric in chosen:
+            out.append(metric(m, Xc, explanation, ctx))
+            bar.advance(info=getattr(metric, "name", type(metric).__name__))
+    return out

@@ -30,10 +30,14 @@ __all__ = ["ModelRandomization", "randomize_layers"]
 Result = tuple[float, np.ndarray | None, dict[str, Any], tuple[str, ...]]
 
 
-def randomize_layers(model: Any, *, layers: Literal["last", "all"] = "last", seed: int = 0) -> Any:
-    """A copy of a torch Model with its last (or every) parametrized layer re-initialized."""
+def randomize_layers(model: Any, *, layers: Literal["last", "all"] = "last", random_state: int | None = None) -> Any:
+    """A copy of a torch Model with its last (or every) parametrized layer re-initialized
+    (``random_state``: seed of the new weights; None draws a fresh one)."""
     import torch
 
+    from .._validation import resolve_seed
+
+    seed = resolve_seed(random_state, owner="randomize_layers()")
     if getattr(model, "kind", None) != "torch":
         raise InvalidInputError(f"Layer randomization needs a torch model. Got a {getattr(model, 'kind', '?')!r} model.")
     clone = model.copy()
@@ -80,7 +84,7 @@ class ModelRandomization(Metric):
             rows = np.sort(rng.choice(len(X), size=max_rows, replace=False))
             notes.append(f"computed on {max_rows} of {len(X)} rows (max_rows={max_rows}).")
         Xs, t, phi = X[rows], ctx.targets[rows], ctx.phi[rows]
-        randomized = randomize_layers(model, layers=self.params["layers"], seed=ctx.seed)
+        randomized = randomize_layers(model, layers=self.params["layers"], random_state=ctx.seed)
         # Both runs in one batch would mix models; two calls, each vectorized over rows.
         phi_rand = ctx.explain_fn(randomized, Xs, t)
         phi_again = ctx.explain_fn(model, Xs, t)

@@ -91,7 +91,8 @@ def _summary(times: list[float]) -> Timing:
 
 
 def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int, min_reps: int,
-                 max_seconds: float | None, clock: str) -> dict[str, Timing]:
+                 max_seconds: float | None, clock: str, tick: Callable[[int], None] = lambda n: None
+                 ) -> dict[str, Timing]:
     now = time.perf_counter if clock == "wall" else time.thread_time
     for _ in range(warmup):
         for fn in fns.values():
@@ -105,6 +106,8 @@ def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int
             t0 = now()
             fn()
             times[k].append(now() - t0)
+        if r % 10 == 9:  # progress between rounds, outside the timed calls
+            tick(10)
     return {k: _summary(v) for k, v in times.items()}
 
 
@@ -140,12 +143,17 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
     cores = os.cpu_count() or 1
     best: tuple[float, dict[str, Timing], float] | None = None
     done = 0
-    with torch_threads(threads):
+    from ..progress import task
+
+    with torch_threads(threads), task(f"latency ({', '.join(fns)})", max(1, reps)) as bar:
         while done < max(1, attempts):
             done += 1
+            if done > 1:  # a repeated measurement starts the count again
+                bar.advance(-bar.done, info=f"attempt {done}")
             load = _load()
             timings = _one_attempt(fns, warmup=warmup, reps=max(1, reps), min_reps=min_reps,
-                                   max_seconds=max_seconds, clock=clock)
+                                   max_seconds=max_seconds, clock=clock, tick=bar.advance)
+            bar.advance(max(bar.total - bar.done, 0))  # stopped early by max_seconds: this attempt is done
             worst = max(t.dispersion for t in timings.values())
             if best is None or worst < best[0]:
                 best = (worst, timings, max(load, _load()))

@@ -31,6 +31,11 @@ def _session(path: Path, threads: int | None) -> Any:
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+    # ORT's pool threads busy-wait after each run by default, taking the cores from whatever runs
+    # next (torch's OpenMP threads, other processes). Off: same time for the session itself at 1 and
+    # 2 threads (benchmarks/compression_int8.py), and no stolen cores for the next call.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])

@@ -18,6 +18,7 @@ from .._validation import (
     Interval,
     Options,
     check_param,
+    resolve_seed,
 )
 from ..config import Config
 from ..errors import ConfigError, InvalidInputError
@@ -58,6 +59,7 @@ class TrainConfig(Config):
         improvement, keeping the best weights; None (default) trains every epoch and keeps
         the last weights.
     random_state : seed for initialization, shuffling and dropout; same seed → identical weights.
+        None (default): a fresh seed, recorded in the trained model's ``metadata["train"]``.
     """
 
     config_name: ClassVar[str] = "train"
@@ -78,7 +80,7 @@ class TrainConfig(Config):
     batch_size: int = 64
     epochs: int = 30
     patience: int | None = None
-    random_state: int | None = 0
+    random_state: int | None = None
 
     constraints: ClassVar = {
         "arch": Options(ARCHS), "hidden": WIDTHS, "channels": WIDTHS,
@@ -209,10 +211,10 @@ def fit_module(
     bs = min(cfg.batch_size, n)
     steps = math.ceil(n / bs)
     history: dict[str, Any] = {"train_loss": [], "val_loss": [], "epochs_run": 0, "best_epoch": 0, "stopped_early": False}
+    seed = resolve_seed(cfg.random_state, owner="TrainConfig")
     with torch.random.fork_rng(devices=[]):
-        if cfg.random_state is not None:
-            torch.manual_seed(cfg.random_state)
-        gen = torch.Generator().manual_seed(int(cfg.random_state or 0))
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
         opt = _optimizer(cfg, [p for p in module.parameters() if p.requires_grad])
         sched, per_batch = _scheduler(cfg, opt, steps)
         best = math.inf
@@ -310,9 +312,9 @@ def train(dataset: Dataset, config: TrainConfig | None = None, *, progress: bool
         ym, ys = float(np.mean(dataset.y_train)), float(np.std(dataset.y_train)) or 1.0
         out_mean, out_scale = torch.tensor([ym]), torch.tensor([ys])
     _check_network_size(cfg, dataset.input_shape, n_out)
+    cfg = cfg.replace(random_state=resolve_seed(cfg.random_state, owner="TrainConfig"))  # recorded in metadata
     with torch.random.fork_rng(devices=[]):
-        if cfg.random_state is not None:
-            torch.manual_seed(cfg.random_state)
+        torch.manual_seed(cfg.random_state)
         body = build_body(cfg, dataset.input_shape, n_out)
     net = LeanlensNet(body, torch.from_numpy(pre.mean), torch.from_numpy(pre.scale), out_mean, out_scale)
     _, loss_fn = _loss(cfg, task, n_out)

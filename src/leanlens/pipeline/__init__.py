@@ -5,6 +5,7 @@ Optional heavy libraries (optuna, ray) are imported inside the functions that us
 
 from .config import PipelineConfig, json_schema, load_pipeline_config, parse_pipeline_config
 from .executors import ClusterUnreachableError, LocalExecutor, RayExecutor, make_executor
+from .recommend import Recommendation, recommend
 from .result import ModelEntry, RunResult, pareto_front
 from .run import run
 from .study import StudyStorageError
@@ -16,6 +17,7 @@ __all__ = [
     "ModelEntry",
     "PipelineConfig",
     "RayExecutor",
+    "Recommendation",
     "RunResult",
     "StudyStorageError",
     "json_schema",
@@ -23,6 +25,7 @@ __all__ = [
     "make_executor",
     "pareto_front",
     "parse_pipeline_config",
+    "recommend",
     "run",
     "sweep",
 ]

@@ -171,7 +171,7 @@ class ExplainerSpec(_Spec):
 class ExplainSpec(_Spec):
     """Which methods explain which rows."""
 
-    methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "kernel"})], min_length=1)
+    methods: list[ExplainerSpec] = Field(default_factory=lambda: [ExplainerSpec.model_validate({"method": "shapley"})], min_length=1)
     n_rows: int = Field(40, ge=1, le=MAX_ROWS, description="Test rows explained per model.")
     background: int = Field(50, ge=1, le=MAX_BACKGROUND, description="Training rows used as background.")
     target: Literal["predicted"] | int = Field(
@@ -236,6 +236,9 @@ class ReportSpec(_Spec):
     title: str | None = None
     sample_rows: int = Field(3, ge=0, le=20, description="Rows shown as waterfalls / digit heatmaps.")
     top_features: int = Field(10, ge=1, le=64)
+    max_accuracy_drop: float = Field(0.01, ge=0, le=1, description=(
+        "Accuracy budget of the recommendation at the report's top: the largest drop in test accuracy "
+        "(R² for regression) from the original, as a fraction (0.01 = 1 point)."))
 
 
 class ExecutorSpec(_Spec):

@@ -22,8 +22,9 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
 
     console = Console(file=stream or sys.stdout, width=120)
     table = Table(title=f"leanlens {result.name}: {result.status}")
-    for col in ("model", "accuracy", "size", "latency ms", "decision agreement", "top-k explanation agreement (twins)",
-                "verdict"):
+    k = next((e.get("k") for m in result.models if m.drift is not None for e in m.drift.explainers.values()), None)
+    for col in ("model", "accuracy", "size", "latency ms", "decision agreement",
+                f"top-{k or 'k'} explanation agreement (reference)", "verdict"):
         table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
     for m in result.models:
         table.add_row(
@@ -41,6 +42,8 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
         console.print("* on the Pareto front: " + (PARETO_TRIALS if result.trials else PARETO_MODELS), soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}")
+    if result.compressed and not result.trials:  # a sweep's trials carry no verdict to recommend by
+        console.print(result.recommend().text(), soft_wrap=True)
     if result.report:
         console.print(f"report: {(result.out_dir / result.report).resolve()}", soft_wrap=True)
 
@@ -51,13 +54,18 @@ def _print_trials(console: Any, trials: list[dict[str, Any]]) -> None:
 
     done = sum(1 for t in trials if t.get("state") == "COMPLETE")
     table = Table(title=f"{done} completed trials of {len(trials)}")
-    for col in ("trial", "state", "accuracy", "latency ms", "top-k explanation agreement", "plan parameters"):
-        table.add_column(col, justify="right" if col not in ("state", "plan parameters") else "left")
+    k = next((t["k"] for t in trials if t.get("k")), None)
+    ref = next((t["reference"] for t in trials if t.get("reference")), None)
+    topk = f"top-{k or 'k'} explanation agreement ({'noise' if ref == 'none' else 'twins'})"
+    for col in ("trial", "state", "accuracy", "latency ms", "decision agreement", topk, "verdict", "plan parameters"):
+        table.add_column(col, justify="left" if col in ("state", "verdict", "plan parameters") else "right",
+                         overflow="fold")
     for t in trials:
         params = ", ".join(f"{k}={significant(v)}" for k, v in (t.get("params") or {}).items())
         table.add_row(
             str(t.get("number")) + (" *" if t.get("pareto") else ""), str(t.get("state", "")).lower(),
-            significant(t.get("accuracy")), significant(t.get("latency_ms")), significant(t.get("agreement")),
+            _f(t.get("accuracy"), 3), _f(t.get("latency_ms"), 3), _f(t.get("decision_agreement"), 3),
+            _agreement(t.get("agreement"), t.get("agreement_reference"), ref), t.get("verdict") or "–",
             params or "–",
         )
     console.print(table)
@@ -68,11 +76,18 @@ def _decision(m: Any) -> str:
 
 
 def _topk(m: Any) -> str:
-    """Top-k explanation agreement with the original, and the twins' in brackets (first explainer)."""
+    """Top-k explanation agreement with the original, and its reference in brackets (first explainer)."""
     if m.drift is None or not m.drift.explainers:
-        return "–"
+        return "–" if m.agreement is None else _f(m.agreement, 2)
     own, twins = m.drift.top_k_agreement()
-    return f"{own:.2f}" + (f" (twins: {twins:.2f})" if twins is not None else "")
+    return _agreement(own, twins, m.drift.twins.get("source"))
+
+
+def _agreement(own: float | None, reference: float | None, source: str | None) -> str:
+    """``0.92 (twins: 0.80)``: the value and what retrained twins (or explainer noise) read."""
+    if own is None:
+        return "–"
+    return f"{own:.2f}" + ("" if reference is None else f" ({'noise' if source == 'none' else 'twins'}: {reference:.2f})")
 
 
 def _f(v: float | None, digits: int) -> str:

@@ -78,15 +78,18 @@ def explain_rows(
     background: np.ndarray | None,
     target: Any = "predicted",
     budget: int | None = None,
-    random_state: int | None = 0,
+    random_state: int | None = None,
     params: dict[str, Any] | None = None,
     executor: Executor | None = None,
     chunk_rows: int = 100,
     on_chunk: Callable[[int, int], None] | None = None,
+    stage: str | None = None,
 ) -> Any:
     """Explain the rows of ``X`` in chunks of ``chunk_rows`` rows, one task per chunk.
 
-    ``on_chunk(done, total)`` is called as each chunk is explained (a progress bar's hook).
+    ``on_chunk(done, total)`` is called as each chunk is explained; progress is also reported,
+    one unit per chunk, as the stage ``stage`` (default ``explain (<method>)``) of
+    :mod:`leanlens.progress`.
 
     Chunk ``j`` gets the seed ``random_state + j`` on every executor, so the result depends
     on ``chunk_rows`` only: not on the backend, nor on the number of workers. With one chunk
@@ -109,7 +112,15 @@ def explain_rows(
              budget=budget, random_state=None if random_state is None else random_state + j, params=params or {})
         for j, i in enumerate(range(0, len(X), chunk_rows))
     ]
-    parts = executor.map(_explain_chunk, tasks, on_done=on_chunk)
+    from ..progress import task
+
+    with task(stage or f"explain ({method})", len(tasks)) as bar:
+        def done(k: int, n: int) -> None:
+            bar.advance(info=f"{min(k * chunk_rows, len(X))}/{len(X)} rows")
+            if on_chunk is not None:
+                on_chunk(k, n)
+
+        parts = executor.map(_explain_chunk, tasks, on_done=done)
     expl = concat_explanations(parts)
     expl.seconds = time.perf_counter() - start
     return expl

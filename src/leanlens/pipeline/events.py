@@ -58,13 +58,13 @@ class Events:
         self.reporter = None
 
     def emit(self, event: str, **fields: Any) -> None:
-        rep = self.reporter or current()
+        rep = self.reporter or current() or self._own  # the run's last event comes after its bars close
         if rep is not None:
             rep.emit(event, **fields)
 
     def note(self, kind: str, text: str, **fields: Any) -> None:
         """A line for a person (``cost: ...``) or an event for a machine."""
-        rep = self.reporter or current()
+        rep = self.reporter or current() or self._own
         if rep is not None:
             rep.note(kind, text, **fields)
 

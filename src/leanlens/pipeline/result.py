@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..compress.plan import StepConfig
     from ..metrics import MetricResult
     from .config import PipelineConfig
+    from .recommend import Recommendation
 
 __all__ = ["LATENCY_BATCH", "RESULT_FORMAT", "RESULT_VERSION", "ModelEntry", "RunResult", "headline_score", "pareto_front"]
 
@@ -179,6 +180,14 @@ class RunResult:
                 return v
         return verdicts[0]
 
+    def recommend(self, max_accuracy_drop: float | None = None) -> Recommendation:
+        """The fastest compressed model within the accuracy budget whose verdict is same-reasons
+        (or why none qualifies); see :func:`leanlens.pipeline.recommend.recommend`.
+        ``max_accuracy_drop`` defaults to the pipeline's ``report.max_accuracy_drop`` (0.01)."""
+        from .recommend import recommend
+
+        return recommend(self, max_accuracy_drop)
+
     def explanation(self, model: str, method: str) -> Any:
         """Load one saved explanation of this run."""
         from ..explain import Explanation
@@ -197,6 +206,7 @@ class RunResult:
         d["out_dir"] = str(self.out_dir)
         d["config"] = None if self.config is None else self.config.to_dict()
         d["models"] = [m.to_dict() for m in self.models]
+        d["recommendation"] = self.recommend().to_dict()  # derived: from_dict recomputes it
         return jsonable(d)
 
     @classmethod

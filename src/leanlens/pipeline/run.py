@@ -267,6 +267,13 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
         _update_pareto(result)
     result.save()
 
+    from ..explain.cost import YAML_FLAGS, stated_cost
+    from .cost import run_cost
+
+    # the cost of what is left, said before the long stages (nothing probed under --quiet)
+    trained = events.timings.get("model") if cfg.model.path is None else None
+    stated_cost(lambda: run_cost(cfg, models, ds, train_seconds=trained), flags=YAML_FLAGS, command="run")
+
     with events.stage("explain", methods=[m.method for m in cfg.explain.methods]):
         explanations = _explain_models(cfg, models, result, ds, executor, events)
     result.save()
@@ -329,7 +336,8 @@ def _explain_models(cfg: PipelineConfig, models: dict[str, Any], result: RunResu
             try:
                 expl = explain_rows(models[entry.name], X, spec.method, background=bg, target=None,
                                     budget=spec.budget, random_state=cfg.seed, params=spec.params,
-                                    executor=executor, chunk_rows=cfg.executor.chunk_rows)
+                                    executor=executor, chunk_rows=cfg.executor.chunk_rows,
+                                    stage=f"explain ({spec.method}) of {entry.name}")
             except Exception as exc:
                 reason = explain_unsupported(exc)
                 if reason is None:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from .._format import significant
-from .._io import atomic_write_text, check_destination, is_leanlens_folder, mark_folder
+from .._io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_destination,
+    is_leanlens_folder,
+    mark_folder,
+)
 from ..errors import ConfigError, OutputExistsError
 from .config import PipelineConfig
 from .events import Events, Log
@@ -29,7 +35,11 @@ from .space import build_plan, check_space, suggest
 from .study import DIRECTIONS, StudyStorageError, check_storage, fail_stale, open_study
 from .trial import OBJECTIVES, evaluate_trial
 
-__all__ = ["DIRECTIONS", "StudyStorageError", "build_plan", "sweep"]
+__all__ = ["DIRECTIONS", "TRIAL_FIGURES", "StudyStorageError", "build_plan", "sweep"]
+
+#: what a trial records besides its objectives: compare()'s decision agreement, the top-k
+#: explanation agreement's k and its reference (twins' or explainer noise) and the verdict
+TRIAL_FIGURES = ("decision_agreement", "agreement_reference", "k", "reference", "verdict", "size_bytes", "seconds")
 
 
 def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
@@ -125,6 +135,13 @@ def sweep(
             stale = fail_stale(study)
             events.emit("sweep_start", resumed=resumed, stale_trials=stale, storage=storage_url, backend=backend)
             base = _prepare_base(cfg, folder, events, resumed=resumed)
+            from ..explain.cost import YAML_FLAGS, stated_cost
+            from .cost import sweep_cost
+
+            # the cost of the trials, said before them (nothing probed under --quiet)
+            left = n_wanted - sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
+            stated_cost(lambda: sweep_cost(cfg, base["original"], base["dataset"], base["task"]["expl_original"],
+                                           max(0, left)), flags=YAML_FLAGS, command="sweep")
             _optimize(study, cfg, base, n_wanted, executor, events)
             _collect(study, result, base)
             if report is not None:
@@ -157,11 +174,10 @@ def sweep(
 
 def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed: bool) -> dict[str, Any]:
     """Data, the original model (trained once; reloaded on resume), its explanation of the rows."""
-    from ..explain import explain, resolve_targets
     from ..models import load_model
     from ..models.evaluation import score
     from ..models.latency import interleaved
-    from .distributed import pack_model
+    from .distributed import explain_rows, pack_model
     from .measure import folder_size
     from .stages import explanation_rows, load_dataset, obtain_model
 
@@ -183,22 +199,28 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         raise ConfigError(f"The 'sweep.agreement_method' {name!r} is not one of explain.methods {list(methods)}.")
     spec = methods[name]
     X, bg = explanation_rows(ds, cfg.explain, seed=cfg.seed)
-    targets = resolve_targets(original, X, cfg.explain.target)
     with events.stage("explain original", method=name):
-        expl = explain(original, X, method=name, background=bg, target=None, budget=spec.budget,
-                       random_state=cfg.seed, **spec.params)
-    lat = interleaved({"m": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["m"]
+        # as a run's explain stage does it (chunks seeded per chunk), so that compare() in each
+        # trial reuses it exactly as it reuses a run's: a plan's agreement is the same in both
+        expl = explain_rows(original, X, name, background=bg, target=None, budget=spec.budget,
+                            random_state=cfg.seed, params=spec.params, chunk_rows=cfg.executor.chunk_rows,
+                            stage=f"explain ({name}) of the original")
+    lat = interleaved({"original": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
+                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["original"]
     return {
-        "dataset": ds, "original": original,
+        "dataset": ds, "original": original, "folder": folder,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
                                      latency_ms=lat.median, latency_batch=LATENCY_BATCH,
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),
-            "threads": cfg.compress.threads, "X": X, "background": bg, "targets": targets, "method": name,
-            "budget": spec.budget, "params": spec.params, "phi_original": expl.select(targets).values,
-            "k": cfg.compare_config.k,
+            "threads": cfg.compress.threads, "X": X, "background": bg, "method": name,
+            "budget": spec.budget, "params": spec.params, "chunk_rows": cfg.executor.chunk_rows,
+            "expl_original": expl, "compare_config": cfg.compare_config,
+            # compare()'s yardstick: the run's twins (cached in the sweep folder), or its noise
+            "twins": cfg.compare.twins if cfg.compare.enabled else 0,
+            "cache_dir": str(folder / "twins"),
+            "rows": np.arange(len(X)) if len(X) >= cfg.compare_config.min_rows else None,
         },
     }
 
@@ -233,11 +255,14 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
             study.tell(trial, state=TrialState.FAIL)
             events.emit("trial_failed", number=trial.number, error=out["error"])
             return
-        for k in ("size_bytes", "seconds"):
+        for k in TRIAL_FIGURES:
             trial.set_user_attr(k, out.get(k))
+        if out.get("drift") is not None:  # compare()'s whole report, for the Pareto trials' entries
+            atomic_write_json(base["folder"] / "drift" / f"trial-{trial.number}.json", out["drift"])
         study.tell(trial, [out["accuracy"], out["latency_ms"], out["agreement"]])
         events.emit("trial_complete", number=trial.number, params=trial.params,
-                    **{k: out[k] for k in OBJECTIVES}, seconds=round(out["seconds"], 3))
+                    **{k: out[k] for k in OBJECTIVES}, decision_agreement=out.get("decision_agreement"),
+                    verdict=out.get("verdict"), seconds=round(out["seconds"], 3))
         events.advance(1, info=f"trial {trial.number}: accuracy {significant(out['accuracy'])}")
 
     with events.stage("trials", backend=executor.name, remaining=remaining):
@@ -264,6 +289,16 @@ def _optimize(study: Any, cfg: PipelineConfig, base: dict[str, Any], n_wanted: i
                               "invalid plans. Last error: " + str(study.trials[-1].user_attrs.get("error")))
 
 
+def _trial_drift(folder: Path, number: int) -> Any:
+    """compare()'s DriftReport of a trial, as the trial wrote it (None for a sweep made before)."""
+    from ..compare import DriftReport
+
+    path = folder / "drift" / f"trial-{number}.json"
+    if not path.is_file():
+        return None
+    return DriftReport.from_dict(json.loads(path.read_text()))
+
+
 def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
     """Every trial into ``result.trials``; the original and the Pareto-front trials into ``models``."""
     from optuna.trial import TrialState
@@ -280,8 +315,7 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
                                "pareto": t.number in front}
         if t.state == TrialState.COMPLETE:
             row.update(dict(zip(OBJECTIVES, t.values, strict=True)))
-            row["size_bytes"] = t.user_attrs.get("size_bytes")
-            row["seconds"] = t.user_attrs.get("seconds")
+            row.update({k: t.user_attrs.get(k) for k in TRIAL_FIGURES})
         result.trials.append(row)
     result.models = [base["original_entry"]]
     for t in sorted((t for t in done if t.number in front), key=lambda t: -t.values[0]):
@@ -289,7 +323,7 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
             name=f"trial-{t.number}", plan=parse_plan(t.user_attrs["plan"]) if t.user_attrs.get("plan") else [],
             scores={"test_accuracy": t.values[0]},
             latency_ms=t.values[1], latency_batch=LATENCY_BATCH, agreement=t.values[2],
-            size_bytes=t.user_attrs.get("size_bytes")))
+            size_bytes=t.user_attrs.get("size_bytes"), drift=_trial_drift(result.out_dir, t.number)))
     # one Pareto definition for the console, the report and result.json: the trials' front over
     # all three objectives (accuracy ↑, latency ↓, top-k explanation agreement ↑)
     result.pareto = [f"trial-{t.number}" for t in done if t.number in front]

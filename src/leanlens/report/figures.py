@@ -23,7 +23,8 @@ __all__ = [
     "figure_to_uri",
     "importance_chart",
     "new_figure",
-    "trials_chart",
+    "sweep_front_chart",
+    "sweep_front_figure",
 ]
 
 COMPRESSED = "#dd8452"
@@ -71,21 +72,47 @@ def accuracy_latency_chart(names: Sequence[str], accuracy: Sequence[float], late
     return figure_to_uri(fig)
 
 
-def trials_chart(accuracy: Sequence[float], latency_ms: Sequence[float], agreement: Sequence[float | None],
-                 on_front: Sequence[bool]) -> str:
-    """Every sweep trial: accuracy against latency, coloured by explanation agreement."""
-    fig = new_figure(6.4, 3.8)
+def sweep_front_figure(numbers: Sequence[int], accuracy: Sequence[float], latency_ms: Sequence[float],
+                       agreement: Sequence[float | None], on_front: Sequence[bool], *,
+                       original: tuple[float, float] | None = None) -> Figure:
+    """Every completed sweep trial, accuracy against latency, with the study's own Pareto front.
+
+    The study has three objectives (accuracy ↑, latency ↓, top-k explanation agreement ↑), so
+    its front is not a line in this plane: a front trial may look dominated here because it
+    keeps more of the original's explanation (its colour). Front trials (``on_front``, the
+    flags the console and the trials table show) are filled, coloured by agreement, outlined
+    and labelled "#n"; dominated trials are small grey crosses; the original is a black star.
+    """
+    fig = new_figure(6.4, 4.0)
     ax = fig.subplots()
+    acc, lat = np.asarray(accuracy, float), np.asarray(latency_ms, float)
     agr = np.array([np.nan if a is None else a for a in agreement], dtype=float)
-    acc, lat, front = np.asarray(accuracy, float), np.asarray(latency_ms, float), np.asarray(on_front, bool)
-    sc = ax.scatter(lat, acc, c=np.nan_to_num(agr, nan=0.0), cmap="viridis", vmin=-1 if np.nanmin(np.r_[agr, 0]) < 0 else 0,
-                    vmax=1, s=np.where(front, 70, 30), edgecolors=["black" if f else "none" for f in front], zorder=3)
-    fig.colorbar(sc, ax=ax, label="explanation agreement")
+    front = np.asarray(on_front, bool)
+    if (~front).any():
+        ax.scatter(lat[~front], acc[~front], marker="x", s=28, color="#8c8c8c", linewidths=1.2, zorder=2,
+                   label=f"dominated trial ({int((~front).sum())})")
+    if front.any():
+        sc = ax.scatter(lat[front], acc[front], c=agr[front], cmap="viridis", vmin=0.0, vmax=1.0, s=80,
+                        edgecolors="black", linewidths=1.2, zorder=3, plotnonfinite=True,
+                        label=f"Pareto front ({int(front.sum())})")
+        fig.colorbar(sc, ax=ax, label="top-k explanation agreement\nwith the original (higher is better)")
+        for n, x, y in zip(np.asarray(numbers)[front], lat[front], acc[front], strict=True):
+            ax.annotate(f"#{int(n)}", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    if original is not None:
+        ax.scatter([original[1]], [original[0]], marker="*", s=160, color="black", zorder=4, label="original")
     ax.set_xlabel("latency (ms per batch, lower is better)")
     ax.set_ylabel("test accuracy (higher is better)")
-    ax.set_title("sweep trials (outlined: Pareto front)", fontsize=9)
+    ax.set_title("sweep trials: Pareto front over accuracy, latency and explanation agreement", fontsize=9)
     ax.grid(alpha=0.3)
-    return figure_to_uri(fig)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def sweep_front_chart(numbers: Sequence[int], accuracy: Sequence[float], latency_ms: Sequence[float],
+                      agreement: Sequence[float | None], on_front: Sequence[bool], *,
+                      original: tuple[float, float] | None = None) -> str:
+    """:func:`sweep_front_figure` as a PNG data URI."""
+    return figure_to_uri(sweep_front_figure(numbers, accuracy, latency_ms, agreement, on_front, original=original))
 
 
 def importance_chart(feature_names: Sequence[str], importances: dict[str, np.ndarray], *, top: int = 10,

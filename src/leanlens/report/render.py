@@ -126,10 +126,14 @@ def build_context(result: RunResult, *, surrogates: dict[str, SurrogateTree] | N
         "methods": methods,
         "sections": {},
         "notes": list(getattr(result, "notes", []) or []),
+        "recommendation": _recommendation(result),
     }
     top, n_samples = report.top_features, report.sample_rows
     colors = figures.model_colors([m.name for m in result.models])  # one colour per model in every chart
-    if len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
+    ctx["sweep_front"] = _sweep_front(result)
+    if ctx["sweep_front"] is not None:
+        ctx["accuracy_latency"] = None  # a sweep's front is over three objectives: the chart above shows it
+    elif len(result.models) and all(m.latency_ms is not None and m.accuracy is not None for m in result.models):
         ctx["accuracy_latency"] = figures.accuracy_latency_chart(
             [m.name for m in result.models], [float(m.accuracy or 0) for m in result.models],
             [float(m.latency_ms or 0) for m in result.models], result.pareto, colors=colors)
@@ -148,6 +152,26 @@ def build_context(result: RunResult, *, surrogates: dict[str, SurrogateTree] | N
     ctx["config_yaml"] = _yaml(result.config.to_dict() if result.config is not None else {})
     ctx["explain_params"] = [{"method": m, **_method_params(expl, m)} for m in methods]
     return ctx
+
+
+def _recommendation(result: RunResult) -> dict[str, Any]:
+    """The box at the report's top: the recommended model and its facts, or why there is none."""
+    rec = result.recommend()
+    facts: list[tuple[str, str]] = []
+    if rec.model is not None:
+        facts.append(("speed-up", f"{rec.speedup_text} (latency vs the original)"))
+        if rec.size_bytes is not None:
+            smaller = (f", {rec.size_ratio_text} smaller than {human_bytes(rec.original_size_bytes)}"
+                       if rec.size_ratio is not None else "")
+            facts.append(("size", f"{human_bytes(rec.size_bytes)}{smaller}"))
+        if rec.accuracy is not None and rec.accuracy_drop is not None:
+            facts.append(("accuracy", f"{_num(rec.original_accuracy)} → {_num(rec.accuracy)} "
+                                      f"({rec.accuracy_change_text})"))
+        if rec.decision_agreement is not None:
+            facts.append(("decision agreement", f"{rec.decision_agreement:.1%} of the compared rows"))
+        facts.append(("verdict", str(rec.verdict)))
+    return {"model": rec.model, "facts": facts, "sentence": rec.sentence, "reason": rec.reason,
+            "budget": rec.budget_text, "budget_value": f"{rec.max_accuracy_drop:g}"}
 
 
 def _yaml(cfg: dict[str, Any]) -> str:
@@ -366,12 +390,21 @@ def _metric_rows(result: RunResult) -> list[dict[str, Any]]:
 def _trials(result: RunResult) -> dict[str, Any] | None:
     if not result.trials:
         return None
+    return {"rows": result.trials}
+
+
+def _sweep_front(result: RunResult) -> str | None:
+    """A sweep's completed trials with the study's 3-objective Pareto front (the trials' ``pareto`` flags,
+    which the console stars and the trials table marks), or None when this is not a sweep."""
     done = [t for t in result.trials if t.get("state") == "COMPLETE"]
-    uri = None
-    if done:
-        uri = figures.trials_chart([t["accuracy"] for t in done], [t["latency_ms"] for t in done],
-                                   [t.get("agreement") for t in done], [bool(t.get("pareto")) for t in done])
-    return {"uri": uri, "rows": result.trials}
+    if not done:
+        return None
+    orig = next((m for m in result.models if m.name == "original"), None)
+    original = ((orig.accuracy, orig.latency_ms) if orig is not None and orig.accuracy is not None
+                and orig.latency_ms is not None else None)
+    return figures.sweep_front_chart([t["number"] for t in done], [t["accuracy"] for t in done],
+                                     [t["latency_ms"] for t in done], [t.get("agreement") for t in done],
+                                     [bool(t.get("pareto")) for t in done], original=original)
 
 
 def _method_params(expl: dict[tuple[str, str], Any], method: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BASELINE", "BASELINES", "GradientCall", "GradientExplainer", "OutputModule"]
 
-Baseline = Literal["zeros", "mean", "background"]
 BASELINES: tuple[str, ...] = ("zeros", "mean", "background")
 #: The rule of the ``baseline`` parameter the methods share.
 BASELINE = Options(BASELINES)

@@ -1,8 +1,16 @@
-"""``shapley``: the recommended Shapley method, which picks an estimator for the problem at hand."""
+"""``shapley``: the recommended Shapley method, which picks an estimator for the problem at hand.
+
+The choice is a pure function of the number of players d, the budget, the number of
+background rows and outputs, and the *cost class* of one model row (measured once, on one
+batch of background rows, and rounded to a half-decade so that noise does not flip it).
+Each estimator's overhead (its work outside model calls) comes from a cost model with
+calibrated constants, never from timing an estimator on the user's rows, so the choice does
+not depend on how busy the machine is while it is made.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,46 +27,133 @@ if TYPE_CHECKING:
     from ...models.base import BaseModel
 from ..explanation import Explanation
 
-__all__ = ["RecommendedShapley", "choose_estimator"]
+__all__ = ["RecommendedShapley", "choose_estimator", "model_cost_class", "predicted_overhead"]
 
-#: Rows of one timed model call used to measure the cost of a model row.
+#: Rows of the one timed model call that measures the cost of a model row.
 COST_PROBE_ROWS = 256
-#: gp is chosen when its measured overhead per explained row is at most this many seconds …
-GP_MAX_OVERHEAD_SECONDS = 0.05
-#: … or at most this multiple of the model's own time per explained row (an expensive model
-#: makes a costlier surrogate worth it: fewer model calls for the same accuracy).
-GP_OVERHEAD_TO_MODEL_RATIO = 1.0
-#: Above this budget gp is not tried: its exact posterior over m coalitions costs O(m³) per
-#: row (seconds at m = 2,000), far above either limit, and the one-row pilot would cost as much.
-GP_PILOT_MAX_BUDGET = 1024
+
+# -- the cost model ------------------------------------------------------------------------------
+# Overhead = CPU milliseconds per explained row and output outside model calls, one BLAS thread.
+#
+# gp (per task; m = budget + 2 coalitions, p = min(128, m) fit points):
+#   GP_FIT_MS · p²(p + d) / 1e6           hyper-parameter fit (≈ 22 likelihood evaluations on p × p)
+# + GP_POSTERIOR_MS · m²(m/3 + 2d + 2) / 1e6   Cholesky of the m × m kernel matrix and its solves
+# + GP_MAP_MS · m d² / 1e6                 the closed-form Shapley map of every coalition
+# Calibrated by non-negative least squares on 14 settings (d = 8…30, budget 10·d…40·d, 12 rows,
+# a cheap numpy model, process CPU time) measured on the quiet machine (load 0.5–1.5) at
+# 14:40 UTC on 2026-12-03 (`python benchmarks/shapley.py --calibrate` repeats the grid);
+# the fit is within ±3 ms of every point, e.g. d = 16 at 40·d: 28.8 ms measured, 29.6 predicted.
+GP_FIT_MS = 9.66
+GP_POSTERIOR_MS = 0.0665
+GP_MAP_MS = 0.353
+#: gp fixes its fit-point count; a larger user value makes the fit dearer and the model says so.
+GP_FIT_POINTS = 128
+#
+# kernel / polyshap (per row): small-matrix numpy, O(pairs · terms²).
+#   kernel   ≈ KERNEL_FIXED_MS + KERNEL_MS · pairs · d² / 1e6
+#   polyshap ≈ kernel + POLY_MS · pairs · (d² + C(q, 3) + (d + k)²) / 1e6   (q = min(d, 16), k triples:
+#              the first fit, the screening of candidate triples, the fit with triples)
+# Measured in one process with gp (CPU time, one BLAS thread, 16 rows) under load 9–17, where
+# gp read 2.4–7× its quiet figures, so these constants are rough: kernel 0.36–0.45 ms/row at
+# d = 12–16, budgets 120–480, and ~1.5 ms at d = 30, budget 2,000; polyshap 1.0–2.2 ms at
+# d = 12–16 and ~20 ms at d = 30, budget 2,000 (70 screened triples). Constants set at about
+# half the loaded figures. They only decide polyshap against kernel, where a factor 2 moves
+# the boundary by a factor 2 in model cost.
+KERNEL_FIXED_MS = 0.2
+KERNEL_MS = 1.0
+POLY_MS = 1.0
+
+# -- the rule ------------------------------------------------------------------------------------
+#: Overhead per explained row the recommended method may always spend for accuracy (the
+#: issue's limit: ≤ 50 ms per row at 40·d for d ≤ 16).
+OVERHEAD_ALLOWANCE_SECONDS = 0.05
+#: gp's median error is ≤ 0.4× KernelSHAP's at equal budget (held-out MLPs, d = 10–16, 10·d and
+#: 40·d: 0.15/0.39 and 0.06/0.51), so KernelSHAP would need ≥ 2.5× the model calls to match:
+#: gp may also spend up to 1.5× the model's own time per row.
+GP_EXTRA_MODEL_TIME = 1.5
+#: PolySHAP's gain over KernelSHAP is at most about that of doubling the budget (median 0.87 vs
+#: 0.89 at 10·d, 0.45 vs 0.56 at 40·d), so it is worth its overhead only when that costs no
+#: more than the model time and KernelSHAP's overhead of one more explanation (no allowance).
+POLY_EXTRA_MODEL_TIME = 1.0
+#: Above this budget gp is never chosen: O(m³) per row (the cost model predicts ≥ 0.2 s).
+GP_MAX_BUDGET = 2000
+#: Cost classes per decade of seconds per model row (2: half-decades, √10 ≈ 3.2× apart).
+COST_CLASSES_PER_DECADE = 2
 
 
-def choose_estimator(d: int, budget: int, *, gp_available: bool, gp_overhead: float | None,
-                     model_seconds_per_row: float) -> tuple[str, str]:
-    """``(method, reason)`` for ``d`` players, ``budget`` coalitions per row, the measured gp
-    overhead per explained row (None: not measured) and the model's seconds per explained row.
+def model_cost_class(seconds_per_row: float) -> float:
+    """The measured seconds per model row rounded to a half-decade (1e-6, 3.16e-6, 1e-5, …):
+    the only model-dependent input of the choice, coarse so that load noise does not flip it."""
+    if not seconds_per_row > 0:
+        return 0.0
+    k = round(COST_CLASSES_PER_DECADE * math.log10(seconds_per_row))
+    return float(10.0 ** (k / COST_CLASSES_PER_DECADE))
+
+
+def predicted_overhead(method: str, d: int, budget: int, *, outputs: int = 1, fit_points: int | None = None) -> float:
+    """Predicted seconds of work per explained row outside model calls (cost model above)."""
+    m = budget + 2
+    pairs = budget / 2
+    if method == "exact":
+        return 0.0
+    if method == "gp":
+        p = min(int(fit_points or GP_FIT_POINTS), m)
+        ms = (GP_FIT_MS * p * p * (p + d) + GP_POSTERIOR_MS * m * m * (m / 3 + 2 * d + 2) + GP_MAP_MS * m * d * d) / 1e6
+        return outputs * ms / 1e3
+    kernel_ms = KERNEL_FIXED_MS + KERNEL_MS * pairs * d * d / 1e6
+    if method == "kernel":
+        return outputs * kernel_ms / 1e3
+    if method == "polyshap":
+        _, k, _ = choose_basis(d, budget)
+        q = min(d, 16)
+        ms = kernel_ms + POLY_MS * pairs * (d * d + math.comb(q, 3) + (d + k) ** 2) / 1e6
+        return outputs * ms / 1e3
+    raise InvalidInputError(f"No cost model for the {method!r} estimator.")
+
+
+def choose_estimator(d: int, budget: int, *, model_seconds_per_row: float = 0.0, outputs: int = 1,
+                     gp_available: bool = True) -> tuple[str, str]:
+    """``(method, reason)`` for ``d`` players and ``budget`` coalitions per explained row.
+
+    ``model_seconds_per_row`` is the model's time per *explained* row (budget × background
+    rows × the cost class of one model row; 0 when unknown). Deterministic in its arguments.
 
     1. exact, when the budget covers all 2^d − 2 coalitions (d ≤ 16): no error at no extra cost;
-    2. gp, when it is installed and its overhead per row is small in absolute terms or next to
-       the model's own time per row (it is the most accurate per model call);
-    3. polyshap, when the budget supports third-order terms;
+    2. gp, the most accurate per model call, when its predicted overhead per row is within
+       max(50 ms, 1.5 × the model's time per row) and the budget is ≤ 2,000;
+    3. polyshap, when the budget supports third-order terms and its extra overhead over
+       KernelSHAP is no more than the model time plus KernelSHAP's overhead per row;
     4. kernel otherwise (polyshap's order-2 basis is KernelSHAP).
     """
     if d <= MAX_EXACT_FEATURES and (1 << d) - 2 <= budget:
         return "exact", f"the budget ({budget}) covers all 2^{d} − 2 = {(1 << d) - 2} coalitions, so exact costs no more"
-    if gp_available and gp_overhead is not None:
-        limit = max(GP_MAX_OVERHEAD_SECONDS, GP_OVERHEAD_TO_MODEL_RATIO * model_seconds_per_row)
-        if gp_overhead <= limit:
-            return "gp", (f"the Gaussian-process surrogate's overhead ({gp_overhead * 1e3:.1f} ms/row) is within "
-                          f"{limit * 1e3:.1f} ms/row (max of {GP_MAX_OVERHEAD_SECONDS * 1e3:.0f} ms and the model's "
-                          f"{model_seconds_per_row * 1e3:.2f} ms/row)")
-        gp_note = f"gp's overhead ({gp_overhead * 1e3:.1f} ms/row) exceeds {limit * 1e3:.1f} ms/row; "
+    notes = []
+    if not gp_available:
+        notes.append("gp is not available (needs scipy)")
+    elif budget > GP_MAX_BUDGET:
+        notes.append(f"gp is not used above a budget of {GP_MAX_BUDGET} (O(m³) per row)")
     else:
-        gp_note = "gp is not available; " if not gp_available else ""
+        gp = predicted_overhead("gp", d, budget, outputs=outputs)
+        limit = max(OVERHEAD_ALLOWANCE_SECONDS, GP_EXTRA_MODEL_TIME * model_seconds_per_row)
+        if gp <= limit:
+            return "gp", (f"gp's predicted overhead ({gp * 1e3:.0f} ms/row) is within {limit * 1e3:.0f} ms/row "
+                          f"(max of {OVERHEAD_ALLOWANCE_SECONDS * 1e3:.0f} ms and {GP_EXTRA_MODEL_TIME} × the model's "
+                          f"{model_seconds_per_row * 1e3:.2g} ms/row)")
+        notes.append(f"gp's predicted overhead ({gp * 1e3:.0f} ms/row) exceeds {limit * 1e3:.0f} ms/row")
     kind, k, _ = choose_basis(d, budget)
-    if kind != "order2":
-        return "polyshap", gp_note + f"the budget ({budget}) supports {k} third-order terms ({kind})"
-    return "kernel", gp_note + f"the budget ({budget}) is too small for third-order terms at d = {d}"
+    if kind == "order2":
+        notes.append(f"the budget ({budget}) is too small for third-order terms at d = {d}")
+        return "kernel", "; ".join(notes)
+    poly = predicted_overhead("polyshap", d, budget, outputs=outputs)
+    kern = predicted_overhead("kernel", d, budget, outputs=outputs)
+    worth = POLY_EXTRA_MODEL_TIME * (model_seconds_per_row + kern)
+    if poly - kern <= worth:
+        notes.append(f"polyshap's extra overhead ({(poly - kern) * 1e3:.2g} ms/row, {k} triples) costs less than "
+                     f"doubling KernelSHAP's budget ({worth * 1e3:.2g} ms/row)")
+        return "polyshap", "; ".join(notes)
+    notes.append(f"polyshap's extra overhead ({(poly - kern) * 1e3:.2g} ms/row) exceeds the cost of doubling "
+                 f"KernelSHAP's budget ({worth * 1e3:.2g} ms/row)")
+    return "kernel", "; ".join(notes)
 
 
 @register_explainer
@@ -66,12 +161,15 @@ class RecommendedShapley(ShapleyExplainer):
     """The recommended Shapley method: picks exact, gp, polyshap or kernel per call.
 
     The choice depends on the number of players d (features, or groups with ``groups=``), the
-    budget and the measured cost of the model: exact when the budget covers every coalition;
-    the Gaussian-process surrogate (``gp``) when its measured overhead on one row is small
-    (≤ 50 ms) or no larger than the model's own time per row; PolySHAP when the budget
-    supports third-order terms; KernelSHAP otherwise. The rule never looks at the answer.
-    The choice and its reason are recorded in ``Explanation.params`` (``estimator``,
-    ``reason``) and in a note; ``Explanation.method`` is ``"shapley"``.
+    budget, the background rows, the outputs explained and the cost class of one model row
+    (measured once on a batch of background rows): exact when the budget covers every
+    coalition; the Gaussian-process surrogate (``gp``) when its predicted overhead is at
+    most 50 ms per row or 1.5× the model's own time per row; PolySHAP when its extra overhead
+    costs less than doubling KernelSHAP's budget; KernelSHAP otherwise. Overheads come from a
+    calibrated cost model (see :func:`predicted_overhead`), not from timing on the user's
+    rows, so the rule is deterministic and never looks at the answer. The choice and its
+    reason are recorded in ``Explanation.params`` (``estimator``, ``reason``,
+    ``model_cost_class``) and in a note; ``Explanation.method`` is ``"shapley"``.
 
     Parameters
     ----------
@@ -92,20 +190,25 @@ class RecommendedShapley(ShapleyExplainer):
     name = "shapley"
     summary = "Recommended: picks exact, gp, polyshap or kernel from d, the budget and the model's cost."
 
+    def _inner(self, method: str, budget: int) -> ShapleyExplainer:
+        params = dict(self.params)
+        if method == "gp":
+            params.pop("tol", None)  # gp's cost is set by the budget alone (said in a note)
+        cls = EXPLAINERS[method] if method != "gp" else _gp_class()
+        if cls is None:  # pragma: no cover — gp_available was checked
+            raise InvalidInputError("The 'gp' estimator is not installed.")
+        inner = cls(self.model, background=self.background, budget=None if method == "exact" else budget,
+                    random_state=self.random_state, **params)
+        if not isinstance(inner, ShapleyExplainer):  # pragma: no cover - every choice is
+            raise InvalidInputError(f"The {method!r} estimator is not a Shapley estimator.")
+        return inner
+
     def _estimate(self, game: MaskingGame, budget: int | None, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-        """On a bare game (no model to time): exact, polyshap or kernel from d and the budget alone.
-
-        ``explain`` goes through :meth:`_explain`, which can also weigh gp's measured overhead
-        against the model's cost; a game gives no model call to time, so gp is not considered.
-        """
+        """On a bare game (no model to time): the same rule with the model's cost unknown (0)."""
         b = int(budget or self._budget(game.d))
-        method, reason = choose_estimator(game.d, b, gp_available=False, gp_overhead=None, model_seconds_per_row=0.0)
-        inner = EXPLAINERS[method](self.model, background=self.background, budget=b,
-                                   random_state=self.random_state, **self.params)
-        if not isinstance(inner, ShapleyExplainer):  # pragma: no cover - exact/polyshap/kernel all are
-            raise InvalidInputError(f"The {method!r} estimator is not a Shapley estimator.")
-        phi, stderr, notes = inner._estimate(game, None if method == "exact" else b, rng)
+        method, reason = choose_estimator(game.d, b, outputs=game.n_outputs, gp_available=_gp_class() is not None)
+        phi, stderr, notes = self._inner(method, b)._estimate(game, None if method == "exact" else b, rng)
         return phi, stderr, [f"shapley chose {method}: {reason}", *notes]
 
     def _explain(self, model: BaseModel, X: np.ndarray, targets: np.ndarray | None) -> Explanation:
@@ -116,57 +219,22 @@ class RecommendedShapley(ShapleyExplainer):
         budget = self._budget(d)
         bg = self._background(model).reshape(-1, model.n_features)
         n_bg = 1 if self._param("baseline", None) is not None else min(len(bg), int(self._param("max_background", 100)))
-        row_cost = _seconds_per_model_row(model, bg)
-        model_per_row = row_cost * budget * n_bg
-        gp_available = _gp_class() is not None
-        gp_overhead, pilot = None, None
-        if gp_available and budget <= GP_PILOT_MAX_BUDGET and not (d <= MAX_EXACT_FEATURES and (1 << d) - 2 <= budget):
-            gp_overhead, pilot = self._gp_pilot(model, X[:1], None if targets is None else targets[:1], budget, row_cost)
-        method, reason = choose_estimator(d, budget, gp_available=gp_available, gp_overhead=gp_overhead,
-                                          model_seconds_per_row=model_per_row)
-        if gp_available and budget > GP_PILOT_MAX_BUDGET and method != "exact":
-            reason = f"gp is not tried above a budget of {GP_PILOT_MAX_BUDGET} (O(m³) per row); " + reason.removeprefix(
-                "gp is not available; ")
-        cls = EXPLAINERS[method] if method != "gp" else _gp_class()
-        if cls is None:  # pragma: no cover — gp_available was checked
-            raise InvalidInputError("The 'gp' estimator is not installed.")
-        if method == "gp" and pilot is not None and len(X) == 1:
-            expl = pilot  # the pilot explained the only row already
-        else:
-            inner = cls(self.model, background=self.background, budget=None if method == "exact" else budget,
-                        random_state=self.random_state, **self.params)
-            with _one_blas_thread() if method == "gp" else contextlib.nullcontext():
-                expl = inner._explain(model, X, targets)
+        outputs = 1 if targets is not None else int(model.n_outputs)
+        exact = d <= MAX_EXACT_FEATURES and (1 << d) - 2 <= budget
+        row_cost = 0.0 if exact else _seconds_per_model_row(model, bg)
+        cost_class = model_cost_class(row_cost)
+        method, reason = choose_estimator(d, budget, model_seconds_per_row=cost_class * budget * n_bg, outputs=outputs,
+                                          gp_available=_gp_class() is not None)
+        expl = self._inner(method, budget)._explain(model, X, targets)
         expl.method = self.name
         expl.params = {**expl.params, "budget": budget, "estimator": method, "reason": reason,
-                       "seconds_per_model_row": row_cost}
-        expl.notes = (f"shapley chose {method!r}: {reason}.", *expl.notes)
+                       "seconds_per_model_row": row_cost, "model_cost_class": cost_class,
+                       "predicted_overhead_ms_per_row": round(1e3 * predicted_overhead(method, d, budget, outputs=outputs), 3)}
+        notes = [f"shapley chose {method!r}: {reason}."]
+        if method == "gp" and self.params.get("tol") is not None:
+            notes.append("'tol' is not used by gp (its cost is set by the budget).")
+        expl.notes = (*notes, *expl.notes)
         return expl
-
-    def _gp_pilot(self, model: BaseModel, X1: np.ndarray, t1: np.ndarray | None, budget: int,
-                  row_cost: float) -> tuple[float | None, Explanation | None]:
-        """gp's seconds per explained row excluding model calls, measured on one row (and that
-        row's explanation)."""
-        cls = _gp_class()
-        if cls is None:
-            return None, None
-        try:
-            start = time.perf_counter()
-            with _one_blas_thread():
-                e = cls(self.model, background=self.background, budget=budget, random_state=self.random_state,
-                        **self.params)._explain(model, X1, t1)
-            seconds = time.perf_counter() - start
-        except InvalidInputError:
-            return None, None
-        return max(0.0, seconds - e.n_model_evals * row_cost), e
-
-
-def _one_blas_thread() -> Any:
-    """gp works on many small matrices: a multi-threaded BLAS only spins (several times
-    slower on a busy machine)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _gp_class() -> Any:
@@ -183,7 +251,8 @@ def _gp_class() -> Any:
 
 
 def _seconds_per_model_row(model: BaseModel, bg: np.ndarray) -> float:
-    """Measured seconds per model row on a batch of background rows (best of two calls)."""
+    """Measured seconds per model row on one batch of background rows (best of two calls; the
+    first also warms the model up)."""
     rows = bg[np.arange(COST_PROBE_ROWS) % len(bg)]
     best = float("inf")
     for _ in range(2):

@@ -77,11 +77,14 @@ class LeverageShap(RegressionShapley):
 
     Examples
     --------
+    An interaction is split equally between its two features (with d = 3 a budget of 6 covers
+    every coalition, so the values are exact):
+
     >>> import numpy as np, leanlens
-    >>> f = leanlens.as_model(lambda X: X @ np.arange(1.0, 6.0), n_features=5)
-    >>> e = LeverageShap(f, background=np.zeros((1, 5)), budget=12, random_state=0).explain(np.ones((1, 5)), target=0)
+    >>> f = leanlens.as_model(lambda X: X[:, 0] * X[:, 1] + X[:, 2], n_features=3)
+    >>> e = LeverageShap(f, background=np.zeros((1, 3)), budget=6, random_state=0).explain(np.ones((1, 3)), target=0)
     >>> np.round(e.values[0], 6).tolist()
-    [1.0, 2.0, 3.0, 4.0, 5.0]
+    [0.5, 0.5, 1.0]
     """
 
     name = "leverage"

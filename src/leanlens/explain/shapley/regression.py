@@ -9,7 +9,7 @@ import numpy as np
 
 from .base import student_t_factor
 
-__all__ = ["constrained_basis_wls", "constrained_wls"]
+__all__ = ["constrained_basis_wls", "constrained_wls", "one_blas_thread"]
 
 #: Matrix entries (rows × pairs × d) handled per chunk of the batched solve (memory cap).
 SOLVE_CHUNK_ENTRIES = 4_000_000
@@ -73,7 +73,7 @@ def _constrained_wls(
         diff = values[sl, 0::2] - values[sl, 1::2] - (2 * size - d) * (b[:, None, :] / d)
         target = 0.5 * diff
         ZwT = (Z * w2[None, :, None]).transpose(0, 2, 1)  # (r, d, h)
-        Ginv = _projected_inverse(P @ (ZwT @ Z) @ P, P)
+        Ginv = _projected_inverse(P @ (ZwT @ Z) @ P)
         phi = Ginv @ (ZwT @ target) + b[:, None, :] / d  # (r, d, K)
         out[sl] = phi
         if se is not None and units is not None:
@@ -85,7 +85,7 @@ def _constrained_wls(
     return out, se
 
 
-def _projected_inverse(PGP: np.ndarray, P: np.ndarray) -> np.ndarray:
+def _projected_inverse(PGP: np.ndarray) -> np.ndarray:
     """P (PGP)⁺ P for a stack of d×d matrices whose range lies in 1⊥.
 
     Adding c·11ᵀ/d makes the matrix invertible when PGP has rank d − 1, and P kills the
@@ -191,7 +191,6 @@ def _constrained_basis_wls(
     T = transform
     d = T.shape[-2]
     w = np.asarray(weights, dtype=np.float64)
-    P = np.eye(p) - 1.0 / p
     out = np.empty((n, d, K))
     se = np.empty((n, d, K)) if units is not None else None
     step = max(1, SOLVE_CHUNK_ENTRIES // max(1, h * p))
@@ -208,7 +207,7 @@ def _constrained_basis_wls(
             G = G + np.einsum("rp,pq->rpq", scale * ridge[None, :], np.eye(p))
         # P G P by centring rows and columns (O(p²), not two p³ products)
         PGP = G - G.mean(axis=1, keepdims=True) - G.mean(axis=2, keepdims=True) + G.mean(axis=(1, 2), keepdims=True)
-        Ginv = _projected_inverse(PGP, P)
+        Ginv = _projected_inverse(PGP)
         u = Ginv @ (AwT @ resid0)  # (r, p, K)
         coef = u + a0
         out[sl] = Tb @ coef
@@ -236,7 +235,7 @@ def _constrained_basis_wls(
     return out, se
 
 
-def _one_blas_thread() -> Any:
+def one_blas_thread() -> Any:
     """Many small matrices: a multi-threaded BLAS only spins (5× slower on a busy 2-core
     machine), so the solves run on one BLAS thread; the model calls are not affected."""
     from threadpoolctl import threadpool_limits
@@ -245,12 +244,12 @@ def _one_blas_thread() -> Any:
 
 
 def constrained_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    with _one_blas_thread():
+    with one_blas_thread():
         return _constrained_wls(*args, **kwargs)
 
 
 def constrained_basis_wls(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    with _one_blas_thread():
+    with one_blas_thread():
         return _constrained_basis_wls(*args, **kwargs)
 
 
