@@ -66,8 +66,8 @@ def _sweep_config(trials: int, quick: bool) -> dict[str, Any]:
         "sweep": {"trials": trials, "sampler": "random", **space},
     }
     if quick:
-        # compare() in each trial: 2 retrained twins (default 3; 9 twin trainings were ~1/5 of the
-        # quick sweeps' CPU), a short bootstrap (as the quick demo) and a 2-s cap (default 120 s)
+        # compare() in each trial: 2 retrained twins (default 3; 9 twin trainings took ~1/5 of the
+        # quick sweeps' profiled time), a short bootstrap (as the quick demo) and a 2-s cap (default 120 s)
         # on raising the permutation budget until its noise is below the twins' distance
         cfg["compare"] = {"twins": 2, "config": {"n_bootstrap": 20, "max_seconds": 2.0}}
     return cfg
