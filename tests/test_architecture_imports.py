@@ -14,6 +14,7 @@ Each check is also run on a small crafted tree, so that a check that cannot fail
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,13 +53,19 @@ def _top_package(mod: str) -> str:
 ROOT_OF: dict[str, Path] = {}
 
 
+@functools.cache
+def _parsed(root: Path) -> dict[Path, ast.Module]:
+    """Every module of the tree, parsed once for all the checks."""
+    ROOT_OF[root.name] = root
+    return {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(root.rglob("*.py"))}
+
+
 def _imports(root: Path) -> Iterator[tuple[str, str, str | None, int]]:
     """(importing module, imported module, imported name or None, line) for every import of the tree."""
-    ROOT_OF[root.name] = root
-    for path in sorted(root.rglob("*.py")):
+    for path, tree in _parsed(root).items():
         me, is_pkg = _module(root, path)
         package = me if is_pkg else me.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -103,8 +110,7 @@ def private_attribute_reads(root: Path) -> list[str]:
     reading package defines too (``self._bar`` of its own classes) is its own; one that no
     leanlens package defines belongs to a library (torch's ``_modules``) and is not judged here.
     """
-    ROOT_OF[root.name] = root
-    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(root.rglob("*.py"))}
+    trees = _parsed(root)
     owners: dict[str, set[str]] = defaultdict(set)
     for path, tree in trees.items():
         package = _top_package(_module(root, path)[0])

@@ -203,3 +203,37 @@ def test_compare_config_validates_and_round_trips(tmp_path) -> None:
         CompareConfig.from_dict({"same_ration": 1.0})
     with pytest.raises(ConfigError, match="'budgets' parameter of CompareConfig must map method names"):
         CompareConfig(budgets={"kernel": 0})
+    with pytest.raises(ConfigError, match="'image_groups' parameter of CompareConfig must be 'patches:HxW'"):
+        CompareConfig(image_groups="tiles")
+    with pytest.raises(ConfigError, match="'share_alpha' parameter of CompareConfig must be in \\(0, 1\\)"):
+        CompareConfig(share_alpha=1.0)
+
+
+def test_image_inputs_play_patches_and_tabular_inputs_play_features(iris_mlp) -> None:
+    from leanlens.data.readers import from_numpy
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 64)).astype(np.float32)
+    names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
+    ds = from_numpy(X, (X[:, 0] > 0).astype(np.int64), feature_names=names, random_state=0, name="tiny-images")
+    img = leanlens.train(ds, leanlens.TrainConfig(hidden=(4,), epochs=1, random_state=0))
+    cfg, notes = CompareConfig().for_model(["kernel", "ig", "permutation"], img)
+    assert cfg.params == {"kernel": {"groups": "patches:2x2"}, "permutation": {"groups": "patches:2x2"}}
+    assert len(notes) == 2 and "64 pixels are played as 2x2 patches" in notes[0]
+    # the user's own groups win, None keeps pixels, and a tabular model keeps its features
+    own = CompareConfig(params={"kernel": {"groups": "patches:4x4"}}).for_model(["kernel"], img)[0]
+    assert own.params == {"kernel": {"groups": "patches:4x4"}}
+    assert CompareConfig(image_groups=None).for_model(["kernel"], img)[0].params is None
+    tab = from_numpy(X, (X[:, 0] > 0).astype(np.int64), random_state=0, name="wide-table")
+    wide = leanlens.train(tab, leanlens.TrainConfig(hidden=(4,), epochs=1, random_state=0))
+    assert CompareConfig().for_model(["kernel"], wide) == (CompareConfig(), [])
+    assert CompareConfig().for_model(["kernel"], iris_mlp) == (CompareConfig(), [])
+
+
+def test_the_budget_jumps_to_the_predicted_multiple() -> None:
+    from leanlens.compare.measure import _needed_budget
+
+    # noise twice the target: 4× the budget (noise ∝ 1/√budget) with a 1.25 margin
+    assert _needed_budget(128, 0.2, 0.1) == 640
+    # barely above the target: still at least doubled, and a multiple of 8
+    assert _needed_budget(100, 0.101, 0.1) == 200

@@ -205,7 +205,7 @@ def compare(
     twin_rng = np.random.default_rng(rng.integers(0, 2**31 - 2))
     X, y, idx, bg, fit_rows = _rows_and_background(data, background, rows, cfg, rng, o)
     tw = make_twins(o, data, twins, cfg, twin_rng, cache_dir=Path(cache_dir) if cache_dir is not None else None)
-    notes: list[str] = []
+    cfg, notes = cfg.for_model(explainers, o)
     first_reason = None
     if tw.source == "none":
         if not cfg.noise_fallback:
@@ -239,9 +239,11 @@ def compare(
         statuses[method] = explainer_status(e, cfg, players, yard_name)
         e["status"], e["reason"] = statuses[method]
         per[method] = e
-        if e["budget_history"] and len(e["budget_history"]) > 1:
-            notes.append(f"{method}: budget raised {' → '.join(str(h['budget']) for h in e['budget_history'])} "
-                         "until the estimator noise resolved the twins' distance.")
+        hist = e["budget_history"] or []
+        if len(hist) > 1:
+            steps = " → ".join(f"{h['budget']}" + (f" (pilot on {h['rows']} rows)" if h.get("pilot") else "")
+                               for h in hist)
+            notes.append(f"{method}: budget {steps} until the estimator noise resolved the twins' distance.")
     notes.append("Distances are noise-corrected: the estimator's variance (from two seeds with common random "
                  "numbers) is subtracted from the squared distances.")
     surrogate = surrogate_drift(o, c, fit_rows, X, depth=cfg.surrogate_depth, random_state=seeds[0])

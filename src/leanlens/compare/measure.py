@@ -31,13 +31,23 @@ def _noise_and_floor(es: ExplainedSet, twin_names: list[str]) -> tuple[float, fl
     return noise, floor
 
 
-def original_d(models: dict[str, BaseModel]) -> int:
-    return int(next(iter(models.values())).n_features)
+def n_players(models: dict[str, BaseModel], params: dict[str, Any]) -> int:
+    """The number of players an explainer with ``params`` plays: its groups (e.g. 16 patches of
+    2×2 pixels on an 8×8 image) when ``groups`` is given, else the features."""
+    model = next(iter(models.values()))
+    spec = params.get("groups")
+    if spec is None:
+        return int(model.n_features)
+    from ..explain.shapley.groups import resolve_groups
+
+    groups, _ = resolve_groups(spec, model.n_features, model.input_shape, model.feature_names)
+    return len(groups)
 
 
 def start_budget(method: str, d: int) -> int | None:
     """A small first budget for sampling Shapley estimators (the loop raises it while the noise is
-    too large): ``max(128, 4(d + 2))`` coalitions per row; None (the method's default) otherwise."""
+    too large): ``max(128, 4(d + 2))`` coalitions per row for d players; None (the method's default)
+    otherwise."""
     from ..explain.base import get_explainer
     from ..explain.shapley.base import ShapleyExplainer
 
@@ -47,20 +57,55 @@ def start_budget(method: str, d: int) -> int | None:
     return None
 
 
+#: rows of the pilot pass that predicts the budget a sampling explainer needs
+PILOT_ROWS = 25
+#: margin on the predicted budget (the pilot's noise and twins' distance are themselves estimates)
+BUDGET_MARGIN = 1.25
+
+
+def _needed_budget(used: int, noise: float, target: float) -> int:
+    """The budget at which the noise should reach ``target`` (noise ∝ 1/√budget), with a margin; at
+    least twice ``used``, rounded up to a multiple of 8."""
+    factor = (noise / target) ** 2 * BUDGET_MARGIN if target > 0 else 4.0
+    return int(8 * math.ceil(max(2.0, factor) * used / 8))
+
+
+def _pilot_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
+                  cfg: CompareConfig, seeds: tuple[int, int], twin_names: list[str], start: int,
+                  history: list[dict[str, Any]]) -> int:
+    """The starting budget, predicted from a pass over the first ``PILOT_ROWS`` rows (a random
+    subset: the rows were sampled) at ``start``: the full pass then runs once at about the budget
+    that resolves the twins, instead of at ``start`` and again at a raised budget."""
+    es = explain_models(models, method, X[:PILOT_ROWS], targets[:PILOT_ROWS], bg, start, seeds,
+                        cfg.params_of(method))
+    if es.deterministic or es.budget is None:
+        return start
+    noise, floor = _noise_and_floor(es, twin_names)
+    target = cfg.noise_fraction * floor
+    history.append({"budget": es.budget, "noise": noise, "twin_distance": floor, "seconds": round(es.seconds, 3),
+                    "rows": PILOT_ROWS, "pilot": True})
+    if noise <= target:
+        return start
+    return min(_needed_budget(es.budget, noise, target), cfg.max_budget)
+
+
 def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
                     cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str],
                     start: int | None = None) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
-    """Explain all models, doubling the budget until the estimator noise is at most
-    ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out).
+    """Explain all models, raising the budget until the estimator noise is at most
+    ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out). Without a
+    given budget, a pilot pass on ``PILOT_ROWS`` rows predicts the starting budget first.
 
     Returns the final explanations, the history of budgets tried and, when unresolved, why.
     """
     budget = cfg.budget_of(method)
     if budget is None:
         budget = start
-    if budget is None:
-        budget = start_budget(method, original_d(models))
     history: list[dict[str, Any]] = []
+    if budget is None:
+        budget = start_budget(method, n_players(models, cfg.params_of(method)))
+        if budget is not None and twin_names and len(X) >= 2 * PILOT_ROWS:
+            budget = _pilot_budget(models, method, X, targets, bg, cfg, seeds, twin_names, budget, history)
     while True:
         es = explain_models(models, method, X, targets, bg, budget, seeds, cfg.params_of(method))
         if es.deterministic or not twin_names:
@@ -76,10 +121,7 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
         if used is None:
             return es, history, (f"estimator noise {noise:.3f} is above {cfg.noise_fraction:g} of the twins' distance "
                                  f"{floor:.3f} and {method} has no budget to raise")
-        # noise ∝ 1/sqrt(budget): the factor that would reach the target, in doublings.
-        factor = (noise / target) ** 2 if target > 0 else 4.0
-        doublings = max(1, math.ceil(math.log2(factor)))
-        new = used * 2**doublings
+        new = _needed_budget(used, noise, target)
         runs = sum(len(p) for p in es.phi.values())
         est = es.seconds_per_run * runs * (new / used)
         left = deadline - time.perf_counter()

@@ -494,7 +494,7 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
     feasible = [r for r in rows if r["feasible"]]
     if chosen is None:
         result = _unchanged(original, data, budget)
-        best = ", ".join(f"×{r.get('speedup_final', r['speedup']):.1f} at −{100 * r['drop']:.2f} pts"
+        best = ", ".join(f"×{r.get('speedup_final', r['speedup']):.1f} at {-100 * r['drop']:+.2f} pts"
                          + (f" ({r['verdict']})" if r["verdict"] else "") for r in (order or feasible or rows)[:3])
         need = f"a score drop ≤ {100 * budget.max_accuracy_drop:g} points, ran faster than the original" + (
             " and kept a same-reasons verdict" if budget.require else "")
@@ -511,7 +511,7 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
         message = (f"Chose trial {chosen['trial']} of {len(rows)}: ×{chosen['speedup_final']:.2f} faster at batch "
                    f"{budget.batch} and {budget.threads} thread(s) ({chosen['ms_final']:.3f} against "
                    f"{chosen['original_ms_final']:.3f} ms, one interleaved timing of the {len(cands)} fastest "
-                   f"candidates with the original), score −{100 * chosen['drop']:.2f} points"
+                   f"candidates with the original), score {-100 * chosen['drop']:+.2f} points"
                    + (f", verdict {verdict}" if verdict else "") + f"; {len(feasible)} trials met the budget."
                    + ("" if replay_ok else " Warning: the replay of its plan did not give the same predictions."))
         if timing_note:
