@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
@@ -19,20 +24,35 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Arrange the run for pytest-xdist (``-n 2 --dist loadgroup`` in pyproject's addopts).
-
-    - One test file goes to one worker, as in a serial run: its module fixtures are built once, and
-      a file that starts a shared resource (Ray, a browser) never shares it across processes. A test
-      may name a wider group with ``@pytest.mark.xdist_group("name")`` (all Ray users are one group).
-    - Files holding slow tests run first, so the two workers finish together instead of one
-      starting a long test at the end while the other idles. The order inside a file is kept.
-    Without xdist the markers are inert and only the order changes.
-    """
+    """Files holding slow tests run first (pyproject's addopts: ``-n 2 --dist loadfile
+    --no-loadscope-reorder``): the two pytest-xdist workers then finish together instead of one
+    starting a long test at the end while the other idles. A file runs on one worker, as in a
+    serial run; the order inside a file is kept."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
     items.sort(key=lambda item: item.path not in slow_files)
+
+
+@pytest.fixture(scope="session")
+def ray_lock(tmp_path_factory):
+    """``with ray_lock():`` around the life of a local Ray instance. Under pytest-xdist two files
+    run at once; the tests that start Ray take this lock, so two Ray instances never run together."""
+    import contextlib
+    import fcntl
+
+    @contextlib.contextmanager
+    def hold():
+        if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing runs beside us
+            yield
+            return
+        path = tmp_path_factory.getbasetemp().parent / "ray.lock"  # shared by this run's workers
+        with open(path, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    return hold
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +86,31 @@ def digits_mlp_small(digits):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def run_benchmark(monkeypatch):
+    """``run_benchmark("drift", "--quick", "--out", d)`` runs ``benchmarks/drift.py`` through its
+    ``main()`` in this process and returns what main returns.
+
+    The same code as ``python benchmarks/drift.py --quick --out d`` (argv goes through sys.argv),
+    without a second interpreter importing torch, scikit-learn and ONNX Runtime again (~4-5 s of
+    CPU a script). The torch thread count a script sets for its timings is restored afterwards.
+    """
+    import torch
+
+    def run(name: str, *argv: object) -> object:
+        path = ROOT / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setattr(sys, "argv", [str(path), *map(str, argv)])
+        monkeypatch.setattr(sys, "path", list(sys.path))  # the scripts put benchmarks/ first
+        threads = torch.get_num_threads()
+        try:
+            spec.loader.exec_module(module)
+            return module.main()
+        finally:
+            torch.set_num_threads(threads)
+
+    return run

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.slow
-def test_compression_benchmark_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "compression.py"), "--quick", "--reps", "5", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_compression_benchmark_quick(run_benchmark, tmp_path):
+    assert run_benchmark("compression", "--quick", "--reps", "5", "--out", tmp_path) == 0
     data = json.loads((tmp_path / "compression.json").read_text())
     assert data["mode"] == "quick" and data["reps"] == 5
     plans = {(r["model"], r["plan"]) for r in data["rows"]}

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.slow
-def test_int8_benchmark_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "compression_int8.py"), "--quick", "--no-auto", "--reps", "3",
-         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_int8_benchmark_quick(run_benchmark, tmp_path):
+    assert run_benchmark("compression_int8", "--quick", "--no-auto", "--reps", "3", "--out", tmp_path) == 0
     data = json.loads((tmp_path / "compression_int8.json").read_text())
     variants = {(r["model"], r["variant"], r["threads"]) for r in data["rows"]}
     for model in ("SmallCNN", "breast-cancer MLP 30-64-64-2"):

@@ -1,18 +1,11 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.slow
-def test_shapley_benchmark_quick_mode_runs(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "shapley.py"), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_shapley_benchmark_quick_mode_runs(run_benchmark, tmp_path):
+    assert run_benchmark("shapley", "--quick", "--out", tmp_path) == 0
     res = json.loads((tmp_path / "shapley.json").read_text())
     assert res["mode"] == "quick"
     assert len(res["cases"]) == 4

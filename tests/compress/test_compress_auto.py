@@ -147,12 +147,12 @@ def test_max_seconds_stops_proposing_trials(mlp64, digits):
 
 
 @pytest.mark.slow
-def test_auto_on_a_local_ray_instance_gives_the_in_process_trials(mlp64, digits):
+def test_auto_on_a_local_ray_instance_gives_the_in_process_trials(mlp64, digits, ray_lock):
     pytest.importorskip("ray")
     from leanlens.pipeline.executors import RayExecutor
 
     budget = AutoBudget(trials=2, max_accuracy_drop=0.05, steps=("prune",), threads=1, latency_reps=3)
-    with RayExecutor(num_cpus=2) as ray_ex:
+    with ray_lock(), RayExecutor(num_cpus=2) as ray_ex:  # one local Ray at a time (pytest-xdist)
         assert ray_ex.start().workers == 2
         remote = compress(mlp64, "auto", data=digits, budget=budget, random_state=0, executor=ray_ex)
     local = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)

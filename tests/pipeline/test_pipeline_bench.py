@@ -27,10 +27,10 @@ def test_demo_config_is_the_issue_default():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ray")  # starts a local Ray: not beside test_pipeline_ray.py (pytest-xdist)
-def test_pipeline_benchmark_quick_mode_runs(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=900)
+def test_pipeline_benchmark_quick_mode_runs(tmp_path, ray_lock):
+    with ray_lock():  # the script starts a local Ray: never beside test_pipeline_ray.py (pytest-xdist)
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--quick", "--out",
+                               str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads((tmp_path / "pipeline.json").read_text())
     assert res["quick"] is True

@@ -16,18 +16,19 @@ from leanlens.pipeline import ClusterUnreachableError, RayExecutor, run, sweep
 from leanlens.pipeline.distributed import explain_rows
 from leanlens.pipeline.executors import check_reachable
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray user at a time (pytest-xdist)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def ray_local():
+def ray_local(ray_lock):
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             configure_logging=False)
-    try:
-        yield RayExecutor()
-    finally:
-        ray.shutdown()
+    with ray_lock():
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                 configure_logging=False)
+        try:
+            yield RayExecutor()
+        finally:
+            ray.shutdown()
 
 
 def test_explaining_rows_as_ray_tasks_matches_in_process(ray_local, iris_mlp, iris):

@@ -40,13 +40,14 @@ def compare_cost(original: BaseModel, X: np.ndarray, background: np.ndarray, met
     seeds (one for a deterministic method), at each method's first budget (``compare()`` may
     raise it while the estimator's noise hides the twins' distance). ``reused``: the first
     seed's explanations of the original and the compressed models are a pipeline's, already paid."""
-    from ..compare.measure import start_budget
+    from ..compare.measure import n_players, start_budget
 
+    config = config.for_model(methods, original)[0]  # image inputs: the patches compare() plays
     out = []
     for method in methods:
         budget = config.budget_of(method)
         if budget is None:
-            budget = start_budget(method, int(original.n_features))
+            budget = start_budget(method, n_players({"original": original}, config.params_of(method)))
         c = explain_cost(original, X, method, background=background, budget=budget, params=config.params_of(method),
                          seed=seed, check_seeds=True)
         seeds = 1 if c.deterministic else 2

@@ -1,8 +1,9 @@
 """``shapley``: the recommended Shapley method, which picks an estimator for the problem at hand.
 
 The choice is a pure function of the number of players d, the budget, the number of
-background rows and outputs, and the *cost class* of one model row (measured once, on one
-batch of background rows, and rounded to a half-decade so that noise does not flip it).
+background rows and outputs, and the *cost class* of one model row (its process CPU time,
+measured once on one batch of background rows, rounded to a half-decade so that noise does
+not flip it).
 Each estimator's overhead (its work outside model calls) comes from a cost model with
 calibrated constants, never from timing an estimator on the user's rows, so the choice does
 not depend on how busy the machine is while it is made.
@@ -251,12 +252,16 @@ def _gp_class() -> Any:
 
 
 def _seconds_per_model_row(model: BaseModel, bg: np.ndarray) -> float:
-    """Measured seconds per model row on one batch of background rows (best of two calls; the
-    first also warms the model up)."""
+    """Measured seconds per model row on one batch of background rows: process CPU time, best
+    of three calls (the first also warms the model up).
+
+    CPU time, not wall time: on a busy machine a call's wall time grows with every other job
+    (a 256-row torch call read 30–100× its quiet time at load 30, which moved the cost class
+    and made the chooser take gp at budget 2,000), while the work it does stays put."""
     rows = bg[np.arange(COST_PROBE_ROWS) % len(bg)]
     best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
+    for _ in range(3):
+        start = time.process_time()
         model.output(rows)
-        best = min(best, time.perf_counter() - start)
-    return best / len(rows)
+        best = min(best, time.process_time() - start)
+    return max(best, 0.0) / len(rows)
