@@ -16,9 +16,9 @@ the original and the hand plan, in the same rounds.
 ``OMP_WAIT_POLICY`` is set to PASSIVE for this process unless already set (``--omp-wait-policy
 default`` leaves libgomp's default): with the default, torch's second OpenMP thread busy-waits,
 and whenever anything else runs on the 2 cores (the interleaved ONNX Runtime call, another
-process) the torch fp32 original at 2 threads slows down many-fold (measured at load 5:
-14.1 ms alone, 99 ms interleaved with a 0.4 ms sleep; PASSIVE: 3.3 and 11.6 ms), which
-would inflate every 2-thread speed-up. PASSIVE makes the reference faster, the ratios smaller.
+process) the torch fp32 original at 2 threads slows down many-fold (measured twice at load
+5–9: 14.1 / 17.5 ms alone, 99 / 133 ms interleaved with a 0.4 ms sleep; PASSIVE: 3.3 / 11.8
+and 11.6 / 4.4 ms), which would inflate every 2-thread speed-up. PASSIVE makes the reference faster, the ratios smaller.
 ONNX Runtime's sessions do not spin either (``session.intra_op.allow_spinning=0``, OnnxModel's
 default).
 

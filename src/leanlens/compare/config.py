@@ -102,10 +102,11 @@ class CompareConfig(Config):
     twin_epochs, twin_lr : fine-tune twins (recipe unknown, torch original): continued
         training with another seed for this many epochs at this Adam learning rate. Chosen so
         that fine-tune twins sit as far from the original as retrained twins do (IG distance,
-        MLP (32, 32), 100 test rows; ratio fine-tune / retrained, 2 originals each on additive and
-        breast_cancer): 10 epochs at 3e-3 → 1.25, 1.32, 0.86, 0.73 (about 1); the earlier 3 at
-        1e-3 → 0.33, 0.29, 0.16, 0.14 (a yardstick 3–7× too strict: every compression would look
-        changed); 10 at 1e-3 → 0.36–0.83; 30 at 3e-3 → 1.2–1.9.
+        MLP (32, 32), 100 test rows; ratio fine-tune / retrained, 2 originals each on additive,
+        breast_cancer and wine): 10 epochs at 3e-3 → 1.25, 1.32, 0.86, 0.73, 0.81, 0.59 (median
+        0.84); the earlier 3 at 1e-3 → 0.33, 0.29, 0.16, 0.14, 0.11, 0.09 (a yardstick 3–11× too
+        strict: every compression would look changed); 10 at 1e-3 → 0.27–0.83; 30 at 3e-3 →
+        0.83–1.88 (``benchmarks/results/verdict_twins.md``).
     regression_flip_tolerance : a regression output "flips" when it moves by more than
         this many standard deviations of the original's outputs.
     surrogate_depth : depth of the surrogate decision trees.
