@@ -2,7 +2,7 @@
 with 2 workers; explaining many rows through Ray vs in-process.
 
     python benchmarks/pipeline.py            # full: the demo, 20-trial sweeps, 2,000 rows
-    python benchmarks/pipeline.py --quick    # a tiny demo, 2-trial sweeps, 80 rows (+ Ray start-up)
+    python benchmarks/pipeline.py --quick    # a tiny demo, 2-trial sweeps, 80 rows of a 32-unit MLP (+ Ray start-up)
 
 Ray runs a local instance bound to 127.0.0.1 with 2 CPUs. Its start-up and the first
 import of leanlens/torch in each worker are timed separately ("ray_startup_s") and kept
@@ -57,7 +57,7 @@ def _sweep_config(trials: int, quick: bool) -> dict[str, Any]:
         # trials of ~0.3 s Ray's per-task cost (shipping the model, scheduling) eats the gain
         # (measured 0.73-0.99x with 2-10 fine-tune epochs); at ~0.7 s per trial it is 1.45x.
         space["plan"][1]["finetune"]["epochs"] = 40
-    return {
+    cfg: dict[str, Any] = {
         "name": "bench-sweep", "seed": 0, "data": {"name": "digits"},
         "model": {"train": {"hidden": [32] if quick else [128, 128], "epochs": 2 if quick else 8}},
         "explain": {"methods": [{"method": "permutation", "budget": 128}], "n_rows": 5 if quick else 50,
@@ -65,6 +65,12 @@ def _sweep_config(trials: int, quick: bool) -> dict[str, Any]:
         # the random sampler draws the same plans whatever order trials finish in: same work
         "sweep": {"trials": trials, "sampler": "random", **space},
     }
+    if quick:
+        # compare() in each trial: 2 retrained twins (default 3; 9 twin trainings took ~1/5 of the
+        # quick sweeps' profiled time), a short bootstrap (as the quick demo) and a 2-s cap (default 120 s)
+        # on raising the permutation budget until its noise is below the twins' distance
+        cfg["compare"] = {"twins": 2, "config": {"n_bootstrap": 20, "max_seconds": 2.0}}
+    return cfg
 
 
 def bench_demo(quick: bool, tmp: Path) -> dict[str, Any]:
@@ -131,9 +137,10 @@ def bench_sweep(trials: int, ray_ex: RayExecutor, tmp: Path, quick: bool) -> dic
     return out
 
 
-def bench_explain_rows(n_rows: int, ray_ex: RayExecutor) -> dict[str, Any]:
+def bench_explain_rows(n_rows: int, ray_ex: RayExecutor, quick: bool = False) -> dict[str, Any]:
     ds = leanlens.datasets.load("digits", random_state=0)
-    model = leanlens.train(ds, leanlens.TrainConfig(hidden=(128, 128), epochs=5, random_state=0))
+    hidden, epochs = ((32,), 1) if quick else ((128, 128), 5)
+    model = leanlens.train(ds, leanlens.TrainConfig(hidden=hidden, epochs=epochs, random_state=0))
     X = np.resize(ds.X_test, (n_rows, *ds.X_test.shape[1:]))
     bg = ds.X_train[:10]
     kw = dict(background=bg, target="predicted", budget=130, random_state=0)
@@ -187,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             startup = _warm(ray_ex)
             sw = bench_sweep(trials, ray_ex, tmp, args.quick)
-            ex = bench_explain_rows(rows, ray_ex)
+            ex = bench_explain_rows(rows, ray_ex, args.quick)
         finally:
             ray_ex.close()
     load = os.getloadavg()
