@@ -169,8 +169,16 @@ def test_shapley_is_the_default_and_records_its_choice():
     X = np.random.default_rng(0).normal(size=(2, 14))
     e = leanlens.explain(model, X, background=np.zeros((1, 14)), target=0, budget=140, random_state=0)
     assert e.method == "shapley"
-    assert e.params["estimator"] in ("polyshap", "gp", "kernel") and e.params["reason"]
+    # a cheap model at d = 14, 10·d: gp's predicted overhead (~20 ms/row) is within 50 ms
+    assert e.params["estimator"] == "gp" and "predicted overhead" in e.params["reason"]
     assert e.notes[0].startswith("shapley chose") and e.params["seconds_per_model_row"] > 0
+    assert e.params["model_cost_class"] == model_cost_class(e.params["seconds_per_model_row"])
+    assert 0 < e.params["predicted_overhead_ms_per_row"] <= 50
+    # the throughput setting (d = 30, budget 2,000, a cheap model) takes the fast path
+    wide = _mlp(30)
+    t = leanlens.explain(wide, np.random.default_rng(1).normal(size=(2, 30)), background=np.zeros((1, 30)), target=0,
+                         budget=2000, random_state=0)
+    assert t.params["estimator"] == "kernel", t.params["reason"]
     small = leanlens.explain(model, X, background=np.zeros((1, 14)), target=0, budget=20000, random_state=0)
     assert small.params["estimator"] == "exact" and small.stderr is None
 
