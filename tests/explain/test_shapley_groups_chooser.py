@@ -246,3 +246,21 @@ def test_metrics_accept_group_explanations_spread_over_their_features():
     np.testing.assert_allclose(per_pixel.values.sum(axis=1), e.values.sum(axis=1), atol=1e-12)
     np.testing.assert_allclose(per_pixel.values[:, [0, 1, 8, 9]], np.repeat(e.values[:, :1] / 4, 4, axis=1))
     assert any("spread evenly" in n for n in per_pixel.notes)
+
+
+def test_a_torch_model_is_costed_from_its_macs_not_timed():
+    """A model that knows its multiply-accumulates is costed without a clock, so the choice
+    cannot move with the machine's load (a timed probe read a torch MLP 30–100× dearer at load 30
+    and picked gp for the throughput setting)."""
+    torch = pytest.importorskip("torch")
+    from leanlens.explain.shapley.chooser import MACS_PER_SECOND
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(30, 64), torch.nn.Tanh(), torch.nn.Linear(64, 2))
+    model = leanlens.as_model(net, n_features=30)
+    macs = model.macs(batch=1)
+    assert macs == 30 * 64 + 64 * 2
+    X = np.random.default_rng(0).normal(size=(2, 30)).astype(np.float32)
+    e = leanlens.explain(model, X, background=np.zeros((1, 30), np.float32), target=0, budget=2000, random_state=0)
+    assert e.params["seconds_per_model_row"] == pytest.approx(macs / MACS_PER_SECOND)
+    assert e.params["estimator"] == "kernel", e.params["reason"]

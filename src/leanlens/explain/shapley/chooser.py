@@ -251,13 +251,25 @@ def _gp_class() -> Any:
     return EXPLAINERS.get("gp")
 
 
+#: fp32 multiply-accumulates per second of one core at batch 256, used to turn a model's own MAC
+#: count into seconds per row without timing it: benchmarks/compression_int8.py measured 26–28 G
+#: MAC/s for the torch fp32 digits and breast-cancer MLPs (2026-12-03); 25 G rounds down, and the
+#: half-decade cost classes absorb a factor of 3 either way.
+MACS_PER_SECOND = 25e9
+
+
 def _seconds_per_model_row(model: BaseModel, bg: np.ndarray) -> float:
-    """Measured seconds per model row on one batch of background rows: process CPU time, best
-    of three calls (the first also warms the model up).
+    """Seconds per model row. From the model's own MAC count when the backend knows it
+    (torch: deterministic, so the choice cannot move with the machine's load); otherwise
+    measured on one batch of background rows: process CPU time, best of three calls (the
+    first also warms the model up).
 
     CPU time, not wall time: on a busy machine a call's wall time grows with every other job
     (a 256-row torch call read 30–100× its quiet time at load 30, which moved the cost class
     and made the chooser take gp at budget 2,000), while the work it does stays put."""
+    macs = model.macs(batch=1)
+    if macs:
+        return float(macs) / MACS_PER_SECOND
     rows = bg[np.arange(COST_PROBE_ROWS) % len(bg)]
     best = float("inf")
     for _ in range(3):
