@@ -39,16 +39,16 @@ def test_auto_returns_a_feasible_plan_that_replays_exactly(mlp64, digits, tmp_pa
 
 
 def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits, monkeypatch):
-    import sys
-
-    cmp = sys.modules["leanlens.compare"]
+    from leanlens.compress import judge as judge_module
 
     class Report:
         verdict = "changed"
         sentence = "The reasons changed."
 
     calls = []
-    monkeypatch.setattr(cmp, "compare", lambda *a, **k: calls.append(1) or Report())
+    # the judge compare() registered (the real one is leanlens.compare.compare)
+    assert judge_module.judge() is leanlens.compare
+    monkeypatch.setitem(judge_module._registered, "judge", lambda *a, **k: calls.append(1) or Report())
     budget = AutoBudget(trials=2, max_accuracy_drop=1.0, require="same-reasons", **TINY)
     res = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
     assert res.model is mlp64 and res.record.steps == []

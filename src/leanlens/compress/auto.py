@@ -108,9 +108,10 @@ class AutoBudget:
         if not isinstance(d, int | float) or isinstance(d, bool) or not math.isfinite(d) or not 0 <= d <= 1:
             raise ConfigError(f"The 'max_accuracy_drop' parameter of AutoBudget must be a fraction in [0, 1]. Got {d!r}.")
         if self.compare is not None:
-            from ..compare import CompareConfig
+            from .judge import config_type
 
-            if not isinstance(self.compare, CompareConfig):
+            expected = config_type()
+            if expected is None or not isinstance(self.compare, expected):
                 raise ConfigError(f"The 'compare' parameter of AutoBudget must be a CompareConfig. Got {type(self.compare).__name__}.")
         if self.require not in (None, "same-reasons"):
             raise ConfigError(f"The 'require' parameter of AutoBudget must be None or 'same-reasons'. Got {self.require!r}.")
@@ -481,9 +482,9 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
                 row["feasible"], row["error"] = False, "not faster than the original when re-timed"
                 continue
             if budget.require == "same-reasons":
-                from ..compare import compare
+                from .judge import judge
 
-                report = compare(original, cands[row["trial"]], data, list(budget.explainers) if budget.explainers else None,
+                report = judge()(original, cands[row["trial"]], data, list(budget.explainers) if budget.explainers else None,
                                  random_state=seed, config=budget.compare, cache_dir=twins_dir)
                 row["verdict"], row["verdict_sentence"] = report.verdict, report.sentence
                 if report.verdict != "same-reasons":
