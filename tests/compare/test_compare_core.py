@@ -237,3 +237,13 @@ def test_the_budget_jumps_to_the_predicted_multiple() -> None:
     assert _needed_budget(128, 0.2, 0.1) == 640
     # barely above the target: still at least doubled, and a multiple of 8
     assert _needed_budget(100, 0.101, 0.1) == 200
+
+
+def test_the_sentence_counts_twins_in_words():
+    from leanlens.compare.core import _against
+    from leanlens.compare.twins import Twins
+
+    one = Twins(models=[object()], source="retrained", seeds=[1], description="")  # type: ignore[list-item]
+    two = Twins(models=[object(), object()], source="fine-tuned", seeds=[1, 2], description="")  # type: ignore[list-item]
+    assert _against(one)[1] == "1 retrained twin of the original"
+    assert _against(two)[1] == "2 fine-tuned twins of the original"

@@ -119,7 +119,8 @@ def _against(t: Twins) -> tuple[str, str]:
     if t.source == "none":
         return "explainer's seed-to-seed noise", "two runs of the explainer on the original (no twins)"
     n = len(t.models)
-    what = {"retrained": "retrained twins", "fine-tuned": "fine-tuned twins", "given": "the twins you passed"}[t.source]
+    twin = "twin" if n == 1 else "twins"
+    what = {"retrained": f"retrained {twin}", "fine-tuned": f"fine-tuned {twin}", "given": "the twins you passed"}[t.source]
     return "twins", (f"{n} {what}" if t.source != "given" else f"{what} ({n})") + " of the original"
 
 

@@ -106,4 +106,4 @@ def sentence(verdict: Verdict, explainers: dict[str, dict[str, Any]], decision: 
         return (f"{subject.capitalize()} was compared against {against}, which is zero for {m} (a deterministic "
                 f"explainer), so its reasons cannot be judged: {word}.")
     return (f"{subject.capitalize()}'s explanations differ from the original's {_r(r['value'])}× as much as "
-            f"{against} do ({m}, interval {_r(r['lo'])}–{_r(r['hi'])}), and {agree_txt}: {word}.")
+            f"those of {against} ({m}, interval {_r(r['lo'])}–{_r(r['hi'])}), and {agree_txt}: {word}.")
