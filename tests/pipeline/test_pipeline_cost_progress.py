@@ -4,44 +4,10 @@ stage, done, total, elapsed), and ``--quiet`` silencing both. In-process, tiny m
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
-from leanlens.cli import main
-
-PROGRESS_KEYS = {"event", "stage", "done", "total", "elapsed"}
-
-
-def call(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
-
-
-def events_of(err):
-    lines = [line for line in err.splitlines() if line.strip()]
-    events = [json.loads(line) for line in lines]  # every stderr line is one JSON event
-    for e in events:
-        if e["event"] in ("task_start", "progress", "task_end"):
-            assert PROGRESS_KEYS <= set(e), e
-            assert 0 <= e["done"] <= e["total"] or e["event"] == "task_end"
-    return events
-
-
-def stages(events):
-    return {e["stage"] for e in events if e["event"] == "task_end"}
-
-
-def cost_lines(err):
-    return [line for line in err.splitlines() if line.startswith("cost: ")]
-
-
-def no_output_but_warnings(err):
-    """--quiet: nothing on stderr but a timing warning that depends on the machine's load."""
-    return [line for line in err.splitlines() if line.strip() and "warning" not in line] == []
+from leanlens.testing.cli_events import call, events_of, no_output_but_warnings, stages
 
 
 def _pipeline(tmp_path, make_config, **extra):
