@@ -11,6 +11,13 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# torch's OpenMP threads sleep when idle instead of busy-waiting (libgomp reads this when torch is
+# first imported, so it is set before anything imports torch; child processes and Ray workers
+# inherit it). Two xdist workers share the 2 cores: with the default, a 2-thread torch region
+# (benchmark --quick runs, compress()'s measurement, ``threads: 2`` pipelines) spins against the
+# other worker and ran 15-70x slower under load (1.4 s vs 45-100 s wall for the same training and
+# forward passes; 0.7 s vs 12-14 s of CPU). No test times anything, so no assertion depends on it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parents[1]
 
