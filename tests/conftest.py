@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     # Tests train tiny models: one torch thread is faster than two (no OpenMP hand-offs), and
     # it keeps the suite's time steady when the two cores are shared. Tests never time anything.
+    if "PYTEST_XDIST_WORKER" not in os.environ and getattr(config.option, "numprocesses", None):
+        return  # the pytest-xdist controller runs no test: no torch import (~3 s of CPU) there
     import torch
 
     torch.set_num_threads(1)
