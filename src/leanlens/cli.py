@@ -90,9 +90,11 @@ def _print_table(title: str, rows: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ._format import significant
+
     table = Table(title=title, show_header=False)
-    for k, v in rows.items():
-        table.add_row(str(k), f"{v:.4f}" if isinstance(v, float) else str(v))
+    for k, v in rows.items():  # floats to 4 significant digits: 0.9722, 57.80 s, 0.0002072
+        table.add_row(str(k), significant(v, 4) if isinstance(v, float) else str(v))
     Console().print(table)
 
 
