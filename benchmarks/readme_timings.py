@@ -293,7 +293,12 @@ def _headline(rows: list[dict[str, Any]]) -> str:
             f"{sum(r['cpu_s'] for r in ok):.0f} s CPU in all{load}.")
 
 
-def table(rows: list[dict[str, Any]], machine: str | None = None) -> str:
+def _priority(niceness: int | None) -> str:
+    return "" if not niceness else (f" Run at nice {niceness} beside other jobs: wall times are not a quiet "
+                                    "machine's; CPU times move less.")
+
+
+def table(rows: list[dict[str, Any]], machine: str | None = None, niceness: int | None = None) -> str:
     """The results as markdown: command, wall s, CPU s (user + system), load before → after, status."""
     lines = ["| command | wall s | CPU s | load (1 min) before → after | status |", "|---|---|---|---|---|"]
     for r in rows:
@@ -302,7 +307,7 @@ def table(rows: list[dict[str, Any]], machine: str | None = None) -> str:
             continue
         lines.append(f"| {_shown(r)} | {_num(r.get('wall_s'))} | {_num(r.get('cpu_s'))} | "
                      f"{r['load_before']} → {r['load_after']} | {r['status']} |")
-    lines += ["", machine or machine_line(), "Headline: " + _headline(rows)]
+    lines += ["", (machine or machine_line()) + _priority(niceness), "Headline: " + _headline(rows)]
     return "\n".join(lines)
 
 
@@ -314,7 +319,8 @@ def readme_block(payload: dict[str, Any], commands: list[str] | None = None) -> 
     lines = [BEGIN,
              f"Measured by `python benchmarks/readme_timings.py` ({payload.get('mode', 'full')} run) on "
              f"{m.get('date', '?')} UTC, {m.get('cpu', '?')}, {m.get('cores', '?')} cores; "
-             f"{_headline(payload['rows'])} CPU is user + system seconds of the command and its children.",
+             f"{_headline(payload['rows'])} CPU is user + system seconds of the command and its children."
+             + _priority(payload.get("nice")),
              "",
              "| command | wall s | CPU s | load | |",
              "|---|---|---|---|---|"]
@@ -384,8 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                          keep=args.keep)
     name = "readme_timings" if not (args.quick or args.only) else "readme_timings_partial"
     payload = {"mode": "quick" if args.quick else ("only " + args.only if args.only else "full"),
-               "machine": machine_info(), "rows": rows}
-    write_results(name, payload, table(rows), out=args.out)
+               "machine": machine_info(), "nice": os.nice(0), "rows": rows}
+    write_results(name, payload, table(rows, niceness=payload["nice"]), out=args.out)
     if args.write_readme:
         write_readme(payload)
     return 0 if all(r["status"] in ("ok", "not run") for r in rows) else 1

@@ -73,8 +73,11 @@ def test_write_readme_fills_the_table_from_the_results(tmp_path):
                     "| `leanlens datasets` | 12.3 | 3.20 | 0.5 → 1.2 | exit 2 |",
                     "| `leanlens info runs/m` | not measured | | | |"]
     assert "2026-12-03 19:30:00 UTC" in text and "1 of 2 README commands ran (exit 0)" in text
+    assert "nice" not in text
     readme_timings.write_readme(payload, readme)  # idempotent: one table, filled again
     assert text == readme.read_text()
+    readme_timings.write_readme({**payload, "nice": 19}, readme)  # a niced run says so
+    assert "Run at nice 19 beside other jobs" in readme.read_text()
 
 
 @pytest.mark.slow
