@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,23 @@ def test_budget_rises_until_noise_resolves_the_twins_or_time_runs_out(iris, iris
                     config=cfg.replace(max_seconds=1e-6))
     assert short.verdict == "inconclusive" and "would resolve it" in short.sentence
     assert "budget 6" in short.explainers["kernel"]["unresolved"]
+    assert "max_seconds=1e-06 does not allow it" in short.explainers["kernel"]["unresolved"]
+
+
+def test_the_budget_cap_is_a_count_so_the_same_call_gives_the_same_verdict(iris, iris_mlp) -> None:
+    # 30 rows × 10 background × 6 runs (original, compressed, 1 twin; 2 seeds) = 1,800 evaluations per
+    # coalition: a cap of 20,000 allows budget 8 but not the raise the noise asks for
+    cfg = FAST.replace(budgets={"kernel": 6}, max_evaluations=20_000)
+    runs = [compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], twins=1, config=cfg, random_state=0)
+            for _ in range(2)]
+    e = runs[0].explainers["kernel"]
+    assert e["unresolved"] is not None and "max_evaluations=20,000 does not allow it" in e["unresolved"]
+    assert runs[0].verdict == runs[1].verdict == "inconclusive"
+    assert [h["budget"] for h in e["budget_history"]] == [h["budget"] for h in runs[1].explainers["kernel"]["budget_history"]]
+    # the reasons differ only in the CPU-seconds estimate, which is told, never decided on
+    clockless = [re.sub(r"≈ \d+ CPU s", "", r.explainers["kernel"]["unresolved"]) for r in runs]
+    assert clockless[0] == clockless[1]
+    assert CompareConfig().max_seconds is None  # no clock in the default rule
 
 
 def test_models_with_different_feature_counts_or_outputs_are_refused(iris, iris_mlp) -> None:
@@ -193,6 +211,8 @@ def test_compare_config_validates_and_round_trips(tmp_path) -> None:
         CompareConfig(max_seconds=0)
     with pytest.raises(ConfigError, match="'max_seconds' parameter of CompareConfig must be a positive number"):
         CompareConfig(max_seconds=-5)
+    with pytest.raises(ConfigError, match="'max_evaluations' parameter of CompareConfig must be an int ≥ 1. Got 0"):
+        CompareConfig(max_evaluations=0)
     with pytest.raises(ConfigError, match="'changed_ratio' .* must be ≥ 1"):
         CompareConfig(changed_ratio=0.5)
     with pytest.raises(ConfigError, match="'noise_fraction' .* in \\(0, 1\\)"):
