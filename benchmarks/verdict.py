@@ -335,6 +335,7 @@ def cost(methods: tuple[str, ...], out: Path | None, threads: int) -> None:
     import leanlens
     from leanlens.compare import CompareConfig, compare
     from leanlens.compare.estimate import clear_memo
+    from leanlens.compare.twins import clear_cache
 
     ds = leanlens.datasets.load("digits", random_state=0)
     orig = leanlens.train(ds, leanlens.TrainConfig(hidden=(256, 256), random_state=0))
@@ -343,6 +344,7 @@ def cost(methods: tuple[str, ...], out: Path | None, threads: int) -> None:
     results = []
     for method in methods:
         clear_memo()
+        clear_cache()  # every explainer's figure includes training its 3 twins
         load0 = os.getloadavg()[0]
         c0, p0 = time.perf_counter(), time.process_time()
         r = compare(orig, comp, ds, [method], twins=3, random_state=0, config=CompareConfig())

@@ -267,3 +267,17 @@ def test_the_sentence_counts_twins_in_words():
     two = Twins(models=[object(), object()], source="fine-tuned", seeds=[1, 2], description="")  # type: ignore[list-item]
     assert _against(one)[1] == "1 retrained twin of the original"
     assert _against(two)[1] == "2 fine-tuned twins of the original"
+
+
+def test_compare_runs_shapley_explainers_in_small_model_batches_with_the_same_values(iris, iris_mlp) -> None:
+    # compare() lowers batch_rows (less memory churn); the values must be those of the default batches
+    from leanlens.compare.estimate import BATCH_ROWS, clear_memo, explain_models
+    from leanlens.explain.base import get_explainer
+
+    X, bg = iris.X_test[:12], iris.X_train[:40]
+    targets = np.zeros(len(X), dtype=np.int64)
+    clear_memo()
+    es = explain_models({"original": iris_mlp}, "kernel", X, targets, bg, 64, (3, 4))
+    direct = get_explainer("kernel")(iris_mlp, background=bg, budget=64, random_state=3).explain(X, target=None)
+    assert 12 * 64 * 40 > BATCH_ROWS  # several chunks under compare's batches, one under the default
+    np.testing.assert_allclose(es.phi["original"][0], np.asarray(direct.values)[:, :, 0], rtol=1e-6, atol=1e-9)
