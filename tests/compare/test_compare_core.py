@@ -281,3 +281,21 @@ def test_compare_runs_shapley_explainers_in_small_model_batches_with_the_same_va
     direct = get_explainer("kernel")(iris_mlp, background=bg, budget=64, random_state=3).explain(X, target=None)
     assert 12 * 64 * 40 > BATCH_ROWS  # several chunks under compare's batches, one under the default
     np.testing.assert_allclose(es.phi["original"][0], np.asarray(direct.values)[:, :, 0], rtol=1e-6, atol=1e-9)
+
+
+def test_the_pilot_budget_depends_on_the_original_and_its_twins_only() -> None:
+    # every compressed model of one original gets the same predicted budget, so the original's and the
+    # twins' explanations are computed once (memo) instead of once per compressed model
+    from leanlens.compare.estimate import clear_memo
+
+    ds = leanlens.datasets.synthetic("additive", n=500, random_state=0)
+    m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=3, random_state=0))
+    cfg = CompareConfig(n_rows=50, n_background=8, n_bootstrap=50, noise_fraction=0.012)
+    clear_memo()
+    reports = [compare(m, other, ds, explainers=["kernel"], twins=2, random_state=0, config=cfg)
+               for other in (damaged(m, [0]), damaged(m, [1, 2]))]
+    hist = [r.explainers["kernel"]["budget_history"] for r in reports]
+    assert hist[0][0].get("pilot") and hist[0][0]["budget"] < hist[0][1]["budget"]  # the pilot predicted a raise
+    assert hist[0][1]["budget"] == hist[1][1]["budget"]
+    # the second compare computed only the compressed model's runs: less than half the first's time
+    assert reports[1].explainers["kernel"]["seconds"] < 0.5 * reports[0].explainers["kernel"]["seconds"]

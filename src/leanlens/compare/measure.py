@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["measure_explainer"]
 
 
-def _noise_and_floor(es: ExplainedSet, twin_names: list[str]) -> tuple[float, float]:
-    """(estimator noise of the twins' and the compressed model's differences, twins' distance)."""
+def _noise_and_floor(es: ExplainedSet, twin_names: list[str], compressed: bool = True) -> tuple[float, float]:
+    """(estimator noise of the twins' and — with ``compressed`` — the compressed model's differences,
+    twins' distance)."""
     o = es.phi["original"]
     ds = [distances(o, es.phi[t]) for t in twin_names]
-    dc = distances(o, es.phi["compressed"])
-    noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*ds, dc]])))
+    dc = [distances(o, es.phi["compressed"])] if compressed else []
+    noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*ds, *dc]])))
     floor = math.sqrt(max(float(np.mean([d.corrected.mean() for d in ds])), 0.0))
     return noise, floor
 
@@ -87,12 +88,16 @@ def _pilot_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targ
                   history: list[dict[str, Any]]) -> int:
     """The starting budget, predicted from a pass over the first ``PILOT_ROWS`` rows (a random
     subset: the rows were sampled) at ``start``: the full pass then runs once at about the budget
-    that resolves the twins, instead of at ``start`` and again at a raised budget."""
+    that resolves the twins, instead of at ``start`` and again at a raised budget. The prediction
+    uses the twins' estimator noise only (not the compressed model's), so it is the same for every
+    compressed model of one original and their explanations are computed once."""
     es = explain_models(models, method, X[:PILOT_ROWS], targets[:PILOT_ROWS], bg, start, seeds,
                         cfg.params_of(method))
     if es.deterministic or es.budget is None:
         return start
-    noise, floor = _noise_and_floor(es, twin_names)
+    # predicted from the original and its twins only, so every compressed model of one original gets
+    # the same budget and reuses their explanations (memo): only its own two runs are new
+    noise, floor = _noise_and_floor(es, twin_names, compressed=False)
     target = cfg.noise_fraction * floor
     history.append({"budget": es.budget, "noise": noise, "twin_distance": floor, "seconds": round(es.seconds, 3),
                     "rows": PILOT_ROWS, "pilot": True})
