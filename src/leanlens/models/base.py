@@ -250,13 +250,25 @@ class InputAffine:
     """A model split as ``output(X) = rest(X_flat @ A + c)`` (see :meth:`BaseModel.input_affine`).
 
     ``A``: float32 (d, h); ``c``: float32 (h,); ``rest``: float32 (n, h) → float32 (n, k), the
-    model's remaining layers and output head, evaluated without input checks.
+    model's remaining layers and output head, evaluated without input checks; safe to call
+    from several threads at once. ``threads``: how many calls may run at once, each inside
+    ``one_thread()`` (which sets the backend to one thread for its block): independent work
+    spread over threads keeps each core busier than one call split by the backend.
     """
 
-    def __init__(self, A: np.ndarray, c: np.ndarray, rest: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(self, A: np.ndarray, c: np.ndarray, rest: Callable[[np.ndarray], np.ndarray], *,
+                 threads: int = 1, one_thread: Callable[[], Any] | None = None) -> None:
         self.A = np.ascontiguousarray(A, dtype=np.float32)
         self.c = np.ascontiguousarray(c, dtype=np.float32).reshape(-1)
         self.rest = rest
+        self.threads = max(1, int(threads))
+        self._one_thread = one_thread
+
+    def one_thread(self) -> Any:
+        """A context manager running the backend on one thread (a no-op when it has none)."""
+        import contextlib
+
+        return self._one_thread() if self._one_thread is not None else contextlib.nullcontext()
 
     @property
     def width(self) -> int:

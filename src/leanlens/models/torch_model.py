@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -169,7 +170,10 @@ class TorchModel(BaseModel):
                 z = self.head(z[:, None] if z.ndim == 1 else z)
                 return z.clone().numpy() if chain is not None else z.numpy()  # a chain's buffers are reused
 
-        return InputAffine(A.numpy(), c.numpy(), rest)
+        from .threads import torch_threads
+
+        return InputAffine(A.numpy(), c.numpy(), rest, threads=torch.get_num_threads(),
+                           one_thread=lambda: torch_threads(1))
 
     def saved_bytes(self) -> int:
         """Bytes of the model folder; a module leanlens cannot save as one counts as its safetensors weights."""
@@ -259,12 +263,14 @@ def _fused_chain(layers: list[nn.Module]) -> Callable[[torch.Tensor], torch.Tens
             ops.append(("act", *_ACTIVATIONS_IN_PLACE[type(m)]))
         elif type(m) not in (nn.Dropout, nn.Identity):
             return None
-    buffers: dict[tuple[int, int, int], torch.Tensor] = {}
+    local = threading.local()  # buffers per calling thread
 
     def buffer(i: int, n: int, width: int) -> torch.Tensor:
+        buffers: dict[tuple[int, int, int], torch.Tensor] = local.__dict__.setdefault("buffers", {})
         key = (i, n, width)
         if key not in buffers:
-            buffers.clear() if len(buffers) > 4 * len(ops) else None
+            if len(buffers) > 4 * len(ops):
+                buffers.clear()
             buffers[key] = torch.empty((n, width))
         return buffers[key]
 

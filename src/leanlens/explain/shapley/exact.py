@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -105,9 +106,12 @@ class ExactShapley(ShapleyExplainer):
                 continue
             M = shapley_matrix(k)
             if affine is not None and (1 << k) >= AFFINE_MIN_COALITIONS:
-                for r in rows:
-                    v = _affine_values(game, affine, int(r), players)
-                    phi[r, players] = np.einsum("mk,md->dk", v, M, optimize=True)
+                # rows are independent: one per thread, each running the model on one thread
+                with affine.one_thread(), ThreadPoolExecutor(min(affine.threads, len(rows))) as pool:
+                    for r, v in zip(rows, pool.map(lambda r, P=players: _affine_values(game, affine, int(r), P), rows),
+                                    strict=True):
+                        phi[r, players] = np.einsum("mk,md->dk", v, M, optimize=True)
+                _count(game, len(rows) * (1 << k) * game.n_background)
                 continue
             masks = np.zeros((1 << k, d), dtype=bool)
             masks[:, players] = all_coalitions(k)
@@ -171,7 +175,6 @@ def _affine_values(game: MaskingGame, affine: InputAffine, r: int, players: np.n
             out = affine.rest(H)
             sl = slice(hi << low_k, (hi + 1) << low_k)
             v[sl] += w * (out if target is None else out[:, target : target + 1])
-    _count(game, (1 << k) * game.n_background)
     v[0], v[-1] = game.empty[r], game.full[r]
     return v
 
