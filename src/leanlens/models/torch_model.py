@@ -140,9 +140,9 @@ class TorchModel(BaseModel):
         start = 1 if layers and type(layers[0]) is nn.Flatten else 0
         if start == 1 and len(self.input_shape) > 1 and layers[0].start_dim != 1:
             return None
-        if len(layers) <= start or type(layers[start]) is not nn.Linear:
+        first = layers[start] if len(layers) > start else None
+        if not isinstance(first, nn.Linear) or type(first) is not nn.Linear:  # a subclass may change forward
             return None
-        first = layers[start]
         if any(m._forward_hooks or m._forward_pre_hooks for m in (module, body, first)):  # e.g. pruning masks
             return None
         d = self.n_features
