@@ -197,11 +197,11 @@ def test_few_fit_points_per_player_fit_one_shared_length_scale():
     x_ard = np.c_[np.log(ard[0]), np.log(ard[1]), np.log(ard[2])].reshape(-1)
     assert _neg_loglik(x_ard, Z, y, sampled)[0] <= _neg_loglik(x_iso, Z, y, sampled)[0] + 1e-6
     # the explainer switches by fit points per player and says so
-    assert shared_length_scale(128, 30) and not shared_length_scale(128, 16)
-    model, X, bg = _nonlinear(d=20, n=2)
-    e = GPShap(model, background=bg, budget=100, random_state=0).explain(X, target=0)
-    assert e.params["length_scales"] == "shared" and any("shared by the 20 players" in n for n in e.notes)
-    e = GPShap(model, background=bg, budget=100, random_state=0, fit_points=102).explain(X[:1], target=0)
-    assert e.params["length_scales"] == "shared"  # 102 < 8 · 20
+    assert shared_length_scale(128, 30) and not shared_length_scale(128, 24) and not shared_length_scale(32, 6)
+    model, X, bg = _nonlinear(d=28, n=2)
+    e = GPShap(model, background=bg, budget=200, random_state=0).explain(X, target=0)
+    assert e.params["length_scales"] == "shared" and any("shared by the 28 players" in n for n in e.notes)
+    e = GPShap(model, background=bg, budget=200, random_state=0, fit_points=140).explain(X[:1], target=0)
+    assert e.params["length_scales"] == "per player"  # 140 = 5 · 28
     e = GPShap(*_nonlinear(d=8, n=1)[:1], background=bg[:, :8], budget=100, random_state=0).explain(X[:1, :8], target=0)
     assert e.params["length_scales"] == "per player"
