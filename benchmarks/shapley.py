@@ -381,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("overhead", "throughput", "digits_patches_exact", "timing_load_average_1min", "timing_seconds"):
                 if key in timing:
                     payload[key] = timing[key]
+        payload["machine_line"] = machine_line()  # the render's date; each case records its own load
         payload["summary"] = _summary(payload)
         write_results("shapley", payload, _table(payload), out=args.out)
         return 0
