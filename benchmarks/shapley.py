@@ -274,7 +274,8 @@ def throughput(quick: bool, seed: int) -> dict[str, Any]:
     return out
 
 
-def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train: np.ndarray) -> dict[str, Any]:
+def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train: np.ndarray, *,
+                 compare_plain: bool = False) -> dict[str, Any]:
     """Exact 2×2-patch group values (16 groups) for 100 digits rows against a single baseline
     (the demo's MLP 256-256: 100 × 65,536 coalitions), wall and process CPU time, the model
     evaluations and the multiply-accumulates they stand for (``model.macs``) and those actually
@@ -287,6 +288,16 @@ def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train
         e = ExactShapley(model, background=base, groups="patches:2x2").explain(X, target="predicted")
         runs.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+    plain: dict[str, Any] = {}
+    if compare_plain:  # one run of the plain enumeration (every masked input through the whole model)
+        t0, c0 = time.perf_counter(), time.process_time()
+        p = ExactShapley(model, background=base, groups="patches:2x2", fast=False).explain(X, target="predicted")
+        plain = {"plain_seconds": time.perf_counter() - t0, "plain_cpu_seconds": time.process_time() - c0,
+                 "max_abs_difference_to_plain": float(np.max(np.abs(p.values - e.values))),
+                 "max_abs_value": float(np.max(np.abs(p.values)))}
+        print(f"  digits 2x2 exact, plain enumeration: {plain['plain_seconds']:.2f}s wall, "
+              f"{plain['plain_cpu_seconds']:.2f}s CPU; max |difference| {plain['max_abs_difference_to_plain']:.1e}",
+              flush=True)
     fx = model.output(X)[np.arange(len(X)), e.targets]
     resid = float(np.max(np.abs(e.values.sum(axis=1) + e.base_values - fx)))
     affine = model.input_affine()
@@ -299,7 +310,7 @@ def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train
            "macs_run_per_model_row": run_macs, "model_gmac": e.n_model_evals * macs / 1e9,
            "gmac_run": e.n_model_evals * run_macs / 1e9, "gmac_per_second_run": e.n_model_evals * run_macs / 1e9 / secs,
            "first_layer_once": affine is not None, "max_efficiency_residual": resid,
-           "load_average_1min": os.getloadavg()[0]}
+           "load_average_1min": os.getloadavg()[0], **plain}
     print(f"  digits 2x2 exact: {secs:.2f}s wall, {out['cpu_seconds']:.2f}s CPU for {len(X)} rows "
           f"({e.n_model_evals} model rows, {out['gmac_run']:.0f} GMAC run = {out['gmac_per_second_run']:.1f} GMAC/s; "
           f"load {out['load_average_1min']:.1f})", flush=True)
@@ -346,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-from", type=Path, default=None, help="with --part render: a results file whose "
                     "overhead, throughput and digits figures replace the current ones")
     ap.add_argument("--timing-items", default="overhead,throughput,digits",
-                    help="with --part timing/all: which timing figures to (re-)measure (the others are kept)")
+                    help="with --part timing/all: which timing figures to (re-)measure (the others are kept); add "
+                         "'digits-plain' to also time one run of the plain enumeration beside the digits figure")
     ap.add_argument("--methods", default=",".join(OURS), help="comma-separated estimators of ours to run")
     ap.add_argument("--only", default=None, help="run only the cases whose label matches this regular expression")
     ap.add_argument("--resume", action="store_true", help="skip cases already in <out>/shapley.partial.json")
@@ -411,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             payload["throughput"] = throughput(args.quick, seed)
         if "digits" in items:
             dmodel, dtrain, dtest = _digits_case(args.quick, seed)
-            payload["digits_patches_exact"] = digits_exact(args.quick, seed, dmodel, dtest, dtrain)
+            payload["digits_patches_exact"] = digits_exact(args.quick, seed, dmodel, dtest, dtrain,
+                                                           compare_plain="digits-plain" in items)
         payload["timing_load_average_1min"] = {"start": load0, "end": os.getloadavg()[0]}
         payload["timing_seconds"] = time.perf_counter() - t0
     payload["machine"] = machine_info()
