@@ -142,7 +142,7 @@ def test_the_compress_table_fits_an_80_column_terminal(iris_mlp, tmp_path, capsy
               "--reps", "2", "--out", str(tmp_path / "c"), "--quiet"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    lines = out.splitlines()
+    lines = [line for line in out.splitlines() if not line.startswith("saved to ")]  # the tmp path may be long
     assert max(len(line) for line in lines) <= 80 and "…" not in out
     header = next(line for line in lines if "original" in line)
     assert header.index("original") < header.index("prune") < header.index("finetune")
