@@ -11,6 +11,13 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# torch's OpenMP threads sleep when idle instead of busy-waiting (libgomp reads this when torch is
+# first imported, so it is set before anything imports torch; child processes and Ray workers
+# inherit it). Two xdist workers share the 2 cores: with the default, a 2-thread torch region
+# (benchmark --quick runs, compress()'s measurement, ``threads: 2`` pipelines) spins against the
+# other worker and ran 15-70x slower under load (1.4 s vs 45-100 s wall for the same training and
+# forward passes; 0.7 s vs 12-14 s of CPU). No test times anything, so no assertion depends on it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     # Tests train tiny models: one torch thread is faster than two (no OpenMP hand-offs), and
     # it keeps the suite's time steady when the two cores are shared. Tests never time anything.
+    if "PYTEST_XDIST_WORKER" not in os.environ and getattr(config.option, "numprocesses", None):
+        return  # the pytest-xdist controller runs no test: no torch import (~3 s of CPU) there
     import torch
 
     torch.set_num_threads(1)
