@@ -37,6 +37,33 @@ def test_int8_cnn_with_convolutions_quantized(small_cnn, images):
     assert sqnr_db(ref, got) >= 20.0
 
 
+def test_int8_classifier_graph_returns_its_own_probabilities(mlp64, digits):
+    from leanlens.compress.quantize import append_softmax
+
+    for mode in ("static", "dynamic"):
+        q = compress(mlp64, [Quantize(mode=mode)], data=digits, latency_reps=0, random_state=0).model
+        assert q.output_kind == "probabilities"
+        logits, probs = q.session.run(None, {q.input_name: digits.X_test})  # logits stay the first output
+        z = logits.astype(np.float64)
+        soft = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(probs, soft / soft.sum(axis=1, keepdims=True), atol=1e-6)
+        np.testing.assert_array_equal(q.output(digits.X_test), probs.astype(np.float64))
+        np.testing.assert_array_equal(q.predict(digits.X_test), logits.argmax(axis=1))
+        assert append_softmax(q.path) is False  # two outputs now: never a second softmax
+
+
+def test_one_logit_graph_gets_no_softmax(tmp_path):
+    from leanlens.compress.quantize import append_softmax
+    from leanlens.models.onnx_model import export_onnx
+
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    model = leanlens.as_model(net, n_features=4, task="binary", output="logits")
+    path = export_onnx(model, tmp_path / "one.onnx")
+    before = path.read_bytes()
+    assert append_softmax(path) is False
+    assert path.read_bytes() == before
+
+
 def test_quantized_model_is_a_model_that_saves_and_loads(mlp64, digits, tmp_path):
     res = compress(mlp64, [Prune(amount=0.5, scope="layer"), Quantize()], data=digits, latency_reps=0)
     res.save(tmp_path / "out")
@@ -100,9 +127,13 @@ def test_static_fuses_into_integer_kernels(mlp64, digits):
     ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
     assert "QGemm" in ops  # optimized once and saved: no QDQ pairs left to fuse at load time
     assert not ops & {"DynamicQuantizeLinear", "Mul", "Add"}  # no run-time requantization, no output tail
+    # Relu stays int8, so the integer kernels chain (no fp32 round trip between layers), and the
+    # logits leave the last kernel in fp32: nothing is dequantized anywhere.
+    assert "DequantizeLinear" not in ops and "Relu" not in ops
     ref = mlp64.logits(digits.X_test)
     got = res.model.session.run(None, {res.model.input_name: digits.X_test})[0]
     assert sqnr_db(ref, got) >= 20.0
+    assert len(np.unique(got)) > got.size // 2  # 8-bit logits would take at most 256 values
     assert res.record.final.agreement >= 0.95
 
 
