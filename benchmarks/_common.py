@@ -23,12 +23,20 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    from importlib.metadata import PackageNotFoundError, version
+
     versions: dict[str, str] = {}
-    for mod in ("numpy", "torch", "sklearn", "shap", "captum", "onnxruntime", "torch_pruning", "leanlens"):
+    # the installed distributions' versions, read without importing them (importing shap, captum
+    # and torch_pruning only to read __version__ cost seconds of CPU in every benchmark run)
+    for mod, dist in (("numpy", "numpy"), ("torch", "torch"), ("sklearn", "scikit-learn"), ("shap", "shap"),
+                      ("captum", "captum"), ("onnxruntime", "onnxruntime"), ("torch_pruning", "torch-pruning")):
         try:
-            versions[mod] = __import__(mod).__version__
-        except Exception:  # not installed
+            versions[mod] = version(dist)
+        except PackageNotFoundError:  # not installed
             continue
+    import leanlens  # the code on sys.path (a worktree's src/ can differ from the installed one)
+
+    versions["leanlens"] = leanlens.__version__
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -50,6 +50,11 @@ SWEEP_SPACE = {
 }
 
 
+#: --quick: a rough latency column (5 rounds, ~0.1-0.2 s, no repeat on a busy machine); the
+#: defaults time a run's models for up to 5 s, each sweep trial for 1 s, up to 3 times each
+QUICK_LATENCY = {"max_seconds": 0.2, "trial_max_seconds": 0.1, "min_rounds": 5, "attempts": 1}
+
+
 def _sweep_config(trials: int, quick: bool) -> dict[str, Any]:
     space = copy.deepcopy(SWEEP_SPACE)
     if not quick:
@@ -70,6 +75,7 @@ def _sweep_config(trials: int, quick: bool) -> dict[str, Any]:
         # quick sweeps' profiled time), a short bootstrap (as the quick demo) and a 2-s cap (default 120 s)
         # on raising the permutation budget until its noise is below the twins' distance
         cfg["compare"] = {"twins": 2, "config": {"n_bootstrap": 20, "max_seconds": 2.0}}
+        cfg["latency"] = QUICK_LATENCY
     return cfg
 
 
@@ -83,6 +89,7 @@ def bench_demo(quick: bool, tmp: Path) -> dict[str, Any]:
         cfg["metrics"].update(names=["completeness"], n_rows=4)
         cfg["compare"]["config"].update(n_bootstrap=20, min_rows=2)
         cfg["compress"]["latency_reps"] = 0
+        cfg["latency"] = QUICK_LATENCY
         cfg["report"]["sample_rows"] = 1
     t0 = time.perf_counter()
     res = run(cfg, out=tmp / "demo")

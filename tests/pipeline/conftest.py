@@ -6,6 +6,9 @@ import copy
 
 import pytest
 
+#: 5 timed rounds, no repeat on a busy machine (defaults: ≥ 20 rounds, up to 5 s, 3 attempts)
+QUICK_LATENCY = {"max_seconds": 0.2, "trial_max_seconds": 0.1, "min_rounds": 5, "attempts": 1}
+
 
 def tiny_config(**overrides):
     cfg = {
@@ -16,6 +19,8 @@ def tiny_config(**overrides):
         "explain": {"methods": ["exact"], "n_rows": 4, "background": 8},
         "metrics": {"names": ["completeness"], "n_rows": 4},
         "report": {"sample_rows": 1},
+        # a rough latency column: no test here asserts a time, and the defaults time for seconds
+        "latency": QUICK_LATENCY,
     }
     for key, value in overrides.items():
         cfg[key] = value

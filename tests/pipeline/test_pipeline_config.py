@@ -101,3 +101,39 @@ def test_schema_is_json_and_forbids_extra_keys():
     assert schema["additionalProperties"] is False
     assert set(PipelineConfig.model_fields) <= set(schema["properties"])
     assert schema["$defs"]["ExplainSpec"]["additionalProperties"] is False
+
+
+def test_latency_section_defaults_and_bounds():
+    cfg = parse_pipeline_config({})
+    # the defaults are the timing a run and a sweep always did: ≥ 20 rounds, then up to 5 s
+    # (a run's table) or 1 s (a sweep's model), repeated up to 3 times while unreliable
+    assert cfg.latency.model_dump() == {"max_seconds": 5.0, "trial_max_seconds": 1.0, "min_rounds": 20, "attempts": 3}
+    with pytest.raises(ConfigError, match=r"latency\.attempts"):
+        parse_pipeline_config({"latency": {"attempts": 0}})
+    with pytest.raises(ConfigError, match=r"latency\.max_seconds"):
+        parse_pipeline_config({"latency": {"max_seconds": -1}})
+    with pytest.raises(ConfigError, match=r"latency\.rounds.*min_rounds"):
+        parse_pipeline_config({"latency": {"rounds": 5}})
+
+
+def test_the_latency_section_reaches_the_run_and_the_sweep_timing(monkeypatch, tmp_path, make_config,
+                                                                  make_sweep_config):
+    from leanlens.models import latency
+    from leanlens.pipeline import run, sweep
+
+    seen: list[dict] = []
+    real = latency.interleaved
+
+    def spy(models, X, **options):
+        seen.append(options)
+        return real(models, X, **options)
+
+    monkeypatch.setattr(latency, "interleaved", spy)
+    spec = {"max_seconds": 0.3, "trial_max_seconds": 0.05, "min_rounds": 4, "attempts": 2}
+    run(make_config(latency=spec), out=tmp_path / "run")  # the pipeline alone (no report)
+    assert [(o["min_reps"], o["max_seconds"], o["attempts"]) for o in seen] == [(4, 0.3, 2)]
+    seen.clear()
+    sweep(make_sweep_config(latency=spec), out=tmp_path / "sweep", trials=1)
+    assert len(seen) == 2  # the original, then the one trial's model (the local executor runs it here)
+    for options in seen:
+        assert (options["min_reps"], options["max_seconds"], options["attempts"]) == (4, 0.05, 2)

@@ -15,5 +15,6 @@ def report_run(tmp_path_factory):
         "explain": {"methods": [{"method": "permutation", "budget": 128}], "n_rows": 3, "background": 5},
         "metrics": {"names": ["completeness"], "n_rows": 3},
         "report": {"sample_rows": 2},
+        "latency": {"max_seconds": 0.2, "min_rounds": 5, "attempts": 1},  # no test here asserts a time
     }
     return run(cfg, out=tmp_path_factory.mktemp("report") / "run")

@@ -39,6 +39,7 @@ __all__ = [
     "ExecutorSpec",
     "ExplainSpec",
     "ExplainerSpec",
+    "LatencySpec",
     "MetricsSpec",
     "ModelSpec",
     "ParamSpec",
@@ -199,6 +200,21 @@ class CompressSpec(_Spec):
     threads: int = Field(2, ge=1, le=MAX_THREADS, description="torch / ONNX Runtime threads while measuring.")
 
 
+class LatencySpec(_Spec):
+    """How a run times its models for the model table, and a sweep its original and each trial's model.
+
+    Models are timed interleaved on 256 test rows (:func:`leanlens.models.latency.interleaved`):
+    at least ``min_rounds`` rounds, then until the time cap; a measurement taken while the
+    machine is busy or the times scatter is repeated up to ``attempts`` times. Smaller values
+    give a quicker, rougher latency column (tests and benchmarks' ``--quick`` modes use them).
+    """
+
+    max_seconds: float = Field(5.0, gt=0, le=600, description="Time cap of a run's measurement (all its models, interleaved).")
+    trial_max_seconds: float = Field(1.0, gt=0, le=600, description="Time cap of a sweep's measurement of one model (a trial's, or the original).")
+    min_rounds: int = Field(20, ge=1, le=MAX_REPS, description="Rounds timed before a time cap applies.")
+    attempts: int = Field(3, ge=1, le=10, description="Measurements at most while the figures are unreliable.")
+
+
 class CompareSpec(_Spec):
     """Original-vs-compressed comparison (decision drift, explanation drift, verdict).
 
@@ -322,6 +338,7 @@ class PipelineConfig(_Spec):
     explain: ExplainSpec = Field(default_factory=lambda: ExplainSpec.model_validate({}))
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
     compress: CompressSpec = Field(default_factory=lambda: CompressSpec.model_validate({}))
+    latency: LatencySpec = Field(default_factory=lambda: LatencySpec.model_validate({}))
     compare: CompareSpec = Field(default_factory=lambda: CompareSpec.model_validate({}))
     report: ReportSpec = Field(default_factory=lambda: ReportSpec.model_validate({}))
     executor: ExecutorSpec = Field(default_factory=lambda: ExecutorSpec.model_validate({}))

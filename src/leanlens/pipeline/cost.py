@@ -152,7 +152,7 @@ def sweep_cost(cfg: PipelineConfig, original: BaseModel, ds: Dataset, explanatio
     """What ``sweep`` still has to do once its original is explained (``explanation``, whose
     measured time and model evaluations stand for one explanation of a trial's model):
     per trial, compare() explains the trial's model at two seeds (one for a deterministic
-    method) and times it for about a second; the twins are trained once. The compression of
+    method) and times it for about ``latency.trial_max_seconds``; the twins are trained once. The compression of
     each trial is not included (the trials bar's ETA includes it once a trial has run)."""
     n_twins, trains = _n_twins(cfg)
     n = max(1, int(explanation.n_rows))
@@ -164,8 +164,9 @@ def sweep_cost(cfg: PipelineConfig, original: BaseModel, ds: Dataset, explanatio
              seconds_per_row=float(explanation.seconds) / n, budget=explanation.params.get("budget"),
              n_background=explanation.params.get("n_background"), runs=n_trials * seeds, what=what,
              measured="measured on the original's explanation"),
-        Extra(f"{n_trials} trials × latency", n_trials * 1.0,
-              how="about 1 s each; each trial's compression comes on top, and the trials bar's ETA includes it"),
+        Extra(f"{n_trials} trials × latency", n_trials * cfg.latency.trial_max_seconds,
+              how=f"about {cfg.latency.trial_max_seconds:g} s each (latency.trial_max_seconds); each trial's "
+                  "compression comes on top, and the trials bar's ETA includes it"),
     ]
     if trains:
         extra = twins_cost(original, ds, n_twins)

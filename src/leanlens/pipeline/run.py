@@ -33,7 +33,7 @@ from .._io import (
 )
 from ..errors import OutputExistsError
 from ..models.threads import torch_threads
-from .config import PipelineConfig, load_pipeline_config, parse_pipeline_config
+from .config import LatencySpec, PipelineConfig, load_pipeline_config, parse_pipeline_config
 from .events import Events, Log
 from .executors import Executor, make_executor
 from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
@@ -263,7 +263,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
     result.save()
 
     with events.stage("measure"):
-        _measure_models(models, result, ds, folder)
+        _measure_models(models, result, ds, folder, cfg.latency)
         _update_pareto(result)
     result.save()
 
@@ -296,7 +296,7 @@ def _run_stages(cfg: PipelineConfig, result: RunResult, events: Events, executor
     shutil.rmtree(folder / "work", ignore_errors=True)  # compress()'s scratch ONNX files (saved under models/)
 
 
-def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path) -> None:
+def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: Path, spec: LatencySpec) -> None:
     from ..models.latency import interleaved
     from .measure import folder_size
 
@@ -309,7 +309,8 @@ def _measure_models(models: dict[str, Any], result: RunResult, ds: Any, folder: 
         entry.size_bytes = folder_size(folder / rel)
         n_params = getattr(model, "n_parameters", None)
         entry.n_parameters = int(n_params()) if callable(n_params) else None
-    latency = interleaved(models, X, threads=None, reps=200, min_reps=20, max_seconds=5.0)
+    latency = interleaved(models, X, threads=None, reps=max(200, spec.min_rounds), min_reps=spec.min_rounds,
+                          max_seconds=spec.max_seconds, attempts=spec.attempts)
     for entry in result.models:
         lat = latency[entry.name]
         entry.latency_ms, entry.latency_p95_ms, entry.latency_batch = lat.median, lat.p95, LATENCY_BATCH

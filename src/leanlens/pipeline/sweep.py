@@ -205,8 +205,10 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
         expl = explain_rows(original, X, name, background=bg, target=None, budget=spec.budget,
                             random_state=cfg.seed, params=spec.params, chunk_rows=cfg.executor.chunk_rows,
                             stage=f"explain ({name}) of the original")
+    timing = cfg.latency
     lat = interleaved({"original": original}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                      reps=1000, min_reps=20, max_seconds=1.0, warn=False)["original"]
+                      reps=max(1000, timing.min_rounds), min_reps=timing.min_rounds, max_seconds=timing.trial_max_seconds,
+                      attempts=timing.attempts, warn=False)["original"]
     return {
         "dataset": ds, "original": original, "folder": folder,
         "original_entry": ModelEntry(name="original", scores=score(original, ds.X_test, ds.y_test, prefix="test_"),
@@ -214,7 +216,7 @@ def _prepare_base(cfg: PipelineConfig, folder: Path, events: Events, *, resumed:
                                      size_bytes=folder_size(saved), path="models/original"),
         "task": {
             "data": cfg.data.model_dump(mode="json"), "seed": cfg.seed, "model": pack_model(original),
-            "threads": cfg.compress.threads, "X": X, "background": bg, "method": name,
+            "threads": cfg.compress.threads, "latency": timing.model_dump(), "X": X, "background": bg, "method": name,
             "budget": spec.budget, "params": spec.params, "chunk_rows": cfg.executor.chunk_rows,
             "expl_original": expl, "compare_config": cfg.compare_config,
             # compare()'s yardstick: the run's twins (cached in the sweep folder), or its noise

@@ -49,8 +49,11 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
                        threads=task["threads"])
         model = res.model
         scores = score(model, ds.X_test, ds.y_test, prefix="test_")
+        timing = task["latency"]  # the pipeline's LatencySpec, as a dict
         lat = interleaved({"trial's model": model}, np.resize(ds.X_test, (LATENCY_BATCH, *ds.X_test.shape[1:])), threads=None,
-                          reps=1000, min_reps=20, max_seconds=1.0, warn=False)["trial's model"]
+                          reps=max(1000, timing["min_rounds"]), min_reps=timing["min_rounds"],
+                          max_seconds=timing["trial_max_seconds"], attempts=timing["attempts"],
+                          warn=False)["trial's model"]
         method = task["method"]
         # the explain stage of a run: all outputs, chunked and seeded per chunk as the run does
         expl = explain_rows(model, task["X"], method, background=task["background"], target=None,
