@@ -126,7 +126,9 @@ def test_static_fuses_into_integer_kernels(mlp64, digits):
     res = compress(mlp64, [Quantize(mode="static")], data=digits, latency_reps=0, random_state=0)
     ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
     assert "QGemm" in ops  # optimized once and saved: no QDQ pairs left to fuse at load time
-    assert not ops & {"DynamicQuantizeLinear", "Mul", "Add"}  # no run-time requantization, no output tail
+    assert not ops & {"DynamicQuantizeLinear", "Add", "Sub", "Div"}  # no run-time requantization, no output tail
+    # the input mean is folded into the first layer's bias: one Mul by 1/scale is all that precedes int8
+    assert [n.op_type for n in onnx.load(str(res.model.path)).graph.node][:2] == ["Mul", "QuantizeLinear"]
     # Relu stays int8, so the integer kernels chain (no fp32 round trip between layers), and the
     # logits leave the last kernel in fp32: nothing is dequantized anywhere.
     assert "DequantizeLinear" not in ops and "Relu" not in ops
@@ -164,6 +166,24 @@ def test_regression_output_affine_is_folded_exactly(tmp_path):
     m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=2, random_state=0))
     folded = export_ready(m)
     np.testing.assert_allclose(folded.output(ds.X_test), m.output(ds.X_test), rtol=1e-4, atol=1e-3)
+    one_layer = leanlens.train(ds, leanlens.TrainConfig(hidden=(), epochs=2, random_state=0))  # first = last layer
+    np.testing.assert_allclose(export_ready(one_layer).output(ds.X_test), one_layer.output(ds.X_test),
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_input_mean_folds_into_the_first_layer_exactly(mlp64, digits, small_cnn, images):
+    from leanlens.compress.quantize import export_ready
+
+    before = mlp64.logits(digits.X_test[:5])
+    folded = export_ready(mlp64)
+    np.testing.assert_allclose(folded.logits(digits.X_test), mlp64.logits(digits.X_test), rtol=1e-4, atol=1e-4)
+    def first_bias(m):
+        return next(layer for layer in m.module.body if isinstance(layer, nn.Linear)).bias
+
+    assert not torch.equal(first_bias(folded), first_bias(mlp64))  # the copy's bias moved
+    np.testing.assert_allclose(mlp64.logits(digits.X_test[:5]), before, rtol=0, atol=0)  # the original did not
+    cnn = export_ready(small_cnn)  # a convolution first: zero padding does not commute with the mean
+    np.testing.assert_allclose(cnn.logits(images.X_test), small_cnn.logits(images.X_test), rtol=1e-4, atol=1e-4)
 
 
 def test_explicit_calibration_rows_and_their_errors(mlp64, digits):

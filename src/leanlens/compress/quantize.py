@@ -252,8 +252,8 @@ def export_ready(model: TorchModel) -> TorchModel:
     """A copy of ``model`` whose graph has no elementwise tail and no no-op Flatten.
 
     A leanlens network computes ``body((x − mean) / scale) · out_scale + out_mean``. The
-    output affine is folded into the last Linear layer (exact up to float rounding); any
-    other module is returned unchanged.
+    output affine is folded into the last Linear layer, and the input mean into the first
+    Linear layer's bias (exact up to float rounding); any other module is returned unchanged.
     """
     import torch
     from torch import nn
@@ -275,7 +275,21 @@ def export_ready(model: TorchModel) -> TorchModel:
         last.bias.mul_(module.out_scale).add_(module.out_mean)
     if len(model.input_shape) == 1 and isinstance(layers[0], nn.Flatten):
         layers = layers[1:]
-    body = nn.Sequential(*layers[:-1], last)
+    modules = [*layers[:-1], last]
+    mean, scale = module.mean.detach().clone(), module.scale.detach().clone()
+    # (x − mean) / scale feeding a Linear layer W·+b is W·(x / scale) + (b − W·(mean / scale)): the
+    # mean folds exactly into the bias, and one elementwise Mul is left of the Sub and Div (~5 % of
+    # the int8 digits MLP's time). The 1/scale stays outside W: folded in, it would spread the
+    # columns of a per-channel int8 weight over the features' units (breast cancer's: 1e-2 to 1e3).
+    fold = isinstance(modules[0], nn.Linear) and mean.numel() == modules[0].in_features == scale.numel()
+    if fold:
+        first = modules[0] if modules[0] is last else copy.deepcopy(modules[0])
+        with torch.no_grad():
+            if first.bias is None:
+                first.bias = nn.Parameter(torch.zeros(first.out_features))
+            first.bias.sub_(first.weight @ (mean.reshape(-1) / scale.reshape(-1)))
+        modules[0] = first
+    body = nn.Sequential(*modules)
 
     class _Standardized(nn.Module):
         mean: torch.Tensor
@@ -284,10 +298,12 @@ def export_ready(model: TorchModel) -> TorchModel:
         def __init__(self) -> None:
             super().__init__()
             self.body = body
-            self.register_buffer("mean", module.mean.clone())
-            self.register_buffer("scale", module.scale.clone())
+            self.register_buffer("mean", mean)
+            self.register_buffer("scale", scale if not fold else 1.0 / scale)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if fold:
+                return self.body(x * self.scale)  # the mean is in the first layer's bias; scale holds 1/scale
             return self.body((x - self.mean) / self.scale)
 
     return TorchModel(_Standardized().eval(), input_shape=model.input_shape, task=model.task,
