@@ -283,7 +283,7 @@ def export_ready(model: TorchModel) -> TorchModel:
     # columns of a per-channel int8 weight over the features' units (breast cancer's: 1e-2 to 1e3).
     fold = isinstance(modules[0], nn.Linear) and mean.numel() == modules[0].in_features == scale.numel()
     if fold:
-        first = modules[0] if modules[0] is last else copy.deepcopy(modules[0])
+        first: nn.Linear = modules[0] if modules[0] is last else copy.deepcopy(modules[0])  # type: ignore[assignment]
         with torch.no_grad():
             if first.bias is None:
                 first.bias = nn.Parameter(torch.zeros(first.out_features))
