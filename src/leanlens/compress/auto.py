@@ -10,8 +10,8 @@ latency ratio (compressed ÷ original, lower is better); the accuracy drop is a 
 already breaks the budget is hopeless: it is timed briefly (its latency only steers the
 sampler). Unstructured pruning is not searched: it zeroes weights but leaves every
 multiply-accumulate of a dense kernel in place, so it cannot make the model faster.
-A fresh study starts with two plans enqueued (structured 50 % + 5 epochs + int8, and
-structured 80 % + 10 epochs + int8) so that the sampler starts from known-reasonable corners.
+A fresh study starts with three plans enqueued (structured 50 % + 5 epochs, 70 % + 15 epochs
+and 80 % + 10 epochs, each + int8) so that the sampler starts from known-reasonable corners.
 
 After the search, the fastest few feasible candidates are timed once more in ONE
 interleaved timing with the original, here (trials on a parallel executor timed while
@@ -218,12 +218,15 @@ def _suggest(trial: Any, torch_body: bool, onnx: bool, widths: list[int], steps:
 
 
 def _warm_start(steps: tuple[str, ...], widths: list[int]) -> list[dict[str, Any]]:
-    """Two plans a fresh study of a torch model tries first: structured 50 % + 5 epochs + int8
-    (the hand plan of the README) and structured 80 % + 10 epochs + int8."""
+    """Three plans a fresh study of a torch model tries first: structured 50 % + 5 epochs + int8
+    (the hand plan of the README), 70 % + 15 epochs and 80 % + 10 epochs + int8. Plans that keep
+    the original's own weights (pruned, fine-tuned) tend to keep its reasons more often than
+    distilled students (``benchmarks/results/compression_auto_digits_quiet.md``), so the sampler
+    starts with three points of that family, the deeper cuts with more fine-tuning."""
     if "prune" not in steps:
         return []
     out = []
-    for amount, epochs in ((0.5, 5), (0.8, 10)):
+    for amount, epochs in ((0.5, 5), (0.7, 15), (0.8, 10)):
         p: dict[str, Any] = {"prune": "structured", "amount": amount, "criterion": "magnitude"}
         if "distill" in steps and widths:
             p["student"] = 0
