@@ -57,8 +57,10 @@ def _latency(lc: Any, original: Any, model: Any, ds: Any, reps: int, threads: in
     out: dict[str, Any] = {}
     for b in (1, 256):
         X = latency_rows(ds, b)
+        # few reps (--quick): one attempt, not up to 3 while the machine is busy (figures not for quoting)
         res = interleaved({"o": original, "c": model}, X, threads=threads, clock=clock, reps=reps,
-                          max_seconds=MAX_SECONDS if reps >= 100 else 0.3, min_reps=min(30, reps), warn=False)
+                          max_seconds=MAX_SECONDS if reps >= 100 else 0.3, min_reps=min(30, reps),
+                          attempts=3 if reps >= 100 else 1, warn=False)
         orig, mine = res["o"].to_dict(), res["c"].to_dict()
         out[str(b)] = {"original": orig, "compressed": mine, "speedup": orig["median"] / mine["median"],
                        "speedup_p10": orig["p10"] / mine["p10"], "unreliable": res.unreliable,

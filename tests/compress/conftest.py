@@ -1,4 +1,5 @@
-"""Small trained models for the compression tests (session-scoped: trained once)."""
+"""Small trained models for the compression tests (session-scoped: trained once; ``mlp64`` is in
+tests/conftest.py, the Ray tests use it too)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,6 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="session")
-def mlp64(digits: leanlens.Dataset) -> leanlens.BaseModel:
-    """digits MLP 64-64-64-10 without dropout (≈ 0.9 test accuracy)."""
-    cfg = leanlens.TrainConfig(hidden=(64, 64), epochs=6, dropout=0.0, lr=3e-3, random_state=0)
-    with one_thread():
-        return leanlens.train(digits, cfg)
 
 
 @pytest.fixture(scope="session")

@@ -175,24 +175,3 @@ def test_max_seconds_stops_proposing_trials(mlp64, digits):
     assert len(search.candidates) == 1  # the first trial always runs; the next would pass the limit
     assert any("stopped after 1 trials" in s for s in said)
     assert search.candidates[0]["params"] == {"prune": "structured", "amount": 0.5, "criterion": "magnitude"}
-
-
-@pytest.mark.slow
-def test_auto_on_a_local_ray_instance_gives_the_in_process_trials(mlp64, digits, ray_lock):
-    pytest.importorskip("ray")
-    from leanlens.pipeline.executors import RayExecutor
-
-    budget = AutoBudget(trials=2, max_accuracy_drop=0.05, steps=("prune",), threads=1, latency_reps=3)
-    with ray_lock(), RayExecutor(num_cpus=2) as ray_ex:  # one local Ray at a time (pytest-xdist)
-        assert ray_ex.start().workers == 2
-        remote = compress(mlp64, "auto", data=digits, budget=budget, random_state=0, executor=ray_ex)
-    local = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
-    assert remote.auto is not None and local.auto is not None
-
-    def trials(s):
-        return sorted((c["trial"], c["params"], round(c["drop"], 9), c["error"]) for c in s.candidates)
-
-    assert trials(remote.auto) == trials(local.auto) and len(remote.auto.candidates) == 2
-    if remote.auto.plan:  # the winner, replayed in the driver from its plan, is that plan's model
-        again = compress(mlp64, remote.auto.plan, data=digits, random_state=0, latency_reps=0)
-        np.testing.assert_array_equal(again.model.predict(digits.X_test), remote.model.predict(digits.X_test))

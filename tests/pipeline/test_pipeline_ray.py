@@ -1,7 +1,13 @@
-"""The Ray backend against a real local Ray instance bound to 127.0.0.1."""
+"""The Ray backend against a real local Ray instance bound to 127.0.0.1.
+
+Every test of the suite that needs a local Ray is in this file: they share one instance (the
+``ray_local`` module fixture; starting one costs seconds of CPU and imports leanlens and torch in
+each of its workers), and pytest-xdist's ``--dist loadfile`` keeps them on one worker.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +18,8 @@ import time
 import numpy as np
 import pytest
 
+from leanlens.compress import compress
+from leanlens.compress.auto import AutoBudget
 from leanlens.pipeline import ClusterUnreachableError, RayExecutor, run, sweep
 from leanlens.pipeline.distributed import explain_rows
 from leanlens.pipeline.executors import check_reachable
@@ -93,12 +101,12 @@ def test_an_address_that_is_not_ray_errors_within_30_s(tmp_path, make_config):
         proc = subprocess.run(
             [sys.executable, "-m", "leanlens.cli", "run", str(cfg), "--out", str(tmp_path / "r"), "--quiet",
              "--backend", "ray", "--address", f"127.0.0.1:{server.getsockname()[1]}"],
-            capture_output=True, text=True, timeout=60, env={**os.environ, "LEANLENS_RAY_CONNECT_TIMEOUT": "8"},
+            capture_output=True, text=True, timeout=60, env={**os.environ, "LEANLENS_RAY_CONNECT_TIMEOUT": "3"},
         )
     finally:
         server.close()
     assert proc.returncode == 2, proc.stderr
-    assert "no Ray cluster answered within 8 s" in proc.stderr
+    assert "no Ray cluster answered within 3 s" in proc.stderr
 
 
 def test_bad_address_format():
@@ -106,3 +114,32 @@ def test_bad_address_format():
 
     with pytest.raises(InvalidInputError, match="host:port"):
         check_reachable("nonsense")
+
+
+def test_auto_on_a_local_ray_instance_gives_the_in_process_trials(mlp64, digits, ray_local):
+    budget = AutoBudget(trials=2, max_accuracy_drop=0.05, steps=("prune",), threads=1, latency_reps=3)
+    with RayExecutor(num_cpus=2) as ray_ex:  # joins the module's local Ray (2 CPUs); close() leaves it up
+        assert ray_ex.start().workers == 2
+        remote = compress(mlp64, "auto", data=digits, budget=budget, random_state=0, executor=ray_ex)
+    local = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
+    assert remote.auto is not None and local.auto is not None
+
+    def trials(s):
+        return sorted((c["trial"], c["params"], round(c["drop"], 9), c["error"]) for c in s.candidates)
+
+    assert trials(remote.auto) == trials(local.auto) and len(remote.auto.candidates) == 2
+    if remote.auto.plan:  # the winner, replayed in the driver from its plan, is that plan's model
+        again = compress(mlp64, remote.auto.plan, data=digits, random_state=0, latency_reps=0)
+        np.testing.assert_array_equal(again.model.predict(digits.X_test), remote.model.predict(digits.X_test))
+
+
+def test_pipeline_benchmark_quick_mode_runs(ray_local, run_benchmark, tmp_path):
+    """benchmarks/pipeline.py --quick, in this process: its RayExecutor joins the module's Ray."""
+    run_benchmark("pipeline", "--quick", "--out", tmp_path)  # main() returns None; an error raises
+    res = json.loads((tmp_path / "pipeline.json").read_text())
+    assert res["quick"] is True
+    assert set(res["demo"]["stages_s"]) >= {"data", "model", "compress", "explain", "compare", "report"}
+    assert res["sweep"]["local"]["completed"] == res["sweep"]["ray"]["completed"] == 2
+    assert res["explain_rows"]["rows"] == 80
+    last = (tmp_path / "pipeline.md").read_text().strip().splitlines()[-1]
+    assert last.startswith("Demo wall time") and "Ray" in last
