@@ -274,22 +274,53 @@ def throughput(quick: bool, seed: int) -> dict[str, Any]:
     return out
 
 
-def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train: np.ndarray) -> dict[str, Any]:
+def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train: np.ndarray, *,
+                 compare_plain: bool = False) -> dict[str, Any]:
     """Exact 2×2-patch group values (16 groups) for 100 digits rows against a single baseline
-    (the demo's MLP 256-256: 100 × 65,534 coalitions)."""
+    (the demo's MLP 256-256: 100 × 65,536 coalitions), wall and process CPU time, the model
+    evaluations and the multiply-accumulates they stand for (``model.macs``) and those actually
+    run (the first layer comes once per player through ``model.input_affine``)."""
     X = X_rows[: 10 if quick else 100]
     base = X_train.mean(axis=0, keepdims=True)
-    runs = []
+    runs, cpu = [], []
     for _ in range(1 if quick else 3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         e = ExactShapley(model, background=base, groups="patches:2x2").explain(X, target="predicted")
         runs.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    plain: dict[str, Any] = {}
+    if compare_plain:  # one run of the plain enumeration (every masked input through the whole model)
+        t0, c0 = time.perf_counter(), time.process_time()
+        p = ExactShapley(model, background=base, groups="patches:2x2", fast=False).explain(X, target="predicted")
+        plain = {"plain_seconds": time.perf_counter() - t0, "plain_cpu_seconds": time.process_time() - c0,
+                 "max_abs_difference_to_plain": float(np.max(np.abs(p.values - e.values))),
+                 "max_abs_value": float(np.max(np.abs(p.values)))}
+        print(f"  digits 2x2 exact, plain enumeration: {plain['plain_seconds']:.2f}s wall, "
+              f"{plain['plain_cpu_seconds']:.2f}s CPU; max |difference| {plain['max_abs_difference_to_plain']:.1e}",
+              flush=True)
     fx = model.output(X)[np.arange(len(X)), e.targets]
     resid = float(np.max(np.abs(e.values.sum(axis=1) + e.base_values - fx)))
-    out = {"rows": len(X), "groups": 16, "baseline_rows": 1, "background": "one baseline row, the training mean", "seconds": float(np.median(runs)), "runs": runs,
-           "model_evals": e.n_model_evals, "max_efficiency_residual": resid, "load_average_1min": os.getloadavg()[0]}
-    print(f"  digits 2x2 exact: {out['seconds']:.2f}s for {len(X)} rows", flush=True)
+    affine = model.input_affine()
+    macs = int(model.macs(1))
+    run_macs = macs - (0 if affine is None else int(affine.A.size))
+    secs = float(np.median(runs))
+    out = {"rows": len(X), "groups": 16, "baseline_rows": 1, "background": "one baseline row, the training mean",
+           "seconds": secs, "runs": runs, "cpu_seconds": float(np.median(cpu)), "cpu_runs": cpu,
+           "torch_threads": torch_threads(), "model_evals": e.n_model_evals, "macs_per_model_row": macs,
+           "macs_run_per_model_row": run_macs, "model_gmac": e.n_model_evals * macs / 1e9,
+           "gmac_run": e.n_model_evals * run_macs / 1e9, "gmac_per_second_run": e.n_model_evals * run_macs / 1e9 / secs,
+           "first_layer_once": affine is not None, "max_efficiency_residual": resid,
+           "load_average_1min": os.getloadavg()[0], **plain}
+    print(f"  digits 2x2 exact: {secs:.2f}s wall, {out['cpu_seconds']:.2f}s CPU for {len(X)} rows "
+          f"({e.n_model_evals} model rows, {out['gmac_run']:.0f} GMAC run = {out['gmac_per_second_run']:.1f} GMAC/s; "
+          f"load {out['load_average_1min']:.1f})", flush=True)
     return out
+
+
+def torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def _cases(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -325,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                          "--timing-from and the partial cases file); all: cases and timing")
     ap.add_argument("--timing-from", type=Path, default=None, help="with --part render: a results file whose "
                     "overhead, throughput and digits figures replace the current ones")
+    ap.add_argument("--timing-items", default="overhead,throughput,digits",
+                    help="with --part timing/all: which timing figures to (re-)measure (the others are kept); add "
+                         "'digits-plain' to also time one run of the plain enumeration beside the digits figure")
     ap.add_argument("--methods", default=",".join(OURS), help="comma-separated estimators of ours to run")
     ap.add_argument("--only", default=None, help="run only the cases whose label matches this regular expression")
     ap.add_argument("--resume", action="store_true", help="skip cases already in <out>/shapley.partial.json")
@@ -359,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("overhead", "throughput", "digits_patches_exact", "timing_load_average_1min", "timing_seconds"):
                 if key in timing:
                     payload[key] = timing[key]
+        payload["machine_line"] = machine_line()  # the render's date; each case records its own load
         payload["summary"] = _summary(payload)
         write_results("shapley", payload, _table(payload), out=args.out)
         return 0
@@ -381,10 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("all", "timing"):
         t0 = time.perf_counter()
         load0 = os.getloadavg()[0]
-        payload["overhead"] = overhead(args.quick, seed, reps)
-        payload["throughput"] = throughput(args.quick, seed)
-        dmodel, dtrain, dtest = _digits_case(args.quick, seed)
-        payload["digits_patches_exact"] = digits_exact(args.quick, seed, dmodel, dtest, dtrain)
+        items = set(args.timing_items.split(","))
+        if "overhead" in items:
+            payload["overhead"] = overhead(args.quick, seed, reps)
+        if "throughput" in items:
+            payload["throughput"] = throughput(args.quick, seed)
+        if "digits" in items:
+            dmodel, dtrain, dtest = _digits_case(args.quick, seed)
+            payload["digits_patches_exact"] = digits_exact(args.quick, seed, dmodel, dtest, dtrain,
+                                                           compare_plain="digits-plain" in items)
         payload["timing_load_average_1min"] = {"start": load0, "end": os.getloadavg()[0]}
         payload["timing_seconds"] = time.perf_counter() - t0
     payload["machine"] = machine_info()
@@ -590,8 +630,11 @@ def _table(payload: dict[str, Any]) -> str:
                      f"{t['load_average_1min']:.1f}).")
     if g:
         lines.append(f"Digits 2×2 patches, exact group values ({g.get('background', 'one baseline row')}): {g['rows']} "
-                     f"rows in {g['seconds']:.1f} s (median of {len(g['runs'])}; efficiency residual "
-                     f"{g['max_efficiency_residual']:.1e}; load {g['load_average_1min']:.1f}).")
+                     f"rows in {g['seconds']:.1f} s wall, {g.get('cpu_seconds', float('nan')):.1f} s CPU (median of "
+                     f"{len(g['runs'])}; {g['model_evals']:,} model rows; "
+                     + (f"first layer once per player, {g['gmac_run']:.0f} GMAC run = {g['gmac_per_second_run']:.1f} "
+                        f"GMAC/s, of {g['model_gmac']:.0f} GMAC of whole-model calls; " if 'gmac_run' in g else "")
+                     + f"efficiency residual {g['max_efficiency_residual']:.1e}; load {g['load_average_1min']:.1f}).")
     la = payload.get("cases_load_average_1min", {"start": float("nan"), "end": float("nan")})
     lines += [
         "",

@@ -5,20 +5,36 @@ Pair types (the compressed side of ``compare(original, other, data)``):
 - same: ``int8`` (dynamic int8, ONNX Runtime); ``prune30-ft`` (structured 30 % + 5 epochs of
   fine-tuning); ``heldout-twin`` (the recipe retrained with a seed the twins did not use);
   ``distilled`` (an MLP student with ≥ 25 % of the parameters);
-- changed, decisions agree: ``proxy`` (the recipe trained with the key feature shuffled, so the
-  model relies on its noisy copy); ``zeroed-ft`` (the key feature's input weights zeroed, then
-  fine-tuned back to accuracy with them held at zero);
+- changed, decisions agree: ``proxy`` (the recipe trained with the key feature shuffled and its
+  noisy copy intact, so the model relies on the copy); ``zeroed-ft`` (the key feature's input
+  weights zeroed, then fine-tuned back to accuracy with them held at zero);
 - changed, decisions flip: ``prune80`` (structured 80 % without fine-tuning).
 
 Data: the synthetic additive set (x1 is the key feature, x12 = x1 + 0.1ε its proxy) and two
 bundled sets, breast_cancer and wine, to which a noisy copy (+0.1 sd) of the most
 class-separating feature (ANOVA F) is appended. Every original is an MLP (32, 32).
 
+The original, its twins and every "same" pair are trained on the data with the *copy* shuffled
+in the training and validation splits (``without_copy``): they rely on the key feature, not on
+its copy, so the proxy model's switch to the copy is a move of reliance. (Until session 3 the
+original saw both; it then split its reliance between key and copy — by occlusion the copy held
+about as much as the key — and on wine the proxy model's key lost no more reliance than a
+retrained twin's did: not a change by the issue's definition.) The rows compared come from the
+untouched test split, where the copy still tracks the key, so decisions agree.
+
+Every changed-with-agreement pair is also measured without the explainers under test
+(``reliance``): the key's and the copy's share of occlusion reliance (mean |Δ output| of the
+original's predicted class when the feature takes the background rows' values) in the original,
+the pair and the twins. A pair is a *measured change* when the key's or the copy's share moved
+by more than every twin's did; the table reports the class over all pairs and over those.
+
 Cost: per (data set, seed) the original, its 3 twins and the seven pair models are trained
 once; compare() caches twins and memoizes explanations, so the original's and the twins'
 explanations are computed once per explainer and shared by the seven pairs.
 
-Run: ``PYTHONPATH=src python benchmarks/verdict.py [--quick] [--seeds 10]``.
+Run: ``PYTHONPATH=src python benchmarks/verdict.py [--quick] [--seeds 10] [--first-seed 10]``;
+``--part cost``: the time of ``compare()`` with 3 retrained twins on the digits MLP (256, 256), 100
+rows, KernelSHAP and IG (wall and CPU seconds; run it at normal priority on a quiet machine).
 """
 
 from __future__ import annotations
@@ -74,6 +90,47 @@ def recipe(name: str, seed: int) -> Any:
     return leanlens.TrainConfig(hidden=(32, 32), epochs=EPOCHS[name], dropout=0.0, random_state=seed)
 
 
+def without_copy(ds: Any, copy: int, seed: int) -> Any:
+    """The data the original and its twins learn from: the copy permuted in training and validation."""
+    return shuffled(ds, copy, seed + 104729)
+
+
+def occlusion_shares(model: Any, X: np.ndarray, bg: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Each feature's share of occlusion reliance: mean |f_t(x) − f_t(x with feature j from a
+    background row)| over rows and background rows, normalized to sum 1 (no explainer involved)."""
+    n, d = X.shape
+    base = model.output(X)[np.arange(n), targets]
+    rel = np.zeros(d)
+    tt = np.repeat(targets, len(bg))
+    for j in range(d):
+        Z = np.repeat(X, len(bg), axis=0)
+        Z[:, j] = np.tile(bg[:, j], n)
+        f = model.output(Z)[np.arange(len(Z)), tt].reshape(n, len(bg))
+        rel[j] = np.abs(base[:, None] - f).mean()
+    return rel / max(float(rel.sum()), 1e-12)
+
+
+def reliance(original: Any, pair: Any, twins: list[Any], ds: Any, key: int, copy: int, seed: int) -> dict[str, Any]:
+    """Did reliance on the key (or its copy) move beyond the twins', measured by occlusion?"""
+    from leanlens.explain.base import resolve_targets
+
+    rng = np.random.default_rng(seed)
+    X = ds.X_test[np.sort(rng.choice(len(ds.X_test), min(100, len(ds.X_test)), replace=False))]
+    bg = ds.X_train[np.sort(rng.choice(len(ds.X_train), min(50, len(ds.X_train)), replace=False))]
+    t = resolve_targets(original, X, "predicted")
+    so, sp = occlusion_shares(original, X, bg, t), occlusion_shares(pair, X, bg, t)
+    st = [occlusion_shares(m, X, bg, t) for m in twins]
+    out: dict[str, Any] = {}
+    beyond = False
+    for label, j in (("key", key), ("copy", copy)):
+        move, twin_max = abs(sp[j] - so[j]), max(abs(s[j] - so[j]) for s in st)
+        beyond |= bool(move > twin_max)
+        out[label] = {"original": float(so[j]), "pair": float(sp[j]), "twins": [float(s[j]) for s in st],
+                      "move": float(move), "twins_max_move": float(twin_max)}
+    out["measured_change"] = beyond
+    return out
+
+
 def shuffled(ds: Any, key: int, seed: int) -> Any:
     """The data with column ``key`` permuted across rows in the training and validation splits."""
     rng = np.random.default_rng(seed)
@@ -105,7 +162,10 @@ def zeroed_finetuned(model: Any, ds: Any, key: int, seed: int, epochs: int) -> A
 
 
 def pair_models(name: str, ds: Any, original: Any, key: int, seed: int, avoid: list[int],
-                only: tuple[str, ...]) -> dict[str, Any]:
+                only: tuple[str, ...], full: Any = None) -> dict[str, Any]:
+    """The pair models; ``ds`` is the original's data (copy shuffled), ``full`` the data with the
+    copy intact (the proxy model learns from it with the key shuffled; the zeroed model is
+    fine-tuned on it)."""
     import leanlens
 
     out: dict[str, Any] = {}
@@ -126,9 +186,12 @@ def pair_models(name: str, ds: Any, original: Any, key: int, seed: int, avoid: l
                                                                      "epochs": EPOCHS[name]}}],
                                              data=ds, random_state=seed, latency_reps=0).model
     if "proxy" in only:
-        out["proxy"] = leanlens.train(shuffled(ds, key, seed), recipe(name, seed))
+        out["proxy"] = leanlens.train(shuffled(ds if full is None else full, key, seed), recipe(name, seed))
     if "zeroed-ft" in only:
-        out["zeroed-ft"] = zeroed_finetuned(original, ds, key, seed, epochs=max(5, EPOCHS[name] // 3))
+        # fine-tuned on the data with the copy intact, so reliance can move to it (on additive no other
+        # feature carries x1: fine-tuned without the copy, decisions agreed on only 70 % of rows)
+        out["zeroed-ft"] = zeroed_finetuned(original, ds if full is None else full, key, seed,
+                                            epochs=max(5, EPOCHS[name] // 3))
     if "prune80" in only:
         out["prune80"] = leanlens.compress(original, [{"prune": {"kind": "structured", "amount": 0.8}}],
                                            data=ds, random_state=seed, latency_reps=0).model
@@ -147,16 +210,20 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
     from leanlens.errors import UnsupportedModelError
 
     t0 = time.perf_counter()
+    full, ds = ds, without_copy(ds, proxy, seed)
     original = leanlens.train(ds, recipe(name, seed))
     # the twins compare() will use (same draw as inside compare: cached there afterwards)
     tw_seeds = _twin_seeds(original, ds, seed, cfg, twins_n)
-    models = pair_models(name, ds, original, key, seed, tw_seeds, pairs)
+    models = pair_models(name, ds, original, key, seed, tw_seeds, pairs, full=full)
+    twins = make_twins(original, ds, twins_n, cfg, _twin_rng(seed)).models
     t_models = time.perf_counter() - t0
     rows = []
     p_orig = n_params(original)
+    rel = {p: reliance(original, m, twins, ds, key, proxy, seed) for p, m in models.items()
+           if CLASS[p] == "changed (agree)"}
     for pair, m in models.items():
         for method in explainers:
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             try:
                 r = compare(original, m, ds, [method], twins=twins_n, random_state=seed, config=cfg)
             except UnsupportedModelError:
@@ -173,8 +240,9 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                 "share_feature_is_key": e["share"]["feature"] in (key, proxy),
                 "decision_agreement": r.decision["agreement"], "status": e["status"], "unresolved": e["unresolved"],
                 "param_share": (None if n_params(m) is None or not p_orig else n_params(m) / p_orig),
-                "seconds": round(time.perf_counter() - t1, 3), "sentence": r.sentence,
-                "shares": e.get("shares"),
+                "seconds": round(time.perf_counter() - t1, 3), "cpu_seconds": round(time.process_time() - c1, 3),
+                "sentence": r.sentence, "shares": e.get("shares"),
+                "reliance": rel.get(pair),
             })
             print(f"    {pair:13s} {method:12s} {r.verdict:13s} R {e['ratio']['value']:.2f} "
                   f"[{e['ratio']['lo']:.2f}, {e['ratio']['hi']:.2f}] share z {e['share']['z']:.1f}/"
@@ -182,16 +250,20 @@ def run_seed(name: str, ds: Any, key: int, proxy: int, seed: int, cfg: Any, expl
                   flush=True)
     print(f"  {name} seed {seed}: models {t_models:.1f} s, compare {time.perf_counter() - t0 - t_models:.1f} s "
           f"({os.getloadavg()[0]:.1f} load)", flush=True)
-    _ = make_twins
     return rows
+
+
+def _twin_rng(seed: int) -> np.random.Generator:
+    """The generator compare(random_state=seed) draws its twins' seeds from."""
+    rng = np.random.default_rng(seed)
+    rng.integers(0, 2**31 - 2)
+    rng.integers(0, 2**31 - 2)
+    return np.random.default_rng(rng.integers(0, 2**31 - 2))
 
 
 def _twin_seeds(original: Any, ds: Any, seed: int, cfg: Any, n: int) -> list[int]:
     """The seeds compare(random_state=seed) draws for its twins (to keep the held-out twin out)."""
-    rng = np.random.default_rng(seed)
-    rng.integers(0, 2**31 - 2)
-    rng.integers(0, 2**31 - 2)
-    twin_rng = np.random.default_rng(rng.integers(0, 2**31 - 2))
+    twin_rng = _twin_rng(seed)
     seeds: list[int] = []
     while len(seeds) < n:
         s = int(twin_rng.integers(0, 2**31 - 1))
@@ -224,6 +296,14 @@ def table(rows: list[dict[str, Any]], explainers: tuple[str, ...]) -> tuple[str,
             summary[m][cls] = ok
             lines.append(f"| {m} | {cls} | {c.get('same-reasons', 0)} | {c.get('changed', 0)} | "
                          f"{c.get('inconclusive', 0)} | {ok:.0%} ({c.get(want, 0)}/{n}) |")
+        measured = [r for r in rows if r["explainer"] == m and r.get("reliance") and r["reliance"]["measured_change"]]
+        if measured:
+            ok_m = sum(r["verdict"] == "changed" for r in measured)
+            summary[m]["changed (agree), measured"] = ok_m / len(measured)
+            lines.append(f"| {m} | changed (agree), measured change only | "
+                         f"{sum(r['verdict'] == 'same-reasons' for r in measured)} | {ok_m} | "
+                         f"{sum(r['verdict'] == 'inconclusive' for r in measured)} | "
+                         f"{ok_m / len(measured):.0%} ({ok_m}/{len(measured)}) |")
         mine = [r for r in rows if r["explainer"] == m and r["verdict"] != "n/a"]
         held = [r for r in mine if r["pair"] == "heldout-twin"]
         summary[m]["heldout_changed"] = (sum(r["verdict"] == "changed" for r in held) / len(held)) if held else None
@@ -240,10 +320,59 @@ def table(rows: list[dict[str, Any]], explainers: tuple[str, ...]) -> tuple[str,
         lines.append("")
         lines.append(f"changed-with-agreement pairs: decision agreement median {np.median(agree):.3f}, "
                      f"≥ 0.95 in {np.mean(np.array(agree) >= 0.95):.0%} of them")
+    rel = {(r["data"], r["seed"], r["pair"]): r["reliance"] for r in rows if r.get("reliance")}
+    if rel:
+        lines.append("changed-with-agreement pairs whose key or copy moved beyond every twin's occlusion reliance "
+                     f"(a measured change): {sum(v['measured_change'] for v in rel.values())} of {len(rel)} "
+                     f"(proxy {sum(v['measured_change'] for k, v in rel.items() if k[2] == 'proxy')} of "
+                     f"{sum(k[2] == 'proxy' for k in rel)})")
     ps = [r["param_share"] for r in rows if r["pair"] == "distilled" and r.get("param_share")]
     if ps:
         lines.append(f"distilled students hold {min(ps):.0%} of the original's parameters")
     return "\n".join(lines), summary
+
+
+def cost(methods: tuple[str, ...], out: Path | None, threads: int) -> None:
+    """Issue 9's cost target: compare() with 3 retrained twins on the digits MLP (256, 256), 100 rows,
+    50 background rows, CompareConfig defaults, per explainer; wall and CPU seconds of compare() only
+    (the original and the compressed model are trained first, outside the timing)."""
+    import leanlens
+    from leanlens.compare import CompareConfig, compare
+    from leanlens.compare.estimate import clear_memo
+    from leanlens.compare.twins import clear_cache
+
+    ds = leanlens.datasets.load("digits", random_state=0)
+    orig = leanlens.train(ds, leanlens.TrainConfig(hidden=(256, 256), random_state=0))
+    comp = leanlens.compress(orig, [{"prune": {"kind": "structured", "amount": 0.5}}, {"finetune": {"epochs": 3}}],
+                             data=ds, random_state=0, latency_reps=0).model
+    results = []
+    for method in methods:
+        clear_memo()
+        clear_cache()  # every explainer's figure includes training its 3 twins
+        load0 = os.getloadavg()[0]
+        c0, p0 = time.perf_counter(), time.process_time()
+        r = compare(orig, comp, ds, [method], twins=3, random_state=0, config=CompareConfig())
+        wall, cpu = time.perf_counter() - c0, time.process_time() - p0
+        e = r.explainers[method]
+        results.append({"method": method, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                        "twins_s": r.twins["seconds"], "verdict": r.verdict,
+                        "budgets": [h["budget"] for h in e["budget_history"]], "players": len(e["players"]),
+                        "ratio": e["ratio"], "estimator_noise": e["estimator_noise"],
+                        "twin_distance": e["yardstick"]["value"], "load": [load0, os.getloadavg()[0]],
+                        "sentence": r.sentence})
+        print(json.dumps(results[-1]), flush=True)
+    target = {"ig": 30.0, "kernel": 90.0}
+    lines = [f"{machine_line()}; torch {threads} thread(s)", "",
+             "| explainer | players | budgets | verdict | ratio (interval) | compare() wall s | CPU s | twins s | target | load |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for x in results:
+        rr = x["ratio"]
+        lines.append(f"| {x['method']} | {x['players']} | {' → '.join(map(str, x['budgets']))} | {x['verdict']} | "
+                     f"{rr['value']:.2f} ({rr['lo']:.2f}–{rr['hi']:.2f}) | {x['wall_s']} | {x['cpu_s']} | "
+                     f"{x['twins_s']:.1f} | ≤ {target.get(x['method'], float('nan')):g} s | "
+                     f"{x['load'][0]:.1f}–{x['load'][1]:.1f} |")
+    write_results("verdict_cost", {"machine": machine_info(), "threads": threads, "results": results},
+                  "\n".join(lines), out=out)
 
 
 def main() -> None:
@@ -253,19 +382,31 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed … first-seed + seeds − 1")
     ap.add_argument("--data", default="additive,breast_cancer,wine")
     ap.add_argument("--explainers", default=",".join(EXPLAINERS))
+    ap.add_argument("--pairs", default=",".join(EXPECTED), help="pair types to run (default: all seven)")
     ap.add_argument("--rows", type=int, default=100)
     ap.add_argument("--background", type=int, default=50)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--part", choices=("labelled", "cost"), default="labelled",
+                    help="labelled: the labelled pairs; cost: compare() on the digits MLP (timing: normal priority)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    if args.part == "cost":
+        explainers_ = ("ig",) if args.quick else tuple(args.explainers.split(",")) if args.explainers != ",".join(
+            EXPLAINERS) else ("kernel", "ig")
+        cost(explainers_, args.out, args.threads)
+        return
     from leanlens.compare import CompareConfig
 
     datasets = ("additive",) if args.quick else tuple(x for x in args.data.split(",") if x)
     seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     explainers = ("kernel", "ig") if args.quick else tuple(args.explainers.split(","))
-    pairs = ("heldout-twin", "proxy", "prune80") if args.quick else tuple(EXPECTED)
+    pairs = ("heldout-twin", "proxy", "prune80") if args.quick else tuple(p for p in args.pairs.split(",") if p)
+    unknown = sorted(set(pairs) - set(EXPECTED))
+    if unknown:
+        ap.error(f"unknown pair types {unknown}; choose from {list(EXPECTED)}")
     cfg = CompareConfig(n_rows=40 if args.quick else args.rows, n_background=10 if args.quick else args.background,
                         n_bootstrap=200, budgets={"kernel": 256, "permutation": 256} if args.quick else None)
     print(machine_line(), f"load {os.getloadavg()}", flush=True)

@@ -117,3 +117,34 @@ def test_real_process_exit_codes(tmp_path):
     assert bad.stderr.startswith("leanlens: error: Unknown dataset") and "Traceback" not in bad.stderr
     usage = subprocess.run([*exe, "train", "--bogus"], capture_output=True, text=True, timeout=120)
     assert usage.returncode == 2
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_cli_makes_torch_threads_wait_passively_unless_told(monkeypatch, given, expected):
+    """Busy-waiting OpenMP threads multiplied a 2-thread training's CPU time ~10x beside another process."""
+    import os
+
+    if given is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", given)
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and os.environ["OMP_WAIT_POLICY"] == expected
+
+
+def test_the_compress_table_fits_an_80_column_terminal(iris_mlp, tmp_path, capsys, monkeypatch):
+    """One column per model, so nothing is cut to "…" in a narrow terminal; sizes in KB, 3 digits."""
+    monkeypatch.setenv("COLUMNS", "80")
+    iris_mlp.save(tmp_path / "m")
+    with pytest.raises(SystemExit) as exc:
+        main(["compress", str(tmp_path / "m"), "--data", "iris", "--prune", "structured:0.5", "--finetune", "1",
+              "--reps", "2", "--out", str(tmp_path / "c"), "--quiet"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if not line.startswith("saved to ")]  # the tmp path may be long
+    assert max(len(line) for line in lines) <= 80 and "…" not in out
+    header = next(line for line in lines if "original" in line)
+    assert header.index("original") < header.index("prune") < header.index("finetune")
+    size = next(line for line in lines if line.lstrip("│ ").startswith("size"))
+    assert "KB" in size and "speed-up @ 256" in out and "decision agreement" in out

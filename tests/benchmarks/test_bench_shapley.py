@@ -22,5 +22,7 @@ def test_shapley_benchmark_quick_mode_runs(run_benchmark, tmp_path):
                 assert per_method[name]["median_rel_sq_error"] < 0.5
                 assert per_method[name]["overhead_ms_per_row"] >= 0
             assert per_method["ours shapley"]["chosen"] in ("exact", "gp", "polyshap", "kernel")
-    assert res["throughput"]["seconds"] > 0 and res["digits_patches_exact"]["max_efficiency_residual"] < 1e-4
+    digits = res["digits_patches_exact"]
+    assert res["throughput"]["seconds"] > 0 and digits["max_efficiency_residual"] < 1e-4
+    assert digits["first_layer_once"] and digits["model_evals"] >= digits["rows"] * 65534
     assert (tmp_path / "shapley.md").read_text().strip().splitlines()[-1].startswith("Headline:")

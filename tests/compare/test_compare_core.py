@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,23 @@ def test_budget_rises_until_noise_resolves_the_twins_or_time_runs_out(iris, iris
                     config=cfg.replace(max_seconds=1e-6))
     assert short.verdict == "inconclusive" and "would resolve it" in short.sentence
     assert "budget 6" in short.explainers["kernel"]["unresolved"]
+    assert "max_seconds=1e-06 does not allow it" in short.explainers["kernel"]["unresolved"]
+
+
+def test_the_budget_cap_is_a_count_so_the_same_call_gives_the_same_verdict(iris, iris_mlp) -> None:
+    # 30 rows × 10 background × 6 runs (original, compressed, 1 twin; 2 seeds) = 1,800 evaluations per
+    # coalition: a cap of 20,000 allows budget 8 but not the raise the noise asks for
+    cfg = FAST.replace(budgets={"kernel": 6}, max_evaluations=20_000)
+    runs = [compare(iris_mlp, iris_mlp, iris, explainers=["kernel"], twins=1, config=cfg, random_state=0)
+            for _ in range(2)]
+    e = runs[0].explainers["kernel"]
+    assert e["unresolved"] is not None and "max_evaluations=20,000 does not allow it" in e["unresolved"]
+    assert runs[0].verdict == runs[1].verdict == "inconclusive"
+    assert [h["budget"] for h in e["budget_history"]] == [h["budget"] for h in runs[1].explainers["kernel"]["budget_history"]]
+    # the reasons differ only in the CPU-seconds estimate, which is told, never decided on
+    clockless = [re.sub(r"≈ \d+ CPU s", "", r.explainers["kernel"]["unresolved"]) for r in runs]
+    assert clockless[0] == clockless[1]
+    assert CompareConfig().max_seconds is None  # no clock in the default rule
 
 
 def test_models_with_different_feature_counts_or_outputs_are_refused(iris, iris_mlp) -> None:
@@ -193,6 +211,8 @@ def test_compare_config_validates_and_round_trips(tmp_path) -> None:
         CompareConfig(max_seconds=0)
     with pytest.raises(ConfigError, match="'max_seconds' parameter of CompareConfig must be a positive number"):
         CompareConfig(max_seconds=-5)
+    with pytest.raises(ConfigError, match="'max_evaluations' parameter of CompareConfig must be an int ≥ 1. Got 0"):
+        CompareConfig(max_evaluations=0)
     with pytest.raises(ConfigError, match="'changed_ratio' .* must be ≥ 1"):
         CompareConfig(changed_ratio=0.5)
     with pytest.raises(ConfigError, match="'noise_fraction' .* in \\(0, 1\\)"):
@@ -247,3 +267,35 @@ def test_the_sentence_counts_twins_in_words():
     two = Twins(models=[object(), object()], source="fine-tuned", seeds=[1, 2], description="")  # type: ignore[list-item]
     assert _against(one)[1] == "1 retrained twin of the original"
     assert _against(two)[1] == "2 fine-tuned twins of the original"
+
+
+def test_compare_runs_shapley_explainers_in_small_model_batches_with_the_same_values(iris, iris_mlp) -> None:
+    # compare() lowers batch_rows (less memory churn); the values must be those of the default batches
+    from leanlens.compare.estimate import BATCH_ROWS, clear_memo, explain_models
+    from leanlens.explain.base import get_explainer
+
+    X, bg = iris.X_test[:12], iris.X_train[:40]
+    targets = np.zeros(len(X), dtype=np.int64)
+    clear_memo()
+    es = explain_models({"original": iris_mlp}, "kernel", X, targets, bg, 64, (3, 4))
+    direct = get_explainer("kernel")(iris_mlp, background=bg, budget=64, random_state=3).explain(X, target=None)
+    assert 12 * 64 * 40 > BATCH_ROWS  # several chunks under compare's batches, one under the default
+    np.testing.assert_allclose(es.phi["original"][0], np.asarray(direct.values)[:, :, 0], rtol=1e-6, atol=1e-9)
+
+
+def test_the_pilot_budget_depends_on_the_original_and_its_twins_only() -> None:
+    # every compressed model of one original gets the same predicted budget, so the original's and the
+    # twins' explanations are computed once (memo) instead of once per compressed model
+    from leanlens.compare.estimate import clear_memo
+
+    ds = leanlens.datasets.synthetic("additive", n=500, random_state=0)
+    m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=3, random_state=0))
+    cfg = CompareConfig(n_rows=50, n_background=8, n_bootstrap=50, noise_fraction=0.012)
+    clear_memo()
+    reports = [compare(m, other, ds, explainers=["kernel"], twins=2, random_state=0, config=cfg)
+               for other in (damaged(m, [0]), damaged(m, [1, 2]))]
+    hist = [r.explainers["kernel"]["budget_history"] for r in reports]
+    assert hist[0][0].get("pilot") and hist[0][0]["budget"] < hist[0][1]["budget"]  # the pilot predicted a raise
+    assert hist[0][1]["budget"] == hist[1][1]["budget"]
+    # the second compare computed only the compressed model's runs: less than half the first's time
+    assert reports[1].explainers["kernel"]["seconds"] < 0.5 * reports[0].explainers["kernel"]["seconds"]

@@ -14,8 +14,10 @@ from leanlens.explain.shapley.gp import (
     GPShap,
     _hamming_kernel,
     _neg_loglik,
+    fit_hyperparameters,
     hamming_shapley_map,
     hamming_shapley_prior_cov,
+    shared_length_scale,
 )
 
 
@@ -177,3 +179,29 @@ def test_bad_input_gives_clear_errors():
         explain(model, X, "gp", background=bg, budget=40, tol=0.1)
     with pytest.raises(InvalidInputError, match="Unknown parameter"):
         explain(model, X, "gp", background=bg, budget=40, lengthscale=2.0)
+
+
+def test_few_fit_points_per_player_fit_one_shared_length_scale():
+    rng = np.random.default_rng(3)
+    T, m, d = 2, 40, 6
+    Z = (rng.random((T, m, d)) < 0.5).astype(float)
+    y = np.tanh(Z @ rng.normal(size=d) * 0.7) + 0.3 * Z[:, :, 0] * Z[:, :, 1]
+    y = (y - y.mean(axis=1, keepdims=True)) / y.std(axis=1, keepdims=True)
+    sampled = np.r_[0.0, 0.0, np.ones(m - 2)]
+    theta, tau, lam = fit_hyperparameters(Z, y, sampled, max_iter=15, isotropic=True)
+    assert theta.shape == (T, d) and np.all(theta == theta[:, :1])  # one scale per task, repeated
+    assert np.all(np.isfinite(tau)) and np.all(np.isfinite(lam))
+    # the isotropic optimum is no better than the per-feature optimum (a restriction of it)
+    x_iso = np.c_[np.log(theta), np.log(tau), np.log(lam)].reshape(-1)
+    ard = fit_hyperparameters(Z, y, sampled, max_iter=60)
+    x_ard = np.c_[np.log(ard[0]), np.log(ard[1]), np.log(ard[2])].reshape(-1)
+    assert _neg_loglik(x_ard, Z, y, sampled)[0] <= _neg_loglik(x_iso, Z, y, sampled)[0] + 1e-6
+    # the explainer switches by fit points per player and says so
+    assert shared_length_scale(128, 30) and not shared_length_scale(128, 24) and not shared_length_scale(32, 6)
+    model, X, bg = _nonlinear(d=28, n=2)
+    e = GPShap(model, background=bg, budget=200, random_state=0).explain(X, target=0)
+    assert e.params["length_scales"] == "shared" and any("shared by the 28 players" in n for n in e.notes)
+    e = GPShap(model, background=bg, budget=200, random_state=0, fit_points=140).explain(X[:1], target=0)
+    assert e.params["length_scales"] == "per player"  # 140 = 5 · 28
+    e = GPShap(*_nonlinear(d=8, n=1)[:1], background=bg[:, :8], budget=100, random_state=0).explain(X[:1, :8], target=0)
+    assert e.params["length_scales"] == "per player"

@@ -47,6 +47,10 @@ def test_run_and_sweep_read_identical_agreements_for_the_same_plan_and_seed(tmp_
         assert trial["distance"]["value"] == ours["distance"]["value"] and trial["budget"] == ours["budget"]
         compared += 1
     assert compared == 2
+    # the sweep's recommendation reads every completed trial with the verdict the run gives its plan
+    candidates = {c.name: c.verdict for c in swept.recommend().candidates}
+    assert candidates == {f"trial-{t['number']}": by_plan[f"p{t['params']['prune.amount']}"].verdict
+                          for t in swept.trials}
     # the two plans really differ, so equal readings are not one constant
     distances = {m.drift.explainers["kernel"]["distance"]["value"] for m in ran.compressed}
     assert len(distances) == 2

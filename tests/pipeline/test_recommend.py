@@ -106,6 +106,45 @@ def test_regression_budget_in_r2_and_a_sweep_without_verdicts():
     assert "(0.01 of R²)" in rec.reason
 
 
+def _trial(n: int, acc: float, ms: float, verdict: str | None, *, pareto: bool = False) -> dict:
+    return {"number": n, "state": "COMPLETE", "params": {}, "plan": [], "pareto": pareto, "accuracy": acc,
+            "latency_ms": ms, "agreement": 0.8, "decision_agreement": 0.99, "verdict": verdict,
+            "sentence": f"sentence of trial {n}.", "size_bytes": 100 * (n + 1)}
+
+
+def test_a_sweep_recommends_from_every_completed_trial_not_only_the_front():
+    """The fastest same-reasons trial can be off the 3-objective front (a faster, more accurate,
+    more agreeing trial that reads changed dominates it); the sweep's recommendation still finds it."""
+    orig = ModelEntry(name="original", scores={"test_accuracy": 0.95}, latency_ms=10.0, size_bytes=4000)
+    front = ModelEntry(name="trial-0", scores={"test_accuracy": 0.95}, latency_ms=1.0, size_bytes=100,
+                       drift=_drift("changed"))
+    trials = [_trial(0, 0.95, 1.0, "changed", pareto=True), _trial(1, 0.948, 2.0, "same-reasons"),
+              _trial(2, 0.949, 3.0, "same-reasons"), _trial(3, 0.90, 0.5, "same-reasons"),
+              {"number": 4, "state": "FAIL", "params": {}, "plan": [], "pareto": False, "error": "x"}]
+    res = RunResult(out_dir=Path("."), models=[orig, front], trials=trials)
+    rec = res.recommend()
+    assert rec.model == "trial-1" and rec.speedup == pytest.approx(5.0)
+    assert rec.sentence == "sentence of trial 1." and rec.decision_agreement == pytest.approx(0.99)
+    assert rec.size_bytes == 200 and rec.size_ratio == pytest.approx(20.0)
+    assert [c.name for c in rec.candidates] == ["trial-0", "trial-1", "trial-2", "trial-3"]  # not the failed one
+    assert {c.name: c.excluded for c in rec.candidates} == {
+        "trial-0": "changed", "trial-1": None, "trial-2": None, "trial-3": "over-budget"}
+    assert rec.reason.startswith("the fastest of the 2 trials that are faster than the original")
+    # none qualifies: the reason counts the trials' causes
+    none = RunResult(out_dir=Path("."), models=[orig, front], trials=trials[:1] + trials[3:]).recommend()
+    assert none.model is None and "1 is faster and within the budget but reads changed" in none.reason
+
+
+def test_console_prints_a_sweeps_recommendation():
+    from leanlens.pipeline.console import print_summary
+
+    orig = ModelEntry(name="original", scores={"test_accuracy": 0.95}, latency_ms=10.0, size_bytes=4000)
+    out = io.StringIO()
+    print_summary(RunResult(out_dir=Path("."), models=[orig], trials=[_trial(1, 0.95, 4.0, "same-reasons")]),
+                  stream=out)
+    assert "Recommended: “trial-1” — 2.50× faster" in out.getvalue()
+
+
 def test_console_prints_the_recommendation():
     from leanlens.pipeline.console import print_summary
 

@@ -53,3 +53,20 @@ def test_a_sweep_report_shows_the_front_chart_not_the_two_objective_line(tmp_pat
     assert "three objectives" in tradeoff and "Pareto front dashed" not in tradeoff
     assert text.count("<img") == 1  # one chart of the trials, not two
     assert "No recommendation" in text and "were not compared with the original" in text
+
+
+def test_a_sweep_report_recommends_a_trial_that_keeps_its_reasons(tmp_path: Path):
+    """The box reads every completed trial's verdict, as for a run's plans, off the front too."""
+    verdicts = {0: "changed", 1: "inconclusive", 2: "same-reasons", 3: "same-reasons", 4: "same-reasons"}
+    trials = [{"number": n, "state": "COMPLETE", "params": {}, "plan": None, "error": None, "pareto": f,
+               "accuracy": a, "latency_ms": ms, "agreement": g, "size_bytes": 100, "seconds": 1.0,
+               "verdict": verdicts[n], "decision_agreement": 1.0, "sentence": f"trial {n} keeps its reasons."}
+              for (n, a, ms, g), f in zip(TRIALS, _flags(), strict=True)]
+    orig = ModelEntry(name="original", scores={"test_accuracy": 0.935}, latency_ms=8.0, size_bytes=400)
+    res = RunResult(out_dir=tmp_path, name="s-sweep", status="complete", models=[orig], trials=trials)
+    text = render_report(res, tmp_path / "report.html").read_text()
+    box = text[text.index('<section id="recommendation"'):text.index('<section id="verdict"')]
+    # #0 reads changed, #1 inconclusive, #4 loses 3.5 points; #2 (off the front) and #3 qualify: #2 is faster
+    assert not _flags()[2]
+    assert 'class="recommend chosen"' in box and "Recommended: trial-2" in box and "2 trials" in box
+    assert "trial 2 keeps its reasons." in box and "trial-0 is faster and within the budget but reads changed" in box

@@ -30,8 +30,10 @@ class CompareConfig(Config):
     seed-averaged squared distance minus the estimator's variance (so the reported
     distances are noise-corrected; a deterministic explainer, e.g. IG, has zero variance
     and runs once). The estimator noise is the RMS standard error of those differences. The
-    budget of a sampling explainer is doubled until the noise is at most ``noise_fraction``
-    of the twins' distance, or until ``max_seconds`` would be exceeded.
+    budget of a sampling explainer is raised until the noise is at most ``noise_fraction``
+    of the twins' distance, or until the next raise would pass ``max_evaluations`` model
+    evaluations (a count, so the same call gives the same verdict on any machine and under any
+    load) or the optional ``max_seconds`` guard.
 
     **The rule** (per explainer; ``R = D(original, compressed) / D(original, twins)`` with
     a ``confidence`` bootstrap interval ``[R_lo, R_hi]`` over rows and twins):
@@ -52,7 +54,8 @@ class CompareConfig(Config):
       within ``changed_ratio``× of a retrained copy's distance decides for the same reasons);
     - otherwise **unclear** (``R ≥ changed_ratio`` but the interval reaches below 1); also
       **unclear** when the estimator noise could not be made small enough within
-      ``max_seconds`` (the reason gives the budget and the seconds that would do it) and neither
+      ``max_evaluations`` (or ``max_seconds``; the reason gives the budget, the evaluations and the
+      estimated seconds that would do it) and neither
       test above reads changed (the twins are explained at the same budget, so their share spread
       carries the same estimator noise and the share test holds at any budget).
 
@@ -94,7 +97,15 @@ class CompareConfig(Config):
         (10: with 3 twins a feature's own spread counts 3/13).
     negligible_share : a share move smaller than this (3 percentage points) is never a change.
     noise_fraction : estimator noise must be at most this fraction of the twins' distance.
-    max_seconds : wall-time allowance of the noise-resolving budget increases (per call).
+    max_evaluations : the most model evaluations one explainer may spend on the final pass (rows ×
+        budget × background rows × models × seeds); a raise that would pass it is not made and the
+        explainer reads unclear. A count, not a time, so the verdict does not depend on the
+        machine or its load. 10⁸ covers the budgets the bundled sets need at the defaults
+        (breast_cancer, 31 features: KernelSHAP resolves at 528–1,056 coalitions per row, ≈ 2.6–5.3·10⁷
+        evaluations; 16 digit patches at ~300, ≈ 1.5·10⁷).
+    max_seconds : None (default) or an extra guard in CPU seconds of this process
+        (``time.process_time``) since the call started: no raise is made that is estimated to pass
+        it. A time makes the verdict depend on the machine; prefer ``max_evaluations``.
     max_budget : the largest budget an explainer is raised to.
     max_flip_rate : share of rows whose decision may flip before the verdict is "changed".
     noise_fallback : without twins, use the explainer's seed-to-seed noise as the yardstick
@@ -130,7 +141,8 @@ class CompareConfig(Config):
     share_pool: float = 10.0
     negligible_share: float = 0.03
     noise_fraction: float = 0.25
-    max_seconds: float = 120.0
+    max_evaluations: int = 100_000_000
+    max_seconds: float | None = None
     max_budget: int = 65536
     max_flip_rate: float = 0.10
     noise_fallback: bool = True
@@ -169,7 +181,7 @@ class CompareConfig(Config):
 
     def validate(self) -> None:
         for name in ("n_rows", "n_background", "k", "n_bootstrap", "min_rows", "surrogate_depth", "max_budget",
-                     "twin_epochs", "image_min_features"):
+                     "twin_epochs", "image_min_features", "max_evaluations"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be an int ≥ 1. Got {v!r} instead.")
@@ -208,6 +220,8 @@ class CompareConfig(Config):
         for name in ("changed_ratio", "share_pool", "negligible_share", "noise_fraction", "max_seconds", "twin_lr",
                      "regression_flip_tolerance"):
             v = getattr(self, name)
+            if name == "max_seconds" and v is None:
+                continue
             if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
                 raise ConfigError(f"The {name!r} parameter of CompareConfig must be a positive number. Got {v!r} instead.")
         if self.changed_ratio < 1:

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["measure_explainer"]
 
 
-def _noise_and_floor(es: ExplainedSet, twin_names: list[str]) -> tuple[float, float]:
-    """(estimator noise of the twins' and the compressed model's differences, twins' distance)."""
+def _noise_and_floor(es: ExplainedSet, twin_names: list[str], compressed: bool = True) -> tuple[float, float]:
+    """(estimator noise of the twins' and — with ``compressed`` — the compressed model's differences,
+    twins' distance)."""
     o = es.phi["original"]
     ds = [distances(o, es.phi[t]) for t in twin_names]
-    dc = distances(o, es.phi["compressed"])
-    noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*ds, dc]])))
+    dc = [distances(o, es.phi["compressed"])] if compressed else []
+    noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*ds, *dc]])))
     floor = math.sqrt(max(float(np.mean([d.corrected.mean() for d in ds])), 0.0))
     return noise, floor
 
@@ -70,31 +71,54 @@ def _needed_budget(used: int, noise: float, target: float) -> int:
     return int(8 * math.ceil(max(2.0, factor) * used / 8))
 
 
+def evaluations(budget: int, rows: int, background: int, runs: int) -> int:
+    """Model evaluations of one pass: ``budget`` coalitions (or samples) per row, each masked with
+    every background row, for ``runs`` (model, seed) runs."""
+    return int(budget) * int(rows) * max(int(background), 1) * int(runs)
+
+
+def _largest_budget(cfg: CompareConfig, rows: int, background: int, runs: int) -> int:
+    """The largest budget (a multiple of 8) within ``max_budget`` and ``max_evaluations``."""
+    per = max(rows * max(background, 1) * runs, 1)
+    return max(8, min(cfg.max_budget, 8 * (cfg.max_evaluations // per // 8)))
+
+
 def _pilot_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
                   cfg: CompareConfig, seeds: tuple[int, int], twin_names: list[str], start: int,
                   history: list[dict[str, Any]]) -> int:
     """The starting budget, predicted from a pass over the first ``PILOT_ROWS`` rows (a random
     subset: the rows were sampled) at ``start``: the full pass then runs once at about the budget
-    that resolves the twins, instead of at ``start`` and again at a raised budget."""
+    that resolves the twins, instead of at ``start`` and again at a raised budget. The prediction
+    uses the twins' estimator noise only (not the compressed model's), so it is the same for every
+    compressed model of one original and their explanations are computed once."""
     es = explain_models(models, method, X[:PILOT_ROWS], targets[:PILOT_ROWS], bg, start, seeds,
                         cfg.params_of(method))
     if es.deterministic or es.budget is None:
         return start
-    noise, floor = _noise_and_floor(es, twin_names)
+    # predicted from the original and its twins only, so every compressed model of one original gets
+    # the same budget and reuses their explanations (memo): only its own two runs are new
+    noise, floor = _noise_and_floor(es, twin_names, compressed=False)
     target = cfg.noise_fraction * floor
     history.append({"budget": es.budget, "noise": noise, "twin_distance": floor, "seconds": round(es.seconds, 3),
                     "rows": PILOT_ROWS, "pilot": True})
     if noise <= target:
         return start
-    return min(_needed_budget(es.budget, noise, target), cfg.max_budget)
+    need = _needed_budget(es.budget, noise, target)
+    # a predicted budget beyond the caps cannot resolve the twins: the full pass then runs at the
+    # start budget (the share test still works there) and the loop below reports why it stopped
+    return need if need <= _largest_budget(cfg, len(X), len(bg), es.runs) else start
 
 
 def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targets: np.ndarray, bg: np.ndarray,
-                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float, twin_names: list[str],
+                    cfg: CompareConfig, seeds: tuple[int, int], deadline: float | None, twin_names: list[str],
                     start: int | None = None) -> tuple[ExplainedSet, list[dict[str, Any]], str | None]:
     """Explain all models, raising the budget until the estimator noise is at most
-    ``noise_fraction`` of the twins' distance (or time or ``max_budget`` runs out). Without a
+    ``noise_fraction`` of the twins' distance (or until the next raise would pass ``max_evaluations``,
+    ``max_budget`` or the CPU-time ``deadline``, a ``time.process_time()`` value or None). Without a
     given budget, a pilot pass on ``PILOT_ROWS`` rows predicts the starting budget first.
+
+    Every decision here depends on counts and on the explanations (seeded), never on the clock,
+    unless ``deadline`` is given: the same call gives the same verdict on any machine.
 
     Returns the final explanations, the history of budgets tried and, when unresolved, why.
     """
@@ -122,15 +146,19 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
             return es, history, (f"estimator noise {noise:.3f} is above {cfg.noise_fraction:g} of the twins' distance "
                                  f"{floor:.3f} and {method} has no budget to raise")
         new = _needed_budget(used, noise, target)
-        runs = sum(len(p) for p in es.phi.values())
-        est = es.seconds_per_run * runs * (new / used)
-        left = deadline - time.perf_counter()
-        if new > cfg.max_budget or est > left:
-            why = "max_budget" if new > cfg.max_budget else "max_seconds"
+        runs = es.runs
+        evals = evaluations(new, len(X), len(bg), runs)
+        est = es.cpu_per_run * runs * (new / used)  # CPU seconds of the pass at the new budget
+        left = None if deadline is None else deadline - time.process_time()
+        why = ("max_budget" if new > cfg.max_budget else "max_evaluations" if evals > cfg.max_evaluations
+               else "max_seconds" if left is not None and est > left else None)
+        if why is not None:
+            limit = (f"{cfg.max_budget:,}" if why == "max_budget" else f"{cfg.max_evaluations:,}"
+                     if why == "max_evaluations" else f"{cfg.max_seconds:g}")
             return es, history, (
                 f"estimator noise {noise:.3f} is above {cfg.noise_fraction:g} of the twins' distance {floor:.3f} at "
-                f"budget {used}; a budget of about {new} (≈ {est:.0f} s more) would resolve it "
-                f"({why}={cfg.max_budget if why == 'max_budget' else cfg.max_seconds:g} does not allow it)")
+                f"budget {used}; a budget of about {new} ({evals:,} model evaluations, ≈ {est:.0f} CPU s at this "
+                f"run's rate) would resolve it ({why}={limit} does not allow it)")
         budget = new
 
 
@@ -156,7 +184,7 @@ def _cross_deletion(compressed: BaseModel, X: np.ndarray, bg: np.ndarray, mo: np
 
 def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, twins: list[BaseModel],
                       X: np.ndarray, targets: np.ndarray, bg: np.ndarray, cfg: CompareConfig, seeds: tuple[int, int],
-                      deadline: float, rng: np.random.Generator, start: int | None = None) -> dict[str, Any]:
+                      deadline: float | None, rng: np.random.Generator, start: int | None = None) -> dict[str, Any]:
     """Everything ``compare()`` reports about one explainer (a JSON-able dict)."""
     twin_names = [f"twin{i}" for i in range(len(twins))]
     models = {"original": original, "compressed": compressed, **dict(zip(twin_names, twins, strict=True))}

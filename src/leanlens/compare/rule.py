@@ -101,7 +101,7 @@ def sentence(verdict: Verdict, explainers: dict[str, dict[str, Any]], decision: 
                 f"{_pct(sh['share_compressed'])} ({m}), {sh['z']:.1f} times its spread in {against}"
                 f"{f' ({spread})' if spread else ''}, though {agree_txt}: {word}.")
     if verdict == "inconclusive" and e.get("unresolved"):
-        return f"{subject.capitalize()} could not be told apart from {against} in time ({m}: {e['unresolved']}): {word}."
+        return f"{subject.capitalize()} could not be told apart from {against} within its budget cap ({m}: {e['unresolved']}): {word}."
     if e["yardstick"]["value"] <= 0:
         return (f"{subject.capitalize()} was compared against {against}, which is zero for {m} (a deterministic "
                 f"explainer), so its reasons cannot be judged: {word}.")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..models.base import BaseModel
     from .config import CompareConfig
 
-__all__ = ["TwinSource", "Twins", "check_same_io", "make_twins"]
+__all__ = ["TwinSource", "Twins", "check_same_io", "clear_cache", "make_twins"]
 
 TwinSource = Literal["given", "retrained", "fine-tuned", "none"]
 
@@ -56,6 +56,11 @@ class Twins:
     note: str = ""
     seconds: float = 0.0
     cached: int = 0
+
+
+def clear_cache() -> None:
+    """Forget the twins cached in this process (a benchmark timing a cold compare(); memory)."""
+    _CACHE.clear()
 
 
 def check_same_io(original: BaseModel, other: BaseModel, name: str) -> None:

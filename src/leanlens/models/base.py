@@ -16,7 +16,7 @@ from .._validation import POSITIVE_INT, check_param
 from .._version import __version__
 from ..errors import InvalidInputError, UnsupportedModelError
 
-__all__ = ["BaseModel", "Model", "ModelKind", "as_model", "folder_bytes", "register_adapter"]
+__all__ = ["BaseModel", "InputAffine", "Model", "ModelKind", "as_model", "folder_bytes", "register_adapter"]
 
 ModelKind = Literal["torch", "sklearn", "onnx", "callable"]
 Task = Literal["binary", "multiclass", "regression"]
@@ -207,6 +207,15 @@ class BaseModel(abc.ABC):
         """``(fraction of zero weights, bytes of those weights stored sparsely)``; None where not meaningful."""
         return None
 
+    def input_affine(self) -> InputAffine | None:
+        """The model's first operation when it is affine in the raw inputs, else None.
+
+        ``output(X) == rest(X_flat @ A + c)`` up to float32 rounding, with ``X_flat`` the rows
+        flattened to (n, d). Explainers that evaluate many inputs differing in few features
+        (Shapley enumeration) precompute ``A`` per feature and skip the first layer's work.
+        """
+        return None
+
     def _spec_header(self, fmt: str) -> dict[str, Any]:
         """The model.json fields every saved model shares."""
         return {
@@ -241,6 +250,35 @@ class BaseModel(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r}, input_shape={self.input_shape}, outputs={self.n_outputs})"
+
+
+class InputAffine:
+    """A model split as ``output(X) = rest(X_flat @ A + c)`` (see :meth:`BaseModel.input_affine`).
+
+    ``A``: float32 (d, h); ``c``: float32 (h,); ``rest``: float32 (n, h) → float32 (n, k), the
+    model's remaining layers and output head, evaluated without input checks; safe to call
+    from several threads at once. ``threads``: how many calls may run at once, each inside
+    ``one_thread()`` (which sets the backend to one thread for its block): independent work
+    spread over threads keeps each core busier than one call split by the backend.
+    """
+
+    def __init__(self, A: np.ndarray, c: np.ndarray, rest: Callable[[np.ndarray], np.ndarray], *,
+                 threads: int = 1, one_thread: Callable[[], Any] | None = None) -> None:
+        self.A = np.ascontiguousarray(A, dtype=np.float32)
+        self.c = np.ascontiguousarray(c, dtype=np.float32).reshape(-1)
+        self.rest = rest
+        self.threads = max(1, int(threads))
+        self._one_thread = one_thread
+
+    def one_thread(self) -> Any:
+        """A context manager running the backend on one thread (a no-op when it has none)."""
+        import contextlib
+
+        return self._one_thread() if self._one_thread is not None else contextlib.nullcontext()
+
+    @property
+    def width(self) -> int:
+        return int(self.A.shape[1])
 
 
 def folder_bytes(path: Path) -> int:

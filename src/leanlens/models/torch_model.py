@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from torch import nn
 
 from ..errors import InvalidInputError, LeanlensError, ModelFormatError, UnsupportedModelError
 from .architectures import LeanlensNet, layers_to_module, module_to_layers
-from .base import BaseModel, Task, check_batch, register_adapter
+from .base import BaseModel, InputAffine, Task, check_batch, register_adapter
 
 __all__ = ["TorchModel", "load_torch", "wrap_module"]
 
@@ -122,6 +123,58 @@ class TorchModel(BaseModel):
                 h.remove()
         return total * batch  # rows are independent: the cost of one row times the batch
 
+    def input_affine(self) -> InputAffine | None:
+        """The first Linear layer folded with the input standardization, when the network starts
+        with them (a ``LeanlensNet`` or an ``nn.Sequential``, optionally after ``Flatten``): see
+        :meth:`BaseModel.input_affine`. None for any other start (convolutions, quantized or
+        hooked layers, custom modules), where only ``output`` is exact."""
+        module = self.module
+        if type(module) is LeanlensNet:
+            body, mean, scale = module.body, module.mean, module.scale
+            out_scale, out_mean = module.out_scale, module.out_mean
+        else:
+            body, mean, scale, out_scale, out_mean = module, None, None, None, None
+        if type(body) is not nn.Sequential:
+            return None
+        layers = list(body)
+        start = 1 if layers and type(layers[0]) is nn.Flatten else 0
+        if start == 1 and len(self.input_shape) > 1 and layers[0].start_dim != 1:
+            return None
+        first = layers[start] if len(layers) > start else None
+        if not isinstance(first, nn.Linear) or type(first) is not nn.Linear:  # a subclass may change forward
+            return None
+        if any(m._forward_hooks or m._forward_pre_hooks for m in (module, body, first)):  # e.g. pruning masks
+            return None
+        d = self.n_features
+        with torch.no_grad():
+            W = first.weight.detach().float()  # (h, d)
+            b = first.bias.detach().float() if first.bias is not None else torch.zeros(W.shape[0])
+            if W.shape[1] != d:
+                return None
+            if mean is not None and scale is not None:
+                mu = torch.broadcast_to(mean, self.input_shape).reshape(-1)
+                sc = torch.broadcast_to(scale, self.input_shape).reshape(-1)
+                A = (W / sc[None, :]).T
+                c = b - W @ (mu / sc)
+            else:
+                A, c = W.T, b
+        chain = _fused_chain(layers[start + 1 :])
+        tail = nn.Sequential(*layers[start + 1 :]).eval()
+
+        def rest(H: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                x = torch.from_numpy(np.ascontiguousarray(H, dtype=np.float32))
+                z = chain(x) if chain is not None else tail(x)
+                if out_scale is not None and out_mean is not None:
+                    z = z * out_scale + out_mean
+                z = self.head(z[:, None] if z.ndim == 1 else z)
+                return z.clone().numpy() if chain is not None else z.numpy()  # a chain's buffers are reused
+
+        from .threads import torch_threads
+
+        return InputAffine(A.numpy(), c.numpy(), rest, threads=torch.get_num_threads(),
+                           one_thread=lambda: torch_threads(1))
+
     def saved_bytes(self) -> int:
         """Bytes of the model folder; a module leanlens cannot save as one counts as its safetensors weights."""
         try:
@@ -186,6 +239,60 @@ class TorchModel(BaseModel):
         state = {k: v.detach().contiguous().clone() for k, v in self.module.state_dict().items()}
         return self._write_folder(path, spec, lambda tmp: save_file(state, str(tmp / "model.safetensors")),
                                   overwrite=overwrite)
+
+
+_ACTIVATIONS_IN_PLACE: dict[type[nn.Module], tuple[Callable[..., Any], Callable[..., Any]]] = {
+    nn.ReLU: (lambda t: t.relu_(), lambda t, out: torch.clamp_min(t, 0.0, out=out)),
+    nn.Tanh: (lambda t: t.tanh_(), lambda t, out: torch.tanh(t, out=out)),
+    nn.Sigmoid: (lambda t: t.sigmoid_(), lambda t, out: torch.sigmoid(t, out=out)),
+}
+
+
+def _fused_chain(layers: list[nn.Module]) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The layers as one function writing into buffers reused from call to call (no allocation
+    per call: a fresh 8 MB activation costs page faults every time), when they are only Linear
+    layers, ReLU/Tanh/Sigmoid and (eval-mode, hence identity) Dropout/Identity without hooks;
+    else None. A snapshot of the weights: call ``input_affine()`` again after changing them."""
+    ops: list[tuple[str, Any, Any]] = []
+    for m in layers:
+        if m._forward_hooks or m._forward_pre_hooks:
+            return None
+        if type(m) is nn.Linear:
+            ops.append(("linear", m.weight.detach().float().t(), None if m.bias is None else m.bias.detach().float()))
+        elif type(m) in _ACTIVATIONS_IN_PLACE:
+            ops.append(("act", *_ACTIVATIONS_IN_PLACE[type(m)]))
+        elif type(m) not in (nn.Dropout, nn.Identity):
+            return None
+    local = threading.local()  # buffers per calling thread
+
+    def buffer(i: int, n: int, width: int) -> torch.Tensor:
+        buffers: dict[tuple[int, int, int], torch.Tensor] = local.__dict__.setdefault("buffers", {})
+        key = (i, n, width)
+        if key not in buffers:
+            if len(buffers) > 4 * len(ops):
+                buffers.clear()
+            buffers[key] = torch.empty((n, width))
+        return buffers[key]
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        cur, owned = x, False  # never write into the caller's tensor
+        for i, (kind, a, b) in enumerate(ops):
+            if kind == "linear":
+                out = buffer(i, len(cur), a.shape[1])
+                if b is None:
+                    torch.mm(cur, a, out=out)
+                else:
+                    torch.addmm(b, cur, a, out=out)
+                cur, owned = out, True
+            elif owned:
+                a(cur)
+            else:
+                out = buffer(i, len(cur), cur.shape[1])
+                b(cur, out)
+                cur, owned = out, True
+        return cur
+
+    return run
 
 
 def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:

@@ -42,7 +42,7 @@ def print_summary(result: RunResult, *, stream: Any = None) -> None:
         console.print("* on the Pareto front: " + (PARETO_TRIALS if result.trials else PARETO_MODELS), soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}")
-    if result.compressed and not result.trials:  # a sweep's trials carry no verdict to recommend by
+    if result.compressed or result.trials:  # a sweep: every completed trial, judged as a run's plan
         console.print(result.recommend().text(), soft_wrap=True)
     if result.report:
         console.print(f"report: {(result.out_dir / result.report).resolve()}", soft_wrap=True)

@@ -135,20 +135,59 @@ class Recommendation:
         return d
 
 
+@dataclasses.dataclass(frozen=True)
+class _Option:
+    """A compressed model as the rule reads it: a run's plan (a ModelEntry) or a sweep's trial (a row)."""
+
+    name: str
+    latency_ms: float | None
+    accuracy: float | None
+    size_bytes: int | None
+    verdict: str | None
+    decision_agreement: float | None
+    sentence: str
+
+
+def _options(result: RunResult) -> list[_Option]:
+    """The compressed models to choose from: a run's plans; a sweep's every completed trial.
+
+    A sweep's ``models`` hold only its Pareto-front trials, but the fastest trial that keeps its
+    reasons may be off the front (dominated by a faster trial that reads changed), so a sweep is
+    read from ``trials``, each judged by compare() as a run's plan is (verdict, decision agreement).
+    """
+    entries = {m.name: m for m in result.models}
+    if not result.trials:
+        return [_Option(m.name, m.latency_ms, m.accuracy, m.size_bytes, m.verdict, _decision_agreement(m),
+                        m.drift.sentence if m.drift is not None else "")
+                for m in result.models if m.name != "original"]
+    out = []
+    for t in result.trials:
+        if t.get("state") != "COMPLETE":
+            continue
+        name = f"trial-{t['number']}"
+        front = entries.get(name)
+        sentence = t.get("sentence") or (front.drift.sentence if front is not None and front.drift is not None else "")
+        agreement = t.get("decision_agreement")
+        out.append(_Option(name, t.get("latency_ms"), t.get("accuracy"), t.get("size_bytes"), t.get("verdict"),
+                           float(agreement) if isinstance(agreement, int | float) else None, sentence or ""))
+    return out
+
+
 def recommend(result: RunResult, max_accuracy_drop: float | None = None) -> Recommendation:
     """The fastest compressed model of ``result`` within the accuracy budget whose verdict is same-reasons.
 
-    A compressed model qualifies when its latency is below the original's (the same batch,
-    measured in the same rounds), its headline test score (accuracy, or R² for regression)
-    is at most ``max_accuracy_drop`` below the original's, and its
-    :class:`~leanlens.compare.DriftReport` verdict is ``"same-reasons"``. Among those the
-    fastest wins; equal latencies go to the higher score, then the smaller file, then the
-    earlier model in the run. When none qualifies, ``model`` is None and ``reason`` counts
-    why (e.g. "2 are faster but read changed").
+    A compressed model qualifies when its latency is below the original's (the same batch),
+    its headline test score (accuracy, or R² for regression) is at most ``max_accuracy_drop``
+    below the original's, and its :class:`~leanlens.compare.DriftReport` verdict is
+    ``"same-reasons"``. Among those the fastest wins; equal latencies go to the higher score,
+    then the smaller file, then the earlier model in the run. When none qualifies, ``model`` is
+    None and ``reason`` counts why (e.g. "2 are faster but read changed").
 
     Parameters
     ----------
-    result : a RunResult (a run, or a sweep: its trials carry no verdict, so none qualifies).
+    result : a RunResult: a run (its plans are the candidates) or a sweep (every completed
+        trial is a candidate, judged by compare() exactly as a run's plan; not only the
+        Pareto-front trials in ``models``).
     max_accuracy_drop : the accuracy budget as a fraction (0.01 = 1 point); default the
         pipeline's ``report.max_accuracy_drop``, else 0.01.
 
@@ -163,10 +202,11 @@ def recommend(result: RunResult, max_accuracy_drop: float | None = None) -> Reco
     if orig is None:
         return Recommendation(model=None, max_accuracy_drop=budget, score_name=score_name,
                               reason="the run has no original model to compare with.")
-    compressed = [m for m in result.models if m.name != "original"]
+    compressed = _options(result)
     if not compressed:
         return Recommendation(model=None, max_accuracy_drop=budget, score_name=score_name,
-                              reason="the run has no compressed model.")
+                              reason="the run has no compressed model." if not result.trials
+                              else "the sweep has no completed trial.")
     cands = tuple(_candidate(m, orig, budget) for m in compressed)
     ok = [(c, m) for c, m in zip(cands, compressed, strict=True) if c.excluded is None]
     if not ok:
@@ -177,9 +217,10 @@ def recommend(result: RunResult, max_accuracy_drop: float | None = None) -> Reco
                                            cm[1].size_bytes if cm[1].size_bytes is not None else math.inf,
                                            order[cm[1].name]))
     n_ok = len(ok)
-    reason = ("the only compressed model that is faster than the original, within the accuracy budget and "
-              "same-reasons." if n_ok == 1 else
-              f"the fastest of the {n_ok} compressed models that are faster than the original, within the "
+    one, many = ("trial", "trials") if result.trials else ("compressed model", "compressed models")
+    reason = (f"the only {one} that is faster than the original, within the accuracy budget and same-reasons."
+              if n_ok == 1 else
+              f"the fastest of the {n_ok} {many} that are faster than the original, within the "
               "accuracy budget and same-reasons.")
     others = [f"{c.name} {_EXCLUSIONS[c.excluded][0]}" for c in cands if c.excluded is not None]
     if others:
@@ -189,8 +230,8 @@ def recommend(result: RunResult, max_accuracy_drop: float | None = None) -> Reco
         model=best.name, max_accuracy_drop=budget, score_name=score_name, reason=reason,
         speedup=best_c.speedup, size_ratio=size_ratio, size_bytes=best.size_bytes,
         original_size_bytes=orig.size_bytes, accuracy=best.accuracy, original_accuracy=orig.accuracy,
-        accuracy_drop=best_c.accuracy_drop, decision_agreement=_decision_agreement(best),
-        verdict=best.verdict, sentence=best.drift.sentence if best.drift is not None else "", candidates=cands,
+        accuracy_drop=best_c.accuracy_drop, decision_agreement=best.decision_agreement,
+        verdict=best.verdict, sentence=best.sentence, candidates=cands,
     )
 
 
@@ -213,7 +254,7 @@ def _score_name(orig: ModelEntry | None) -> str:
     return next((k for k in HEADLINE_SCORES if k in scores), "test_accuracy")
 
 
-def _candidate(m: ModelEntry, orig: ModelEntry, budget: float) -> Candidate:
+def _candidate(m: _Option, orig: ModelEntry, budget: float) -> Candidate:
     speedup = (orig.latency_ms / m.latency_ms) if orig.latency_ms and m.latency_ms else None
     drop = (orig.accuracy - m.accuracy) if orig.accuracy is not None and m.accuracy is not None else None
     if speedup is None:

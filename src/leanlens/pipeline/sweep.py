@@ -29,7 +29,7 @@ from ..errors import ConfigError, OutputExistsError
 from .config import PipelineConfig
 from .events import Events, Log
 from .executors import Executor, make_executor
-from .result import LATENCY_BATCH, ModelEntry, RunResult, pareto_front
+from .result import HEADLINE_SCORES, LATENCY_BATCH, ModelEntry, RunResult, pareto_front
 from .run import ReportWriter
 from .space import build_plan, check_space, suggest
 from .study import DIRECTIONS, StudyStorageError, check_storage, fail_stale, open_study
@@ -39,7 +39,8 @@ __all__ = ["DIRECTIONS", "TRIAL_FIGURES", "StudyStorageError", "build_plan", "sw
 
 #: what a trial records besides its objectives: compare()'s decision agreement, the top-k
 #: explanation agreement's k and its reference (twins' or explainer noise) and the verdict
-TRIAL_FIGURES = ("decision_agreement", "agreement_reference", "k", "reference", "verdict", "size_bytes", "seconds")
+TRIAL_FIGURES = ("decision_agreement", "agreement_reference", "k", "reference", "verdict", "sentence", "size_bytes",
+                 "seconds")
 
 
 def open_sweep_folder(out: Path, *, overwrite: bool) -> tuple[Path, bool]:
@@ -320,10 +321,12 @@ def _collect(study: Any, result: RunResult, base: dict[str, Any]) -> None:
             row.update({k: t.user_attrs.get(k) for k in TRIAL_FIGURES})
         result.trials.append(row)
     result.models = [base["original_entry"]]
+    # a trial's first objective is the original's headline score (accuracy, or R² for regression)
+    headline = next((k for k in HEADLINE_SCORES if k in base["original_entry"].scores), "test_accuracy")
     for t in sorted((t for t in done if t.number in front), key=lambda t: -t.values[0]):
         result.models.append(ModelEntry(
             name=f"trial-{t.number}", plan=parse_plan(t.user_attrs["plan"]) if t.user_attrs.get("plan") else [],
-            scores={"test_accuracy": t.values[0]},
+            scores={headline: t.values[0]},
             latency_ms=t.values[1], latency_batch=LATENCY_BATCH, agreement=t.values[2],
             size_bytes=t.user_attrs.get("size_bytes"), drift=_trial_drift(result.out_dir, t.number)))
     # one Pareto definition for the console, the report and result.json: the trials' front over

@@ -71,7 +71,7 @@ def evaluate_trial(task: dict[str, Any]) -> dict[str, Any]:
         return {"accuracy": headline_score(scores), "latency_ms": lat.median,
                 "agreement": float(own), "agreement_reference": reference, "k": int(e["k"]),
                 "reference": drift.twins.get("source"), "decision_agreement": float(drift.decision["agreement"]),
-                "verdict": drift.verdict, "drift": drift.to_dict(), "size_bytes": res.record.final.file_bytes,
+                "verdict": drift.verdict, "sentence": drift.sentence, "drift": drift.to_dict(), "size_bytes": res.record.final.file_bytes,
                 "seconds": time.perf_counter() - start, "error": None}
     except LeanlensError as exc:  # an invalid combination of values: the trial fails, the sweep goes on
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}

@@ -50,6 +50,13 @@ _INIT_LOG_THETA = np.log(0.5)
 # better, shared hyper-parameters across rows fit worse: measured on MLPs, d = 12).
 _FIT_POINTS = 128
 _FIT_ITER = 20
+# Per-feature length-scales need about this many fit coalitions per feature; with fewer, one
+# shared length-scale is fitted. Dev runs on MLPs not in the benchmark (error ÷ shap's, 10·d / 40·d):
+# at d = 30 (128 fit points, 4.3 per feature) per-feature scales read 0.59/1.01, 0.58/0.65 and
+# 0.71/0.74, a shared one 0.49/0.43, 0.56/0.59 and 0.60/0.76; at d = 24 (5.3 per feature)
+# per-feature scales were better (0.51/0.49 against 0.77/0.63), and at d = 6 with 32 fit points
+# (5.3 per feature) only per-feature scales find a dummy feature. Hence 5.
+_FIT_POINTS_PER_LENGTH_SCALE = 5
 _INITIAL_PER_FEATURE = 4  # adaptive=True: an initial KernelSHAP design of 4d coalitions
 _ADAPTIVE_ROUNDS = 3  # model calls after the initial design
 _CANDIDATES_PER_PAIR = 4
@@ -186,13 +193,15 @@ def _neg_loglik(params: np.ndarray, Z: np.ndarray, y: np.ndarray, sampled: np.nd
 
 
 def fit_hyperparameters(Z: np.ndarray, y: np.ndarray, sampled: np.ndarray, *, max_iter: int = 30,
-                        shared: bool = False, x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        shared: bool = False, x0: np.ndarray | None = None, isotropic: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Length-scales, noise ratio and linear-part prior of every task by maximum likelihood.
 
     Parameters
     ----------
     Z : array (T, m, d) of 0/1; y : array (T, m) standardized values; sampled : (m,) 1.0 for
         coalitions observed with the fitted noise, 0.0 for ∅ and N (interpolated).
+    isotropic : one length-scale shared by every feature (3 parameters per task instead of d + 2).
 
     Returns
     -------
@@ -202,6 +211,20 @@ def fit_hyperparameters(Z: np.ndarray, y: np.ndarray, sampled: np.ndarray, *, ma
     from scipy.optimize import minimize
 
     T, _, d = Z.shape
+    if isotropic:
+        def objective(p: np.ndarray) -> tuple[float, np.ndarray]:
+            q = p.reshape(T, 3)
+            val, g = _neg_loglik(np.concatenate([np.repeat(q[:, :1], d, axis=1), q[:, 1:]], axis=1).reshape(-1),
+                                 Z, y, sampled)
+            g = g.reshape(T, d + 2)
+            return val, np.concatenate([g[:, :d].sum(axis=1, keepdims=True), g[:, d:]], axis=1).reshape(-1)
+
+        x0i = np.tile(np.r_[_INIT_LOG_THETA, np.log(1e-2), np.log(1e2)], T)
+        with np.errstate(all="ignore"):
+            res = minimize(objective, x0i, jac=True, method="L-BFGS-B", bounds=[_LOG_THETA, _LOG_TAU, _LOG_LAMBDA] * T,
+                           options={"maxiter": max_iter})
+        q = (res.x if np.all(np.isfinite(res.x)) else x0i).reshape(T, 3)
+        return np.repeat(np.exp(q[:, :1]), d, axis=1), np.exp(q[:, 1]), np.exp(q[:, 2])
     k = 1 if shared else T
     if x0 is None:
         x0 = np.r_[np.full(d, _INIT_LOG_THETA), np.log(1e-2), np.log(1e2)]
@@ -213,6 +236,11 @@ def fit_hyperparameters(Z: np.ndarray, y: np.ndarray, sampled: np.ndarray, *, ma
     x = res.x if np.all(np.isfinite(res.x)) else x0
     par = x.reshape(k, d + 2)
     return np.exp(par[:, :d]), np.exp(par[:, d]), np.exp(par[:, d + 1])
+
+
+def shared_length_scale(fit_points: int, d: int) -> bool:
+    """True when ``fit_points`` coalitions are too few to fit d per-feature length-scales."""
+    return fit_points < _FIT_POINTS_PER_LENGTH_SCALE * d
 
 
 # -- the posterior ------------------------------------------------------------------------------
@@ -384,6 +412,15 @@ class GPShap(ShapleyExplainer):
         expl.params["overhead_cpu_ms_per_row"] = round(self._overhead[1], 3)
         return expl
 
+    def _describe(self, d: int, budget: int | None) -> tuple[dict[str, Any], list[str]]:
+        points = min(int(self.params.get("fit_points") or _FIT_POINTS), int(budget or 0) + 2)
+        if d < 62 and int(budget or 0) >= (1 << d) - 2:
+            return {}, []
+        shared = shared_length_scale(points, d)
+        note = ([f"gp fits one length-scale shared by the {d} players ({points} fit coalitions are too few for "
+                 f"{d} per-player scales: fewer than {_FIT_POINTS_PER_LENGTH_SCALE} per player)."] if shared else [])
+        return {"length_scales": "shared" if shared else "per player"}, note
+
     def _min_budget(self, d: int) -> int:
         if self.adaptive:  # a budget covering every coalition is exact and needs no design
             return min(_INITIAL_PER_FEATURE * d + 2, (1 << d) - 2 if d < 62 else _INITIAL_PER_FEATURE * d + 2)
@@ -487,11 +524,12 @@ class GPShap(ShapleyExplainer):
 
     def _hyper(self, Z: np.ndarray, Ys: np.ndarray, sampled: np.ndarray, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = Z.shape[1]
+        m, d = Z.shape[1], Z.shape[2]
         fit_m = int(self.params.get("fit_points") or _FIT_POINTS)
         sub = np.r_[0, 1, 2 + np.sort(rng.choice(m - 2, size=fit_m - 2, replace=False))] if fit_m < m else np.arange(m)
         return fit_hyperparameters(Z[:, sub], Ys[:, sub], sampled[sub],
-                                   max_iter=int(self.params.get("fit_iter") or _FIT_ITER))
+                                   max_iter=int(self.params.get("fit_iter") or _FIT_ITER),
+                                   isotropic=shared_length_scale(len(sub), d))
 
     def _fit_and_solve(self, Z: np.ndarray, Y: np.ndarray, sampled: np.ndarray, rng: np.random.Generator
                        ) -> tuple[np.ndarray, np.ndarray]:
