@@ -6,8 +6,13 @@ digits-images SmallCNN (32, 64 channels, 128 dense). For each, at 1 and 2 thread
 structured-50% + fine-tune torch model, and that model in static and in dynamic int8
 (ONNX Runtime), plus the ONNX Runtime fp32 export of the pruned model. Each setting is timed
 ``--repeats`` times (interleaved between settings); the figures are the medians of those
-medians. MACs are counted per batch; G MAC/s = MACs / median time. The wrapper's overhead is
-``OnnxModel.forward_fn`` against a bare ``session.run`` in the same rounds.
+medians. MACs are counted per batch; G MAC/s = MACs / median time.
+
+The same rounds also time the public calls: ``predict_proba`` of the torch original against
+``predict_proba`` (and ``predict``) of each int8 model, and a bare ``session.run`` of the int8
+model's own session on a feed prepared once. The wrapper's overhead is ``predict_proba`` −
+``session.run`` (µs and %), and the public speed-up (``predict_proba`` on both sides) is printed
+beside the raw-forward one (``forward_fn`` on both sides).
 
 ``--auto`` runs ``compress(model, "auto", budget=AutoBudget(trials=20, max_accuracy_drop=0.01,
 require="same-reasons"))`` on the digits and breast-cancer MLPs and times the winner against
@@ -63,20 +68,36 @@ def _models(lc: Any, quick: bool, only: tuple[str, ...] = MODELS) -> list[tuple[
     return out
 
 
-def _session_run(model: Any, X: Any, threads: int) -> Any:
-    """A bare ``session.run`` with a prepared feed (the reference for the wrapper's overhead)."""
+def _at_threads(model: Any, threads: int) -> Any:
+    """The same ONNX file as an OnnxModel whose own session has ``threads`` intra-op threads
+    (what a user gets with ``Quantize(threads=...)``), so its public calls run at that count."""
+    from leanlens.models.onnx_model import OnnxModel
+
+    return OnnxModel(model.path, task=model.task, input_shape=model.input_shape, output=model.output_kind,
+                     threads=threads, feature_names=model.feature_names, output_names=model.output_names)
+
+
+def _public_calls(model: Any, X: Any, threads: int, tag: str) -> dict[str, Any]:
+    """The int8 model's public calls and a bare ``session.run`` of the *same* session, on the same rows.
+
+    The bare call gets a feed prepared once (float32, C-contiguous): the wrapper's overhead is
+    ``predict_proba`` − bare, both medians of the same interleaved rounds.
+    """
     import numpy as np
-    import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as OnnxModel's sessions
-    sess = ort.InferenceSession(str(model.path), sess_options=opts, providers=["CPUExecutionProvider"])
-    feed = {sess.get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
-    return lambda: sess.run(None, feed)
+    m = _at_threads(model, threads)
+    feed = {m.input_name: np.ascontiguousarray(X, dtype=np.float32)}
+    sess = m.session
+    rows = feed[m.input_name]
+    return {f"session.run bare: {tag}": lambda: sess.run(None, feed),
+            f"predict_proba: {tag}": lambda: m.predict_proba(rows),
+            f"predict: {tag}": lambda: m.predict(rows)}
 
 
-def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats: int, reps: int) -> list[dict[str, Any]]:
+def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats: int, reps: int
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    import numpy as np
+
     from leanlens.compress.measurement import latency_rows
     from leanlens.models.latency import forward_fn, time_calls
     from leanlens.models.onnx_model import OnnxModel, export_onnx
@@ -93,38 +114,47 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
     variants["ORT fp32 pruned"] = OnnxModel(export_onnx(pruned, work / f"{abs(hash(name))}.onnx"), task=pruned.task,
                                             input_shape=pruned.input_shape, output="logits")
     macs_row = {"torch fp32 original": model.macs(), "torch fp32 pruned": pruned.macs()}
-    X = latency_rows(ds, 256)
+    X = np.ascontiguousarray(latency_rows(ds, 256), dtype=np.float32)
     acc = {k: float((m.predict(ds.X_test) == ds.y_test).mean()) for k, m in variants.items()}
     agree = {k: float((m.predict(ds.X_test) == model.predict(ds.X_test)).mean()) for k, m in variants.items()}
-    rows = []
+    rows, wrapper = [], []
     for threads in (1, 2):
-        meds: dict[str, list[float]] = {k: [] for k in variants}
-        meds["session.run (static, bare)"] = []
-        meds["model.output (static, full wrapper)"] = []
+        meds: dict[str, list[float]] = {}
         loads, unreliable = [], []
         for _ in range(repeats):
             fns = {k: forward_fn(m, X, threads=threads) for k, m in variants.items()}
-            static = variants["int8 static (pruned)"]
-            fns["session.run (static, bare)"] = _session_run(static, X, threads)
-            fns["model.output (static, full wrapper)"] = lambda s=static: s.output(X)
-            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=3.0, attempts=1,
+            # The same speed-up through the public call a user makes, on both sides.
+            fns["predict_proba: torch fp32 original"] = lambda: model.predict_proba(X)
+            for mode in ("static", "dynamic"):
+                fns.update(_public_calls(variants[f"int8 {mode} (pruned)"], X, threads, f"int8 {mode}"))
+            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=4.0, attempts=1,
                              warn=False)
             loads.append(res.load_average)
             unreliable.append(res.unreliable)
             for k in fns:
-                meds[k].append(res[k].median)
-        base = statistics.median(meds["torch fp32 original"])
+                meds.setdefault(k, []).append(res[k].median)
+        ms = {k: statistics.median(v) for k, v in meds.items()}
+        base = ms["torch fp32 original"]
         for k, v in meds.items():
-            ms = statistics.median(v)
-            key = k if k in variants else "int8 static (pruned)"
-            macs = macs_row.get(key, macs_row["torch fp32 pruned"] if "pruned" in key or "static" in k else None)
-            batch_macs = None if macs is None else macs * 256
-            rows.append({"model": name, "variant": k, "threads": threads, "ms_b256": ms, "spread_ms": [min(v), max(v)],
-                         "speedup": base / ms, "macs_per_batch": batch_macs,
-                         "gmac_s": None if batch_macs is None else batch_macs / (ms * 1e-3) / 1e9,
-                         "accuracy": acc.get(key), "agreement": agree.get(key),
+            key = k if k in variants else k.split(": ", 1)[1]  # "predict_proba: int8 static" → its variant
+            key = key if key in variants else f"{key} (pruned)"
+            batch_macs = macs_row.get(key, macs_row["torch fp32 pruned"]) * 256
+            # public calls are compared with the original's public call, raw forwards with its raw forward
+            ref = ms["predict_proba: torch fp32 original"] if k not in variants else base
+            rows.append({"model": name, "variant": k, "threads": threads, "ms_b256": ms[k], "spread_ms": [min(v), max(v)],
+                         "speedup": ref / ms[k], "macs_per_batch": batch_macs,
+                         "gmac_s": batch_macs / (ms[k] * 1e-3) / 1e9, "accuracy": acc[key], "agreement": agree[key],
                          "load_average": loads, "unreliable": unreliable})
-    return rows
+        for mode in ("static", "dynamic"):
+            bare, proba, pred = (ms[f"{c}: int8 {mode}"] for c in ("session.run bare", "predict_proba", "predict"))
+            wrapper.append({"model": name, "threads": threads, "mode": mode, "session_run_ms": bare,
+                            "predict_proba_ms": proba, "predict_ms": pred,
+                            "overhead_us": (proba - bare) * 1e3, "overhead_pct": 100 * (proba / bare - 1),
+                            "predict_overhead_us": (pred - bare) * 1e3,
+                            "predict_overhead_pct": 100 * (pred / bare - 1),
+                            "public_speedup": ms["predict_proba: torch fp32 original"] / proba,
+                            "forward_speedup": base / ms[f"int8 {mode} (pruned)"], "load_average": loads})
+    return rows, wrapper
 
 
 def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: int, repeats: int) -> dict[str, Any]:
@@ -177,7 +207,26 @@ def _brief(cfg: dict[str, Any]) -> str:
     return f"({', '.join(str(x) for x in parts)})" if parts else ""
 
 
-def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]]) -> str:
+def _wrapper_table(wrapper: list[dict[str, Any]]) -> list[str]:
+    """The wrapper's overhead over a bare ``session.run`` of the same session, and the speed-up
+    through the public call (``predict_proba`` on both sides) beside the raw-forward one."""
+    if not wrapper:
+        return []
+    lines = ["", "| model | int8 | threads | session.run ms | predict_proba ms (overhead µs, %) | "
+             "predict ms (overhead µs, %) | × predict_proba vs torch predict_proba | × raw forward | load |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for w in wrapper:
+        lines.append(f"| {w['model']} | {w['mode']} | {w['threads']} | {w['session_run_ms']:.3f} | "
+                     f"{w['predict_proba_ms']:.3f} ({w['overhead_us']:+.0f} µs, {w['overhead_pct']:+.1f} %) | "
+                     f"{w['predict_ms']:.3f} ({w['predict_overhead_us']:+.0f} µs, {w['predict_overhead_pct']:+.1f} %) | "
+                     f"{w['public_speedup']:.2f}× | {w['forward_speedup']:.2f}× | {max(w['load_average']):.1f} |")
+    worst = max(wrapper, key=lambda w: w["overhead_pct"])
+    lines += ["", f"Wrapper overhead (predict_proba − session.run, worst case): {worst['overhead_us']:+.0f} µs = "
+              f"{worst['overhead_pct']:+.1f} % ({worst['model']}, int8 {worst['mode']}, {worst['threads']} thread(s))"]
+    return lines
+
+
+def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]], wrapper: list[dict[str, Any]] | None = None) -> str:
     def f(x: Any, nd: int = 2) -> str:
         return "–" if x is None else f"{x:.{nd}f}" if isinstance(x, float) else str(x)
 
@@ -201,6 +250,9 @@ def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]]) -> str:
                          f"{-a['auto_accuracy_drop_points']:+.2f} | {a['hand_agreement_with_original']:.4f} / "
                          f"{a['auto_agreement_with_original']:.4f} | {a['search_seconds']:.0f} ({a['trials_seconds']:.0f}) | "
                          f"{max(tm['load_average']):.1f} |")
+    if not autos:
+        del lines[-3:]
+    lines += _wrapper_table(wrapper or [])
     return "\n".join(lines)
 
 
@@ -232,18 +284,21 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     autos: list[dict[str, Any]] = []
+    wrapper: list[dict[str, Any]] = []
     for name, ds, model in _models(lc, quick, only):
         if not args.no_int8:
-            rows += _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+            more, wrap = _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+            rows += more
+            wrapper += wrap
             print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
         if not args.no_auto and "MLP" in name:
             autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats))
             print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
     load = os.getloadavg()
     table = "\n".join([f"# int8 and --auto benchmark ({'quick' if quick else 'full'} mode)", "",
-                       machine_line() + f"; load average at the end {load[0]:.1f} (2 cores)", "", _table(rows, autos)])
+                       machine_line() + f"; load average at the end {load[0]:.1f} (2 cores)", "", _table(rows, autos, wrapper)])
     payload = {"benchmark": "compression_int8", "mode": "quick" if quick else "full", "machine": machine_info(),
-               "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos,
+               "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos, "wrapper": wrapper,
                "seconds": time.perf_counter() - t_start, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
                "command": "python benchmarks/compression_int8.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     write_results(args.name, payload, table, out=args.out)

@@ -60,6 +60,37 @@ def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits
     assert len(calls) == len(judged) <= 2 and all(c["verdict"] == "changed" for c in judged)
 
 
+def test_an_inconclusive_finalist_is_judged_again_with_more_evidence(mlp64, digits, monkeypatch):
+    from leanlens.compare import CompareConfig
+    from leanlens.compress import judge as judge_module
+
+    seen = []
+
+    class Report:
+        def __init__(self, verdict):
+            self.verdict, self.sentence = verdict, f"reads {verdict}"
+
+    def fake_judge(original, candidate, data, explainers, *, random_state, config, cache_dir, twins):
+        seen.append((config.n_rows, twins, config.max_seconds))
+        return Report("inconclusive" if twins == 3 else "same-reasons")  # more evidence resolves it
+
+    monkeypatch.setitem(judge_module._registered, "judge", fake_judge)
+    base = CompareConfig(n_rows=60, max_seconds=10.0)
+    budget = AutoBudget(trials=2, max_accuracy_drop=1.0, require="same-reasons", compare=base, **TINY)
+    res = compress(mlp64, "auto", data=digits, budget=budget, random_state=0)
+    assert res.auto is not None and res.auto.plan and res.auto.verdict == "same-reasons"
+    assert seen[:2] == [(60, 3, 10.0), (120, 5, 20.0)]  # the same rule, twice the rows, two more twins
+    chosen = next(c for c in res.auto.candidates if c.get("judgments"))
+    assert [j["verdict"] for j in chosen["judgments"]] == ["inconclusive", "same-reasons"]
+    assert "inconclusive (60 rows, 3 twins) → same-reasons (120 rows, 5 twins)" in res.auto.message
+
+    seen.clear()  # resolve=0: an inconclusive finalist is passed over, as before
+    res = compress(mlp64, "auto", data=digits, budget=AutoBudget(**{**budget.__dict__, "resolve": 0}), random_state=0)
+    assert res.model is mlp64 and all(twins == 3 for _, twins, _ in seen) and seen
+    with pytest.raises(ConfigError, match="resolve"):
+        AutoBudget(resolve=5)
+
+
 def test_no_torch_body_searches_only_what_applies(digits):
     from sklearn.tree import DecisionTreeClassifier
 

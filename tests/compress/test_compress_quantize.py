@@ -37,6 +37,33 @@ def test_int8_cnn_with_convolutions_quantized(small_cnn, images):
     assert sqnr_db(ref, got) >= 20.0
 
 
+def test_int8_classifier_graph_returns_its_own_probabilities(mlp64, digits):
+    from leanlens.compress.quantize import append_softmax
+
+    for mode in ("static", "dynamic"):
+        q = compress(mlp64, [Quantize(mode=mode)], data=digits, latency_reps=0, random_state=0).model
+        assert q.output_kind == "probabilities"
+        logits, probs = q.session.run(None, {q.input_name: digits.X_test})  # logits stay the first output
+        z = logits.astype(np.float64)
+        soft = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(probs, soft / soft.sum(axis=1, keepdims=True), atol=1e-6)
+        np.testing.assert_array_equal(q.output(digits.X_test), probs.astype(np.float64))
+        np.testing.assert_array_equal(q.predict(digits.X_test), logits.argmax(axis=1))
+        assert append_softmax(q.path) is False  # two outputs now: never a second softmax
+
+
+def test_one_logit_graph_gets_no_softmax(tmp_path):
+    from leanlens.compress.quantize import append_softmax
+    from leanlens.models.onnx_model import export_onnx
+
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    model = leanlens.as_model(net, n_features=4, task="binary", output="logits")
+    path = export_onnx(model, tmp_path / "one.onnx")
+    before = path.read_bytes()
+    assert append_softmax(path) is False
+    assert path.read_bytes() == before
+
+
 def test_quantized_model_is_a_model_that_saves_and_loads(mlp64, digits, tmp_path):
     res = compress(mlp64, [Prune(amount=0.5, scope="layer"), Quantize()], data=digits, latency_reps=0)
     res.save(tmp_path / "out")
@@ -99,10 +126,16 @@ def test_static_fuses_into_integer_kernels(mlp64, digits):
     res = compress(mlp64, [Quantize(mode="static")], data=digits, latency_reps=0, random_state=0)
     ops = {n.op_type for n in onnx.load(str(res.model.path)).graph.node}
     assert "QGemm" in ops  # optimized once and saved: no QDQ pairs left to fuse at load time
-    assert not ops & {"DynamicQuantizeLinear", "Mul", "Add"}  # no run-time requantization, no output tail
+    assert not ops & {"DynamicQuantizeLinear", "Add", "Sub", "Div"}  # no run-time requantization, no output tail
+    # the input mean is folded into the first layer's bias: one Mul by 1/scale is all that precedes int8
+    assert [n.op_type for n in onnx.load(str(res.model.path)).graph.node][:2] == ["Mul", "QuantizeLinear"]
+    # Relu stays int8, so the integer kernels chain (no fp32 round trip between layers), and the
+    # logits leave the last kernel in fp32: nothing is dequantized anywhere.
+    assert "DequantizeLinear" not in ops and "Relu" not in ops
     ref = mlp64.logits(digits.X_test)
     got = res.model.session.run(None, {res.model.input_name: digits.X_test})[0]
     assert sqnr_db(ref, got) >= 20.0
+    assert len(np.unique(got)) > got.size // 2  # 8-bit logits would take at most 256 values
     assert res.record.final.agreement >= 0.95
 
 
@@ -133,6 +166,24 @@ def test_regression_output_affine_is_folded_exactly(tmp_path):
     m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=2, random_state=0))
     folded = export_ready(m)
     np.testing.assert_allclose(folded.output(ds.X_test), m.output(ds.X_test), rtol=1e-4, atol=1e-3)
+    one_layer = leanlens.train(ds, leanlens.TrainConfig(hidden=(), epochs=2, random_state=0))  # first = last layer
+    np.testing.assert_allclose(export_ready(one_layer).output(ds.X_test), one_layer.output(ds.X_test),
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_input_mean_folds_into_the_first_layer_exactly(mlp64, digits, small_cnn, images):
+    from leanlens.compress.quantize import export_ready
+
+    before = mlp64.logits(digits.X_test[:5])
+    folded = export_ready(mlp64)
+    np.testing.assert_allclose(folded.logits(digits.X_test), mlp64.logits(digits.X_test), rtol=1e-4, atol=1e-4)
+    def first_bias(m):
+        return next(layer for layer in m.module.body if isinstance(layer, nn.Linear)).bias
+
+    assert not torch.equal(first_bias(folded), first_bias(mlp64))  # the copy's bias moved
+    np.testing.assert_allclose(mlp64.logits(digits.X_test[:5]), before, rtol=0, atol=0)  # the original did not
+    cnn = export_ready(small_cnn)  # a convolution first: zero padding does not commute with the mean
+    np.testing.assert_allclose(cnn.logits(images.X_test), small_cnn.logits(images.X_test), rtol=1e-4, atol=1e-4)
 
 
 def test_explicit_calibration_rows_and_their_errors(mlp64, digits):

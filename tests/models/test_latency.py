@@ -54,6 +54,26 @@ def test_steady_times_are_trusted_when_the_machine_is_not_overloaded(monkeypatch
     assert res.unreliable and res.attempts == 2
 
 
+def test_onnx_output_is_the_softmax_of_its_logits_and_predict_their_argmax(digits, tmp_path):
+    from leanlens.models.onnx_model import OnnxModel, export_onnx
+
+    torch_model = leanlens.train(digits, leanlens.TrainConfig(hidden=(8,), epochs=1, random_state=0))
+    onnx_model = OnnxModel(export_onnx(torch_model, tmp_path / "m.onnx"), task="multiclass", output="logits")
+    X = digits.X_test[:40]
+    for rows in (X, X.astype(np.float32), X.astype(np.float32).tolist()):
+        out = onnx_model.output(rows)
+        assert out.dtype == np.float64 and out.shape == (40, 10)
+        np.testing.assert_allclose(out, torch_model.output(X), atol=1e-6)
+        np.testing.assert_array_equal(onnx_model.predict(rows), torch_model.logits(X).argmax(axis=1))
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    assert np.shares_memory(onnx_model.check_X(X32), X32)  # float32 C-contiguous rows are not copied
+    bad = X32.copy()
+    bad[3, 7] = np.inf
+    with pytest.raises(InvalidInputError, match="row 3"):
+        onnx_model.predict(bad)
+    assert onnx_model.predict(X32[:0]).shape == (0,)
+
+
 def test_forward_fn_of_every_adapter_runs_the_raw_forward(digits, tmp_path):
     from sklearn.linear_model import LogisticRegression
 

@@ -10,8 +10,8 @@ latency ratio (compressed ÷ original, lower is better); the accuracy drop is a 
 already breaks the budget is hopeless: it is timed briefly (its latency only steers the
 sampler). Unstructured pruning is not searched: it zeroes weights but leaves every
 multiply-accumulate of a dense kernel in place, so it cannot make the model faster.
-A fresh study starts with two plans enqueued (structured 50 % + 5 epochs + int8, and
-structured 80 % + 10 epochs + int8) so that the sampler starts from known-reasonable corners.
+A fresh study starts with three plans enqueued (structured 50 % + 5 epochs, 70 % + 15 epochs
+and 80 % + 10 epochs, each + int8) so that the sampler starts from known-reasonable corners.
 
 After the search, the fastest few feasible candidates are timed once more in ONE
 interleaved timing with the original, here (trials on a parallel executor timed while
@@ -83,6 +83,10 @@ class AutoBudget:
         None: every step that applies to the model.
     explainers, compare : passed to :func:`leanlens.compare` for the same-reasons verdict
         (None: compare()'s defaults).
+    resolve : how many times a finalist whose verdict reads *inconclusive* is judged again
+        with more evidence before it is passed over: each time twice the rows (up to the
+        test split), two more twins and twice compare()'s ``max_seconds`` (0: never). The
+        verdict rule itself is unchanged; every judgment is kept in the candidate's row.
     """
 
     max_accuracy_drop: float = 0.01
@@ -97,6 +101,7 @@ class AutoBudget:
     steps: tuple[str, ...] | None = None
     explainers: tuple[str, ...] | None = None
     compare: Any = None
+    resolve: int = 1
 
     def __post_init__(self) -> None:
         if self.steps is not None:
@@ -117,6 +122,8 @@ class AutoBudget:
             raise ConfigError(f"The 'require' parameter of AutoBudget must be None or 'same-reasons'. Got {self.require!r}.")
         if self.max_seconds is not None and (not isinstance(self.max_seconds, int | float) or self.max_seconds <= 0):
             raise ConfigError(f"The 'max_seconds' parameter of AutoBudget must be a positive number. Got {self.max_seconds!r}.")
+        if not isinstance(self.resolve, int) or isinstance(self.resolve, bool) or not 0 <= self.resolve <= 3:
+            raise ConfigError(f"The 'resolve' parameter of AutoBudget must be an int in [0, 3]. Got {self.resolve!r}.")
         for name, value, high in (("trials", self.trials, 10_000), ("batch", self.batch, 1_000_000),
                                   ("threads", self.threads, 256), ("latency_reps", self.latency_reps, 100_000)):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
@@ -211,12 +218,15 @@ def _suggest(trial: Any, torch_body: bool, onnx: bool, widths: list[int], steps:
 
 
 def _warm_start(steps: tuple[str, ...], widths: list[int]) -> list[dict[str, Any]]:
-    """Two plans a fresh study of a torch model tries first: structured 50 % + 5 epochs + int8
-    (the hand plan of the README) and structured 80 % + 10 epochs + int8."""
+    """Three plans a fresh study of a torch model tries first: structured 50 % + 5 epochs + int8
+    (the hand plan of the README), 70 % + 15 epochs and 80 % + 10 epochs + int8. Plans that keep
+    the original's own weights (pruned, fine-tuned) tend to keep its reasons more often than
+    distilled students (``benchmarks/results/compression_auto_digits_quiet.md``), so the sampler
+    starts with three points of that family, the deeper cuts with more fine-tuning."""
     if "prune" not in steps:
         return []
     out = []
-    for amount, epochs in ((0.5, 5), (0.8, 10)):
+    for amount, epochs in ((0.5, 5), (0.7, 15), (0.8, 10)):
         p: dict[str, Any] = {"prune": "structured", "amount": amount, "criterion": "magnitude"}
         if "distill" in steps and widths:
             p["student"] = 0
@@ -436,6 +446,35 @@ def _candidates(feasible: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return top
 
 
+def _judge(original: BaseModel, candidate: Any, data: Dataset, row: dict[str, Any], budget: AutoBudget, seed: int,
+           twins_dir: str, say: Callable[[str], None]) -> None:
+    """compare()'s verdict on one finalist, into ``row``; an inconclusive one is judged again with
+    more evidence (:attr:`AutoBudget.resolve` times), and every judgment is kept in ``row["judgments"]``."""
+    from .judge import config_type, judge
+
+    base = budget.compare if budget.compare is not None else config_type()()  # type: ignore[misc]
+    explainers = list(budget.explainers) if budget.explainers else None
+    twins = 3  # compare()'s default yardstick
+    config = base
+    row["judgments"] = []
+    for attempt in range(budget.resolve + 1):
+        if attempt:  # the same rule, more evidence: rows, twins and time for the explainer budget
+            config = config.replace(n_rows=min(2 * config.n_rows, max(config.n_rows, len(data.X_test))),
+                                    max_seconds=2 * config.max_seconds)
+            twins += 2
+            say(f"auto: trial {row['trial']} read inconclusive; judging it again with {config.n_rows} rows, "
+                f"{twins} twins and max_seconds {config.max_seconds:g}.")
+        t0 = time.perf_counter()
+        report = judge()(original, candidate, data, explainers, random_state=seed, config=config,
+                         cache_dir=twins_dir, twins=twins)
+        row["judgments"].append({"n_rows": config.n_rows, "twins": twins, "max_seconds": config.max_seconds,
+                                 "verdict": report.verdict, "sentence": report.sentence,
+                                 "seconds": round(time.perf_counter() - t0, 1)})
+        row["verdict"], row["verdict_sentence"] = report.verdict, report.sentence
+        if report.verdict != "inconclusive":
+            return
+
+
 def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], models: dict[int, Any],
             budget: AutoBudget, seed: int, searched: list[str], left_out: dict[str, str], start: float,
             search_seconds: float, say: Callable[[str], None]) -> tuple[CompressionResult, AutoSearch]:
@@ -482,17 +521,17 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
                 row["feasible"], row["error"] = False, "not faster than the original when re-timed"
                 continue
             if budget.require == "same-reasons":
-                from .judge import judge
-
-                report = judge()(original, cands[row["trial"]], data, list(budget.explainers) if budget.explainers else None,
-                                 random_state=seed, config=budget.compare, cache_dir=twins_dir)
-                row["verdict"], row["verdict_sentence"] = report.verdict, report.sentence
-                if report.verdict != "same-reasons":
+                _judge(original, cands[row["trial"]], data, row, budget, seed, twins_dir, say)
+                if row["verdict"] != "same-reasons":
                     continue
             chosen = row
             break
     pareto = _pareto(rows)
     feasible = [r for r in rows if r["feasible"]]
+    judged = "; ".join(
+        f"trial {r['trial']} ×{r['speedup_final']:.1f}: " + " → ".join(
+            f"{j['verdict']} ({j['n_rows']} rows, {j['twins']} twins)" for j in r["judgments"])
+        for r in order if r.get("judgments"))
     if chosen is None:
         result = _unchanged(original, data, budget)
         best = ", ".join(f"×{r.get('speedup_final', r['speedup']):.1f} at {-100 * r['drop']:+.2f} pts"
@@ -500,7 +539,7 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
         need = f"a score drop ≤ {100 * budget.max_accuracy_drop:g} points, ran faster than the original" + (
             " and kept a same-reasons verdict" if budget.require else "")
         message = (f"No plan of {len(rows)} trials met {need}; the original model is returned unchanged. "
-                   f"Best candidates: {best or 'none finished'}.")
+                   f"Best candidates: {best or 'none finished'}." + (f" Judged: {judged}." if judged else ""))
         plan: list[StepConfig] = []
         verdict = None
     else:
@@ -514,7 +553,8 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
                    f"{chosen['original_ms_final']:.3f} ms, one interleaved timing of the {len(cands)} fastest "
                    f"candidates with the original), score {-100 * chosen['drop']:+.2f} points"
                    + (f", verdict {verdict}" if verdict else "") + f"; {len(feasible)} trials met the budget."
-                   + ("" if replay_ok else " Warning: the replay of its plan did not give the same predictions."))
+                   + ("" if replay_ok else " Warning: the replay of its plan did not give the same predictions.")
+                   + (f" Judged: {judged}." if judged else ""))
         if timing_note:
             message += f" Timing unreliable: {timing_note}."
     search = AutoSearch(plan=plan, plan_yaml=yaml.safe_dump(plan_to_list(plan), sort_keys=False), seed=seed,

@@ -20,8 +20,9 @@ _registered: dict[str, Any] = {}
 
 
 def register_judge(fn: Callable[..., Any], *, config: type) -> None:
-    """Register ``fn(original, candidate, data, explainers, *, random_state, config, cache_dir)``
-    (returning an object with ``verdict`` and ``sentence``) and the type of its ``config``."""
+    """Register ``fn(original, candidate, data, explainers, *, random_state, config, cache_dir, twins)``
+    (returning an object with ``verdict`` and ``sentence``; ``twins``: how many twins make the
+    yardstick) and the type of its ``config``."""
     _registered["judge"], _registered["config"] = fn, config
 
 

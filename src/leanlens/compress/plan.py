@@ -153,8 +153,10 @@ class Quantize(StepConfig):
     (``quantize_dynamic``). The result is an ONNX-backed Model. On a quiet machine (AVX2, no
     VNNI; ``benchmarks/compression_int8.py``, 2026-12-03) dynamic was faster at equal accuracy on
     the digits and breast-cancer MLPs and the SmallCNN, at 1 and 2 threads (digits, 1 thread,
-    batch 256: 0.44 against 0.52 ms), hence the default; static is the choice where activations
-    must stay int8 end to end, and it quantizes convolutions.
+    batch 256: 0.44 against 0.52 ms), hence the default. Since static graphs chain their integer
+    kernels (Relu kept int8) and keep fp32 logits, static and dynamic are level on the two MLPs
+    (within ±5 %, session 3, under load 10–16; a quiet re-run decides); static is still ~2× slower
+    on the SmallCNN at 2 threads (``QLinearConv`` on AVX2 without VNNI), so dynamic stays the default.
 
     Parameters
     ----------

@@ -1,7 +1,8 @@
 """Latency, measured one way: interleaved timing of several models (or zero-argument calls).
 
-Every model is called once per round, in turn, on the same prepared input, so that load
-changing on a shared machine hits all of them alike; medians of the same rounds are the
+Every model is called once per round, in turn (each round starting one model later, so that
+no model always follows the same one), on the same prepared input, so that load changing on a
+shared machine hits all of them alike; medians of the same rounds are the
 printed times *and* the ratios between them. A measurement is *unreliable* when any
 model's p95/median exceeds :data:`DISPERSION_LIMIT` or the 1-minute load average exceeds
 the number of cores; it is then repeated, up to ``attempts`` times, and the steadiest
@@ -98,11 +99,14 @@ def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
+    items = list(fns.items())
     start = time.perf_counter()
     for r in range(reps):
         if max_seconds is not None and r >= min_reps and time.perf_counter() - start > max_seconds:
             break
-        for k, fn in fns.items():
+        # Each round starts one model later: no model always runs right after the same other
+        # one (a long torch call leaves cold caches and a sleeping thread pool to whatever follows).
+        for k, fn in items[r % len(items):] + items[:r % len(items)]:
             t0 = now()
             fn()
             times[k].append(now() - t0)

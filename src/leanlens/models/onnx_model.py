@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["OnnxModel", "export_onnx", "load_onnx_folder"]
 
 FORMAT = "leanlens-onnx"
+#: ONNX Runtime's names of the output types ``output()`` reads.
+_FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
 
 
 def _session(path: Path, threads: int | None) -> Any:
@@ -69,6 +71,7 @@ class OnnxModel(BaseModel):
         self.threads = threads
         self.allow_control_flow = bool(allow_control_flow)
         self._session: Any = None
+        self._out_name: str | None = None
         sig = inspect_onnx(self.path, allow_control_flow=self.allow_control_flow)
         self.input_name = sig.input_name
         if input_shape is None:
@@ -107,24 +110,43 @@ class OnnxModel(BaseModel):
             self._session = _session(self.path, self.threads)
         return self._session
 
+    def _output_name(self) -> str:
+        """The graph output read: the last floating-point one (found once, from the session)."""
+        if self._out_name is None:
+            floats = [o.name for o in self.session.get_outputs() if str(o.type) in _FLOAT_TENSORS]
+            if not floats:
+                raise UnsupportedModelError(f"The ONNX model {str(self.path)!r} has no floating-point output.")
+            self._out_name = floats[-1]
+        return self._out_name
+
     def _run(self, X: np.ndarray) -> np.ndarray:
-        outs = self.session.run(None, {self.input_name: X})
-        arrays = [o for o in outs if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
-        if not arrays:
-            raise UnsupportedModelError(f"The ONNX model {str(self.path)!r} has no floating-point output.")
-        out = arrays[-1]
+        # Only the output read is fetched; the array ONNX Runtime returns is ours to overwrite.
+        out = np.asarray(self.session.run([self._output_name()], {self.input_name: X})[0])
+        if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
+            out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
         return out.reshape(len(X), -1)
 
     def _output(self, X: np.ndarray) -> np.ndarray:
-        z = self._run(X).astype(np.float64)
+        z = self._run(X)
         if self.output_kind == "logits" and self.task != "regression":
             if z.shape[1] == 1:
-                p = 1 / (1 + np.exp(-z))
+                p = 1 / (1 + np.exp(-z.astype(np.float64)))
                 return np.hstack([1 - p, p])
-            z = z - z.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            return e / e.sum(axis=1, keepdims=True)
+            # Softmax in place, in the logits' float32 (as the torch adapter's): no float64 passes.
+            np.subtract(z, z.max(axis=1, keepdims=True), out=z)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
         return z
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(n,) class indices (argmax of the logits: softmax preserves it, so it is skipped) or values."""
+        if self.output_kind != "logits" or self.task == "regression":
+            return super().predict(X)
+        arr = self.check_X(X)
+        if len(arr) == 0:
+            return np.zeros(0, dtype=np.int64)
+        z = self._run(arr)
+        return (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else z.argmax(axis=1)
 
     def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
         """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed
