@@ -80,3 +80,36 @@ def test_sigterm_while_writing_an_output_folder_removes_the_temporary(tmp_path, 
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert cli._terminated and list(tmp_path.iterdir()) == []
+
+
+def test_a_sigterm_swallowed_by_a_weakref_callback_still_exits_143(monkeypatch, capsys):
+    # Python ignores an exception raised inside a weakref callback ("Exception ignored in ..."),
+    # so a SIGTERM landing there let the command finish and exit 0 (seen in benchmarks/robustness.py).
+    import weakref
+
+    from leanlens import cli
+
+    class Held:
+        pass
+
+    def callback(_ref):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10_000):  # the handler runs here, inside the callback
+            pass
+
+    def command(*args, **kwargs):
+        held = Held()
+        ref = weakref.ref(held, callback)
+        del held
+        return ref and None
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(cli, "_terminated", False)
+    monkeypatch.setattr(cli, "app", command)
+    try:
+        with pytest.raises(SystemExit) as exc:
+            cli.main([])
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert exc.value.code == 143
+    assert "terminated (SIGTERM)" in capsys.readouterr().err

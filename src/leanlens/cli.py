@@ -821,7 +821,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns the code.
-        if rv == 130:
+        # A SIGTERM whose exception Python swallowed (raised inside a weakref callback or a
+        # __del__: "Exception ignored in ...") let the command finish; it still ends as terminated.
+        if rv == 130 or _terminated:
             _interrupted()
     except LeanlensError as exc:
         typer.echo(f"leanlens: error: {_one_line(str(exc))}", err=True)
