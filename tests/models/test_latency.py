@@ -37,7 +37,7 @@ def test_each_round_calls_every_model_once_in_a_varying_order():
     assert len(rounds) == 40 and all(sorted(r) == list("abcd") for r in rounds)
     # a fixed order (even with a rotated start) leaves each model behind one neighbour almost always
     before = {k: {seen[i - 1] for i in range(1, len(seen)) if seen[i] == k} for k in "abcd"}
-    assert all(len(v) == 3 for v in before.values())
+    assert all(v >= set("abcd") - {k} for k, v in before.items())
     latency.time_calls(fns, warmup=0, reps=40, attempts=1, warn=False)
     assert seen[160:] == seen[:160]  # seeded: the same orders every run
 
