@@ -26,7 +26,7 @@ from ..errors import InvalidInputError
 from ..explain.base import resolve_targets
 from .config import CompareConfig
 from .drift import bootstrap, decision_drift, surrogate_drift
-from .measure import measure_explainer
+from .measure import compare_estimator, measure_explainer
 from .report import DriftReport
 from .rule import explainer_status, overall_verdict, sentence
 from .twins import Twins, check_same_io, make_twins
@@ -108,7 +108,10 @@ def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: n
             wanted = cfg.params_of(method)
             if params.get("random_state") != seed or any(params.get(k) != v for k, v in wanted.items()):
                 continue
-            b = prime(models[who], method, X, bg, expl, wanted)
+            run = compare_estimator(method)
+            if run != method and params.get("estimator") != run:
+                continue  # a chooser's explanation made with another estimator than compare() runs
+            b = prime(models[who], run, X, bg, expl, wanted)
             if b is not None and who == "original":
                 starts[method] = b
     return starts
@@ -235,6 +238,10 @@ def compare(
     per: dict[str, dict[str, Any]] = {}
     statuses = {}
     for method in explainers:
+        if compare_estimator(method) != method:
+            notes.append(f"{method}: compare() runs {compare_estimator(method)} on every model (one unbiased estimator "
+                         "for all models and budgets, so the seed-to-seed noise is its whole error and cancels "
+                         "between models; the chooser would pick per model by its cost).")
         e = measure_explainer(method, o, c, tw.models, X, targets, bg, cfg, seeds, deadline, rng,
                               start=starts.get(method))
         players = tuple(e.get("players") or ()) or names
