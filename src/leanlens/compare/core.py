@@ -38,7 +38,8 @@ __all__ = ["compare", "default_explainers"]
 
 
 def default_explainers() -> tuple[str, ...]:
-    """The recommended Shapley chooser when it is registered, else KernelSHAP."""
+    """The recommended Shapley method when it is registered, else KernelSHAP (``compare()`` runs
+    ``shapley`` as KernelSHAP on every model: see ``measure.COMPARE_ESTIMATORS``)."""
     from ..explain.base import available_explainers
 
     return ("shapley",) if "shapley" in available_explainers() else ("kernel",)
@@ -152,7 +153,10 @@ def compare(
         training split, twins trained on its training split), an ``(X, y)`` tuple, or an
         array X of shape (n, n_features) (no twins can be trained from those).
     explainers : method names (see ``leanlens explainers``), e.g. ``["kernel", "ig"]``;
-        default: the recommended ``"shapley"`` chooser when available, else ``"kernel"``.
+        default: ``"shapley"`` when available, else ``"kernel"``. ``compare()`` runs ``"shapley"``
+        as KernelSHAP on every model and budget (one unbiased estimator, so the two seeds measure its
+        whole error; the chooser would pick per model, e.g. gp for a torch original and another
+        estimator for its ONNX compression).
     twins : the yardstick. An int ``n`` (default 3): retrain ``n`` twins from the original's
         recorded recipe with seeds drawn from ``random_state`` (fine-tune twins when the recipe is
         unknown and the original is a torch model); 0: no twins, fall back to the explainer's
