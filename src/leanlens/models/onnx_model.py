@@ -72,7 +72,8 @@ def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list
     sessions = {n: _session(Path(path), n) for n in counts}
     feed = {next(iter(sessions.values())).get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
     fns = {str(n): (lambda s=s: s.run(None, feed)) for n, s in sessions.items()}
-    res = time_calls(fns, threads=None, warmup=3, reps=reps, min_reps=min(10, reps), max_seconds=max_seconds,
+    # ≤ ~0.3 s for small graphs; a slow graph stops after 5 rounds (its times scatter less)
+    res = time_calls(fns, threads=None, warmup=2, reps=reps, min_reps=min(5, reps), max_seconds=max_seconds,
                      attempts=1, warn=False)
     return {n: res[str(n)].median for n in counts}
 
