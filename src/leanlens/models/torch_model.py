@@ -302,9 +302,8 @@ def load_torch(folder: Path, spec: dict[str, Any]) -> TorchModel:
     from .spec_check import check_torch_weights
 
     weights = folder / "model.safetensors"
-    if not weights.is_file():
-        raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
-    # Declared layer shapes vs the safetensors header, and the parameter cap, before any layer is built.
+    # Weights present, declared layer shapes vs the safetensors header, and the parameter cap, before any
+    # layer is built (load_model has run it already; a cheap header read when called directly).
     check_torch_weights(folder, spec)
     try:
         body = layers_to_module(spec["layers"])
