@@ -54,9 +54,14 @@ class ExactShapley(ShapleyExplainer):
       (2^k coalitions for the k other players, with a note);
     - *the first layer once*: for a model whose first operation is affine in its inputs
       (``model.input_affine()``: torch MLPs), large enumerations (≥ 2^10 coalitions) build the
-      first layer's output of every coalition from one vector per player and run only the
-      remaining layers, in cache-sized batches. Values agree with the plain enumeration to
-      float32 rounding (another summation order); ``fast=False`` turns this off.
+      first layer's output of every coalition from one vector per player (subset sums, one add
+      per coalition) and run only the remaining layers, in families of 2^L coalitions that
+      share the settings of all but the L players with the smallest first-layer effects. When
+      the first layer is followed by ReLU and a Linear layer, a unit that is ≤ 0 (or ≥ 0) on a
+      whole family is dropped (or folded in as an affine term), so the second layer's GEMM runs
+      only over the units that switch inside the family (``InputAffine.subsets``). Values agree
+      with the plain enumeration to float32 rounding (another summation order); ``fast=False``
+      turns this off.
 
     Parameters (besides the shared ones)
     ----------
