@@ -389,6 +389,7 @@ def main() -> None:
     ap.add_argument("--part", choices=("labelled", "cost"), default="labelled",
                     help="labelled: the labelled pairs; cost: compare() on the digits MLP (timing: normal priority)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--twins", type=int, default=3, help="retrained twins per original (compare()'s twins=)")
     args = ap.parse_args()
     import torch
 
@@ -417,7 +418,7 @@ def main() -> None:
     for name in datasets:
         ds, key, proxy = load(name)
         for seed in seeds:
-            rows += run_seed(name, ds, key, proxy, seed, cfg, explainers, pairs, 3)
+            rows += run_seed(name, ds, key, proxy, seed, cfg, explainers, pairs, args.twins)
             loads.append(os.getloadavg()[0])
             done.append((name, seed))
             # results after every seed, so a run cut short still leaves what it measured
@@ -435,7 +436,7 @@ def _write(args: Any, rows: list[dict[str, Any]], explainers: tuple[str, ...], d
             f"{len(explainers)} explainers)")
     payload = {"machine": machine_info(), "load": loads, "config": cfg.to_dict(), "datasets": datasets,
                "seeds": list(seeds), "done": done, "pairs": pairs, "explainers": explainers, "summary": summary,
-               "rows": rows, "seconds": total, "quick": args.quick}
+               "rows": rows, "seconds": total, "quick": args.quick, "twins": args.twins}
     write_results("verdict_quick" if args.quick else "verdict", json.loads(json.dumps(payload, default=str)), text,
                   out=args.out)
 

@@ -22,54 +22,122 @@ CLASS = {"int8": "same", "prune30-ft": "same", "heldout-twin": "same", "distille
          "proxy": "agree", "zeroed-ft": "agree", "prune80": "flips"}
 
 
-def status(r: dict[str, Any], **kw: float) -> str:
+def paired_moves(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float = 0.015, min_move: float = 0.03,
+                 alpha: float = 0.05, pool: float = 10.0) -> dict[str, Any]:
+    """The paired test: did reliance move from one feature to another beyond the twins' spread?
+
+    For every pair (i, j) of features whose shares moved in opposite directions, the difference of
+    their log moves ``m_i − m_j`` is set against the twins' differences of the same pair (shrunk
+    toward the typical pair's, as the per-feature test does) at Student's t with ``T + pool``
+    degrees of freedom and level ``alpha / (2P)`` (Bonferroni over the P = d(d − 1)/2 pairs). A
+    pair flags when that is exceeded and the two shares moved by at least ``min_move`` together.
+    A switch to a proxy moves two shares in opposite directions, so the pair's difference adds the
+    two moves while the twins' differences of the pair need not grow.
+    """
+    from scipy import stats
+
+    def log_move(s: np.ndarray) -> np.ndarray:
+        return np.asarray(np.log((s + floor) / (so + floor)), dtype=np.float64)
+
+    d = len(so)
+    mc, mt = log_move(sc), np.stack([log_move(t) for t in st])
+    t = len(mt)
+    iu, ju = np.triu_indices(d, k=1)
+    dc = mc[iu] - mc[ju]
+    dt = mt[:, iu] - mt[:, ju]
+    own = (dt**2).mean(axis=0)
+    pooled = float(np.median(own) / (stats.chi2.median(t) / t))
+    sd = np.sqrt((t * own + pool * pooled) / (t + pool))
+    z = np.abs(dc) / np.maximum(sd, 1e-12)
+    threshold = float(stats.t.ppf(1 - alpha / (2 * len(dc)), df=t + pool))
+    ds = sc - so
+    ok = (np.sign(ds[iu]) != np.sign(ds[ju])) & (np.abs(ds[iu]) + np.abs(ds[ju]) >= min_move)
+    zz = np.where(ok, z, -1.0)
+    k = int(np.argmax(zz))
+    return {"pair": (int(iu[k]), int(ju[k])), "z": float(z[k]), "threshold": threshold,
+            "z_ratio": float(zz[k] / threshold) if ok.any() else 0.0}
+
+
+def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature", **kw: float) -> str:
+    """The explainer's status under the share test ``test`` ("feature": compare()'s per-feature test;
+    "pair": the paired test; "both": either, each at half the level), with the first ``n_twins``
+    stored twins (all when None; the distance ratio is taken as stored)."""
     from leanlens.compare.statistics import share_moves
 
     sh = r["shares"]
+    twins = sh["twins"][:n_twins] if n_twins else sh["twins"]
     one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
-    res = share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in sh["twins"]], **kw)
+    flagged = False
+    if test in ("feature", "both"):
+        k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
+        flagged |= share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in twins], **k)["z_ratio"] >= 1
+    if test in ("pair", "both"):
+        k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
+        arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
+        flagged |= paired_moves(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
+                                **k)["z_ratio"] >= 1
     ratio = r["ratio"]
-    if (ratio["value"] >= 1.5 and ratio["lo"] >= 1.0) or res["z_ratio"] >= 1.0:
+    if (ratio["value"] >= 1.5 and ratio["lo"] >= 1.0) or flagged:
         return "changed"
     if r.get("unresolved"):
         return "unclear"
     return "same" if ratio["value"] < 1.5 else "unclear"
 
 
-def score(rows: list[dict[str, Any]], **kw: float) -> dict[tuple[str, str], Counter[bool]]:
+def score(rows: list[dict[str, Any]], n_twins: int | None = None, test: str = "feature", **kw: float
+          ) -> dict[tuple[str, str], Counter[bool]]:
     out: dict[tuple[str, str], Counter[bool]] = defaultdict(Counter)
     for r in rows:
         if r.get("verdict") in (None, "n/a") or not r.get("shares"):
             continue
         cls = CLASS[r["pair"]]
-        st = "changed" if cls == "flips" and r["verdict"] == "changed" else status(r, **kw)
+        st = "changed" if cls == "flips" and r["verdict"] == "changed" else status(r, n_twins, test, **kw)
         out[(r["explainer"], cls)][st == ("same" if cls == "same" else "changed")] += 1
         if r["pair"] == "heldout-twin":
             out[(r["explainer"], "held-out twin read changed")][st == "changed"] += 1
     return out
 
 
+def _frac(sc: Any, cls: str, data: str | None = None) -> str:
+    ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
+    n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
+    return f"{ok}/{n} ({ok / n:.0%})" if n else "–"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="verdict.json files of benchmarks/verdict.py")
+    ap.add_argument("--grid", action="store_true", help="also the per-feature test's pool/alpha/move grid")
     args = ap.parse_args()
     rows = [r for f in args.results for r in json.load(open(f))["rows"]]
-    print("| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
+    stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
+    print(f"{len(rows)} rows; twins stored per row: {stored}\n")
+    print("| share test | twins | data | explainer | same correct | changed (agree) correct | held-out twins read changed |")
+    print("|---|---|---|---|---|---|---|")
+    datas = sorted({r["data"] for r in rows})
+    explainers = sorted({r["explainer"] for r in rows})
+    for test in ("feature", "pair", "both"):
+        for nt in sorted({3, *stored}):
+            if nt > min(stored):
+                continue
+            for data in (*datas, "all"):
+                for ex in (*explainers, "all"):
+                    sel = [r for r in rows if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
+                    sc = score(sel, nt, test, floor=0.015, min_move=0.03, alpha=0.05, pool=10.0)
+                    print(f"| {test} | {nt} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
+                          f"{_frac(sc, 'held-out twin read changed')} |")
+    if not args.grid:
+        return
+    print("\n| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|")
     for pool in (3.0, 5.0, 10.0, 20.0):
         for alpha in (0.05, 0.1):
             for move in (0.03, 0.02):
                 sc = score(rows, floor=0.015, min_move=move, alpha=alpha, pool=pool)
-
-                def frac(cls: str, sc: Any = sc) -> str:
-                    ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
-                    n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
-                    return f"{ok}/{n} ({ok / n:.0%})" if n else "–"
-
                 mark = " (default)" if (pool, alpha, move) == (10.0, 0.05, 0.03) else ""
-                print(f"| {pool:g}{mark} | {alpha:g} | {move:g} | {frac('same')} | {frac('agree')} | "
-                      f"{frac('held-out twin read changed')} |")
+                print(f"| {pool:g}{mark} | {alpha:g} | {move:g} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
+                      f"{_frac(sc, 'held-out twin read changed')} |")
 
 
 if __name__ == "__main__":

@@ -299,3 +299,20 @@ def test_the_pilot_budget_depends_on_the_original_and_its_twins_only() -> None:
     assert hist[0][1]["budget"] == hist[1][1]["budget"]
     # the second compare computed only the compressed model's runs: less than half the first's time
     assert reports[1].explainers["kernel"]["seconds"] < 0.5 * reports[0].explainers["kernel"]["seconds"]
+
+
+def test_shapley_runs_one_unbiased_estimator_on_every_model() -> None:
+    # the chooser picks per model (gp for a cheap-to-call torch model, other estimators for dearer or
+    # ONNX models), so compare() runs KernelSHAP for 'shapley' on every model and every budget: the
+    # explanations of all models share one estimator's errors, which the two seeds measure
+    ds = leanlens.datasets.synthetic("additive", n=400, random_state=0)
+    m = leanlens.train(ds, leanlens.TrainConfig(hidden=(16,), epochs=3, random_state=0))
+    assert m.n_features > 7  # the start budget (128) does not cover every coalition: sampling, not exact
+    cfg = CompareConfig(n_rows=24, n_background=6, n_bootstrap=50, budget=128)
+    rs = {k: compare(m, damaged(m, [0]), ds, explainers=[k], twins=2, random_state=0, config=cfg)
+          for k in ("shapley", "kernel")}
+    s, k = rs["shapley"].explainers["shapley"], rs["kernel"].explainers["kernel"]
+    assert s["distance"] == k["distance"] and s["twin_distances"] == k["twin_distances"]
+    assert s["estimator"] == "kernel" and k["estimator"] == "kernel"
+    assert s["deterministic"] is False and s["budget"] == k["budget"] == 128
+    assert any("shapley: compare() runs kernel on every model" in n for n in rs["shapley"].notes)

@@ -26,7 +26,7 @@ from ..errors import InvalidInputError
 from ..explain.base import resolve_targets
 from .config import CompareConfig
 from .drift import bootstrap, decision_drift, surrogate_drift
-from .measure import measure_explainer
+from .measure import compare_estimator, measure_explainer
 from .report import DriftReport
 from .rule import explainer_status, overall_verdict, sentence
 from .twins import Twins, check_same_io, make_twins
@@ -38,7 +38,8 @@ __all__ = ["compare", "default_explainers"]
 
 
 def default_explainers() -> tuple[str, ...]:
-    """The recommended Shapley chooser when it is registered, else KernelSHAP."""
+    """The recommended Shapley method when it is registered, else KernelSHAP (``compare()`` runs
+    ``shapley`` as KernelSHAP on every model: see ``measure.COMPARE_ESTIMATORS``)."""
     from ..explain.base import available_explainers
 
     return ("shapley",) if "shapley" in available_explainers() else ("kernel",)
@@ -108,7 +109,10 @@ def _prime(explanations: Any, models: dict[str, BaseModel], X: np.ndarray, bg: n
             wanted = cfg.params_of(method)
             if params.get("random_state") != seed or any(params.get(k) != v for k, v in wanted.items()):
                 continue
-            b = prime(models[who], method, X, bg, expl, wanted)
+            run = compare_estimator(method)
+            if run != method and params.get("estimator") != run:
+                continue  # a chooser's explanation made with another estimator than compare() runs
+            b = prime(models[who], run, X, bg, expl, wanted)
             if b is not None and who == "original":
                 starts[method] = b
     return starts
@@ -149,7 +153,10 @@ def compare(
         training split, twins trained on its training split), an ``(X, y)`` tuple, or an
         array X of shape (n, n_features) (no twins can be trained from those).
     explainers : method names (see ``leanlens explainers``), e.g. ``["kernel", "ig"]``;
-        default: the recommended ``"shapley"`` chooser when available, else ``"kernel"``.
+        default: ``"shapley"`` when available, else ``"kernel"``. ``compare()`` runs ``"shapley"``
+        as KernelSHAP on every model and budget (one unbiased estimator, so the two seeds measure its
+        whole error; the chooser would pick per model, e.g. gp for a torch original and another
+        estimator for its ONNX compression).
     twins : the yardstick. An int ``n`` (default 3): retrain ``n`` twins from the original's
         recorded recipe with seeds drawn from ``random_state`` (fine-tune twins when the recipe is
         unknown and the original is a torch model); 0: no twins, fall back to the explainer's
@@ -235,6 +242,10 @@ def compare(
     per: dict[str, dict[str, Any]] = {}
     statuses = {}
     for method in explainers:
+        if compare_estimator(method) != method:
+            notes.append(f"{method}: compare() runs {compare_estimator(method)} on every model (one unbiased estimator "
+                         "for all models and budgets, so the seed-to-seed noise is its whole error and cancels "
+                         "between models; the chooser would pick per model by its cost).")
         e = measure_explainer(method, o, c, tw.models, X, targets, bg, cfg, seeds, deadline, rng,
                               start=starts.get(method))
         players = tuple(e.get("players") or ()) or names

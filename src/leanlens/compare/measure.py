@@ -18,7 +18,24 @@ if TYPE_CHECKING:
     from ..models.base import BaseModel
     from .config import CompareConfig
 
-__all__ = ["measure_explainer"]
+__all__ = ["compare_estimator", "measure_explainer"]
+
+#: What ``compare()`` runs for a method that picks its estimator per call. The ``shapley`` chooser
+#: picks from the model's cost and the outputs explained, so in one comparison it picked gp for the
+#: torch original and twins and polyshap/kernel for the ONNX int8 model (digits MLP, 16 patches,
+#: budget 336): the models' explanations then differ by the estimators' different biases, which
+#: neither the twins nor the seed-to-seed noise measure, and gp's O(m³) fit per row and output
+#: made the README's default ``compare`` run past 880 s (budget 128 → 336 → 1,160). KernelSHAP
+#: is (nearly) unbiased, so its seed-to-seed variance is its whole error, common random numbers
+#: cancel between models, its noise falls as 1/√budget (what the budget raise assumes) and it is
+#: exact once the budget covers every coalition.
+COMPARE_ESTIMATORS = {"shapley": "kernel"}
+
+
+def compare_estimator(method: str) -> str:
+    """The explainer ``compare()`` runs for ``method`` on every model: one estimator for all
+    models and budgets of a comparison (``COMPARE_ESTIMATORS``), else ``method`` itself."""
+    return COMPARE_ESTIMATORS.get(method, method)
 
 
 def _noise_and_floor(es: ExplainedSet, twin_names: list[str], compressed: bool = True) -> tuple[float, float]:
@@ -91,7 +108,7 @@ def _pilot_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, targ
     that resolves the twins, instead of at ``start`` and again at a raised budget. The prediction
     uses the twins' estimator noise only (not the compressed model's), so it is the same for every
     compressed model of one original and their explanations are computed once."""
-    es = explain_models(models, method, X[:PILOT_ROWS], targets[:PILOT_ROWS], bg, start, seeds,
+    es = explain_models(models, compare_estimator(method), X[:PILOT_ROWS], targets[:PILOT_ROWS], bg, start, seeds,
                         cfg.params_of(method))
     if es.deterministic or es.budget is None:
         return start
@@ -127,11 +144,11 @@ def _resolve_budget(models: dict[str, BaseModel], method: str, X: np.ndarray, ta
         budget = start
     history: list[dict[str, Any]] = []
     if budget is None:
-        budget = start_budget(method, n_players(models, cfg.params_of(method)))
+        budget = start_budget(compare_estimator(method), n_players(models, cfg.params_of(method)))
         if budget is not None and twin_names and len(X) >= 2 * PILOT_ROWS:
             budget = _pilot_budget(models, method, X, targets, bg, cfg, seeds, twin_names, budget, history)
     while True:
-        es = explain_models(models, method, X, targets, bg, budget, seeds, cfg.params_of(method))
+        es = explain_models(models, compare_estimator(method), X, targets, bg, budget, seeds, cfg.params_of(method))
         if es.deterministic or not twin_names:
             history.append({"budget": es.budget, "noise": 0.0 if es.deterministic else None, "twin_distance": None,
                             "seconds": round(es.seconds, 3)})
@@ -228,6 +245,7 @@ def measure_explainer(method: str, original: BaseModel, compressed: BaseModel, t
     est_noise = math.sqrt(float(np.mean([d.variance.mean() for d in [*dts, dc]])))
     return {
         "players": list(es.players),
+        "estimator": compare_estimator(method),
         "budget": es.budget,
         "budget_history": history,
         "deterministic": es.deterministic,

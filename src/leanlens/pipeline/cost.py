@@ -40,20 +40,29 @@ def compare_cost(original: BaseModel, X: np.ndarray, background: np.ndarray, met
     seeds (one for a deterministic method), at each method's first budget (``compare()`` may
     raise it while the estimator's noise hides the twins' distance). ``reused``: the first
     seed's explanations of the original and the compressed models are a pipeline's, already paid."""
-    from ..compare.measure import n_players, start_budget
+    from ..compare.measure import compare_estimator, evaluations, n_players, start_budget
+    from ..explain.cost import about
 
     config = config.for_model(methods, original)[0]  # image inputs: the patches compare() plays
     out = []
     for method in methods:
+        run = compare_estimator(method)  # the estimator compare() runs for it (shapley: kernel)
         budget = config.budget_of(method)
         if budget is None:
-            budget = start_budget(method, n_players({"original": original}, config.params_of(method)))
-        c = explain_cost(original, X, method, background=background, budget=budget, params=config.params_of(method),
+            budget = start_budget(run, n_players({"original": original}, config.params_of(method)))
+        c = explain_cost(original, X, run, background=background, budget=budget, params=config.params_of(method),
                          seed=seed, check_seeds=True)
         seeds = 1 if c.deterministic else 2
         runs = seeds * (1 + n_compressed + n_twins) - (1 + n_compressed if reused else 0)
-        what = (f"compare with {method} (budget {budget}, raised if the noise hides the twins' distance)"
-                if budget is not None and not c.deterministic else f"compare with {method}")
+        how = f"{run} on every model, " if run != method else ""
+        what = f"compare with {method}" + (f" ({how[:-2]})" if how else "")
+        if budget is not None and not c.deterministic:
+            # a raise explains every model again at the budget the noise needs: say how far that can go
+            cap = min(config.max_evaluations, evaluations(config.max_budget, len(X), len(background), runs))
+            per_eval = c.seconds_per_row / max(c.evals_per_row, 1)
+            what = (f"compare with {method} ({how}budget {budget}; raised while the noise hides the twins' "
+                    f"distance, each raise explaining every model again, up to {cap:,} model evaluations, "
+                    f"{about(cap * per_eval)})")
         out.append(c.times(runs, what))
     return out
 
