@@ -12,7 +12,12 @@ import pytest
 import leanlens
 from leanlens.errors import InvalidInputError
 from leanlens.explain import Explanation, explain
-from leanlens.explain.shapley.chooser import choose_estimator, model_cost_class, predicted_overhead
+from leanlens.explain.shapley.chooser import (
+    choose_estimator,
+    model_cost_class,
+    overhead_allowance,
+    predicted_overhead,
+)
 from leanlens.explain.shapley.groups import resolve_groups
 
 ESTIMATORS = ["kernel", "leverage", "permutation", "polyshap", "shapley"]
@@ -152,8 +157,12 @@ def test_chooser_rule():
     assert method == "kernel" and "gp's predicted overhead" in reason and "polyshap" in reason
     # an expensive model makes polyshap's (and gp's) extra work worth it
     assert choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-5)[0] == "polyshap"
-    assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] != "gp"
-    assert choose_estimator(30, 1200, model_seconds_per_row=1200 * 1e-4)[0] == "gp"
+    # above 16 players the allowance grows with d (50 ms × d/16): gp at d = 30, 40·d (70 ms
+    # predicted, 94 allowed), not at d = 40, 40·d (133 ms predicted, 125 allowed) unless the model is dear
+    assert overhead_allowance(16) == overhead_allowance(8) == 0.05 and overhead_allowance(32) == pytest.approx(0.1)
+    assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] == "gp"
+    assert choose_estimator(40, 1600, model_seconds_per_row=0.0)[0] != "gp"
+    assert choose_estimator(40, 1600, model_seconds_per_row=1600 * 1e-4)[0] == "gp"
     # more outputs explained at once cost gp more
     assert choose_estimator(16, 640, outputs=10)[0] != "gp"
     assert choose_estimator(12, 480, gp_available=False, model_seconds_per_row=0.01)[0] == "polyshap"
