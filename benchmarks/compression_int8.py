@@ -47,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, machine_line, write_results
 
 MODELS = ("digits", "breast_cancer", "cnn")
+THREADS = (1, 2)
+BATCHES = (1, 256, 1024)
 
 
 def _models(lc: Any, quick: bool, only: tuple[str, ...] = MODELS) -> list[tuple[str, Any, Any]]:
@@ -118,15 +120,21 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
     acc = {k: float((m.predict(ds.X_test) == ds.y_test).mean()) for k, m in variants.items()}
     agree = {k: float((m.predict(ds.X_test) == model.predict(ds.X_test)).mean()) for k, m in variants.items()}
     rows, wrapper = [], []
-    for threads in (1, 2):
+    for threads in THREADS:
         meds: dict[str, list[float]] = {}
         loads, unreliable = [], []
         for _ in range(repeats):
-            fns = {k: forward_fn(m, X, threads=threads) for k, m in variants.items()}
+            # ONNX models at exactly `threads` threads here (what the model chose is timed beside)
+            fns = {k: forward_fn(_at_threads(m, threads) if isinstance(m, OnnxModel) else m, X, threads=threads)
+                   for k, m in variants.items()}
             # The same speed-up through the public call a user makes, on both sides.
             fns["predict_proba: torch fp32 original"] = lambda: model.predict_proba(X)
             for mode in ("static", "dynamic"):
-                fns.update(_public_calls(variants[f"int8 {mode} (pruned)"], X, threads, f"int8 {mode}"))
+                q = variants[f"int8 {mode} (pruned)"]
+                fns.update(_public_calls(q, X, threads, f"int8 {mode}"))
+                if threads == max(THREADS):  # the model as compress() returned it: its own threads, ≤ the budget
+                    fns[f"predict_proba: int8 {mode}, own threads ({q.threads_})"] = (
+                        lambda q=q: q.predict_proba(X))
             res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=4.0, attempts=1,
                              warn=False)
             loads.append(res.load_average)
@@ -136,7 +144,7 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
         ms = {k: statistics.median(v) for k, v in meds.items()}
         base = ms["torch fp32 original"]
         for k, v in meds.items():
-            key = k if k in variants else k.split(": ", 1)[1]  # "predict_proba: int8 static" → its variant
+            key = k if k in variants else k.split(": ", 1)[1].split(",")[0]  # "predict_proba: int8 static" → its variant
             key = key if key in variants else f"{key} (pruned)"
             batch_macs = macs_row.get(key, macs_row["torch fp32 pruned"]) * 256
             # public calls are compared with the original's public call, raw forwards with its raw forward
@@ -154,7 +162,64 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
                             "predict_overhead_pct": 100 * (pred / bare - 1),
                             "public_speedup": ms["predict_proba: torch fp32 original"] / proba,
                             "forward_speedup": base / ms[f"int8 {mode} (pruned)"], "load_average": loads})
-    return rows, wrapper
+    choices = {mode: variants[f"int8 {mode} (pruned)"].metadata.get("onnx_threads") for mode in ("static", "dynamic")}
+    return rows, wrapper, _batch_rows(name, model, variants, ds, choices, repeats=repeats, reps=reps, quick=quick)
+
+
+def _batch_rows(name: str, model: Any, variants: dict[str, Any], ds: Any, choices: dict[str, Any], *, repeats: int,
+                reps: int, quick: bool) -> list[dict[str, Any]]:
+    """The threads each int8 model chose (at compress time, on 256 training rows, ≤ 2) checked at batch
+    1, 256 and 1024: ``predict_proba`` of the torch original at torch's 2 threads against ``predict_proba``
+    of the int8 model with its own threads, and at exactly 1 and exactly 2 threads, in the same rounds."""
+    import numpy as np
+
+    from leanlens.models.latency import time_calls
+
+    threads = max(THREADS)
+    out = []
+    for batch in BATCHES if not quick else (1, 256):
+        X = np.ascontiguousarray(np.resize(ds.X_test, (batch, *ds.X_test.shape[1:])), dtype=np.float32)
+        fns = {"torch": lambda X=X: model.predict_proba(X)}
+        for mode in ("static", "dynamic"):
+            q = variants[f"int8 {mode} (pruned)"]
+            fns[f"{mode} own"] = lambda q=q, X=X: q.predict_proba(X)
+            for n in THREADS:
+                m = _at_threads(q, n)
+                fns[f"{mode} {n}"] = lambda m=m, X=X: m.predict_proba(X)
+        meds: dict[str, list[float]] = {k: [] for k in fns}
+        loads = []
+        for _ in range(repeats):
+            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=3.0, attempts=1,
+                             warn=False)
+            loads.append(res.load_average)
+            for k in fns:
+                meds[k].append(res[k].median)
+        ms = {k: statistics.median(v) for k, v in meds.items()}
+        for mode in ("static", "dynamic"):
+            fixed = {n: ms[f"{mode} {n}"] for n in THREADS}
+            out.append({"model": name, "batch": batch, "mode": mode, "chosen_threads": variants[f"int8 {mode} (pruned)"].threads_,
+                        "choice": choices[mode], "torch_ms": ms["torch"], "torch_threads": threads,
+                        "own_ms": ms[f"{mode} own"], "fixed_ms": {str(n): t for n, t in fixed.items()},
+                        "own_speedup": ms["torch"] / ms[f"{mode} own"],
+                        "fixed_speedup": {str(n): ms["torch"] / t for n, t in fixed.items()},
+                        "fastest_fixed": min(fixed, key=lambda n: fixed[n]),
+                        "spread_ms": {k: [min(v), max(v)] for k, v in meds.items()}, "load_average": loads})
+    return out
+
+
+def _batch_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "Threads chosen by each int8 model (compress time, 256 training rows, ≤ 2 threads) at batch 1/256/1024, "
+             "through predict_proba; torch fp32 original at torch's 2 threads:", "",
+             "| model | int8 | batch | chose | torch 2 thr ms | own threads ms (×) | exactly 1 thr ms (×) | "
+             "exactly 2 thr ms (×) | faster fixed | load |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f, x = r["fixed_ms"], r["fixed_speedup"]
+        lines.append(f"| {r['model']} | {r['mode']} | {r['batch']} | {r['chosen_threads']} | {r['torch_ms']:.3f} | "
+                     f"{r['own_ms']:.3f} ({r['own_speedup']:.2f}×) | {f['1']:.3f} ({x['1']:.2f}×) | "
+                     f"{f['2']:.3f} ({x['2']:.2f}×) | {r['fastest_fixed']} | {max(r['load_average']):.1f} |")
+    return lines
 
 
 def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: int, repeats: int) -> dict[str, Any]:
@@ -226,7 +291,8 @@ def _wrapper_table(wrapper: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]], wrapper: list[dict[str, Any]] | None = None) -> str:
+def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]], wrapper: list[dict[str, Any]] | None = None,
+           batches: list[dict[str, Any]] | None = None) -> str:
     def f(x: Any, nd: int = 2) -> str:
         return "–" if x is None else f"{x:.{nd}f}" if isinstance(x, float) else str(x)
 
@@ -253,6 +319,12 @@ def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]], wrapper: lis
     if not autos:
         del lines[-3:]
     lines += _wrapper_table(wrapper or [])
+    lines += _batch_table(batches or [])
+    own = [r for r in rows if ", own threads" in r["variant"] and "digits" in r["model"]]
+    if own:
+        lines += ["", "Headline (digits, batch 256, predict_proba on both sides, torch fp32 at 2 threads, int8 with "
+                  "the threads it chose, ≤ 2): " + "; ".join(f"{r['variant'].split(': ', 1)[1]} {r['speedup']:.2f}× "
+                                                         f"({r['ms_b256']:.3f} ms)" for r in own)]
     return "\n".join(lines)
 
 
@@ -285,20 +357,25 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     autos: list[dict[str, Any]] = []
     wrapper: list[dict[str, Any]] = []
+    batches: list[dict[str, Any]] = []
     for name, ds, model in _models(lc, quick, only):
         if not args.no_int8:
-            more, wrap = _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+            more, wrap, by_batch = _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
             rows += more
             wrapper += wrap
+            batches += by_batch
             print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
         if not args.no_auto and "MLP" in name:
             autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats))
             print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
     load = os.getloadavg()
+    cpu = sum(os.times()[:4])
     table = "\n".join([f"# int8 and --auto benchmark ({'quick' if quick else 'full'} mode)", "",
-                       machine_line() + f"; load average at the end {load[0]:.1f} (2 cores)", "", _table(rows, autos, wrapper)])
+                       machine_line() + f"; load average at the end {load[0]:.1f} (2 cores); CPU {cpu:.1f} s user+sys "
+                       f"in {time.perf_counter() - t_start:.0f} s wall", "", _table(rows, autos, wrapper, batches)])
     payload = {"benchmark": "compression_int8", "mode": "quick" if quick else "full", "machine": machine_info(),
                "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos, "wrapper": wrapper,
+               "batches": batches, "cpu_seconds": cpu,
                "seconds": time.perf_counter() - t_start, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
                "command": "python benchmarks/compression_int8.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     write_results(args.name, payload, table, out=args.out)

@@ -259,3 +259,84 @@ def test_no_temp_folder_after_the_process_exits(iris_mlp, tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert _leftovers(work) == []
+
+
+def test_thread_rule_keeps_the_fewest_threads_within_ten_percent_of_the_fastest():
+    from leanlens.errors import InvalidInputError
+    from leanlens.models.onnx_model import choose_threads
+
+    assert choose_threads({1: 0.40, 2: 0.54}) == 1  # the int8 digits MLP at batch 256: hand-off costs more
+    assert choose_threads({1: 2.43, 2: 1.74}) == 2  # a convolution network: the split pays
+    assert choose_threads({1: 1.00, 2: 0.95}) == 1  # 5 % is not worth a second core
+    assert choose_threads({1: 1.00, 2: 0.80, 4: 0.78}) == 2
+    with pytest.raises(InvalidInputError, match="at least one"):
+        choose_threads({})
+
+
+def test_int8_model_chooses_its_threads_once_and_a_reload_keeps_the_choice(mlp64, digits, tmp_path, monkeypatch):
+    from leanlens.models import onnx_model
+
+    timed: list[list[int]] = []
+    real = onnx_model.time_thread_counts
+
+    def spy(path, X, counts, **kw):
+        timed.append(list(counts))
+        assert X.shape == (256, 64)  # a batch of the size the model will serve
+        return real(path, X, counts, **kw)
+
+    monkeypatch.setattr(onnx_model, "time_thread_counts", spy)
+    monkeypatch.setattr(onnx_model.os, "cpu_count", lambda: 2)
+    res = compress(mlp64, [Quantize()], data=digits, latency_reps=0, threads=2, random_state=0)
+    q = res.model
+    assert timed == [[1, 2]]
+    choice = q.metadata["onnx_threads"]
+    assert q.threads == "auto" and choice["max_threads"] == 2 and choice["batch"] == 256
+    assert set(choice["ms"]) == {"1", "2"}
+    assert q.threads_ == onnx_model.choose_threads({int(k): v for k, v in choice["ms"].items()})
+    assert q.session.get_session_options().intra_op_num_threads == q.threads_
+    assert any("intra-op threads" in n for n in res.record.steps[-1].notes)
+
+    q.save(tmp_path / "q")
+
+    def no_timing(*a, **k):
+        raise AssertionError("a reload re-timed the threads")
+
+    monkeypatch.setattr(onnx_model, "time_thread_counts", no_timing)
+    back = leanlens.load_model(tmp_path / "q")
+    assert back.threads == "auto" and back.threads_ == q.threads_
+    np.testing.assert_array_equal(back.predict(digits.X_test), q.predict(digits.X_test))
+    # a ceiling below the choice gets a session of its own; the user's override wins
+    made: list[int | None] = []
+    real_session = onnx_model._session
+    monkeypatch.setattr(onnx_model, "_session", lambda path, n: made.append(n) or real_session(path, n))
+    two = leanlens.load_model(tmp_path / "q")
+    two.metadata["onnx_threads"]["threads"] = 2  # as if 2 threads had won, before any session exists
+    two.forward_fn(digits.X_test[:8], threads=2)()
+    two.forward_fn(digits.X_test[:8], threads=1)()
+    assert made == [2, 1]  # the model's own 2-thread session, then one of 1 thread for the lower ceiling
+    back.set_threads(1)
+    assert back.session.get_session_options().intra_op_num_threads == 1
+    # other hardware (more cores): the cached choice does not apply, the model times again
+    monkeypatch.setattr(onnx_model, "time_thread_counts", spy)
+    monkeypatch.setattr(onnx_model.os, "cpu_count", lambda: 4)
+    again = leanlens.load_model(tmp_path / "q")
+    assert again.threads_ in (1, 2) and timed[-1] == [1, 2]  # still at most the 2 it was made for
+
+
+def test_fixed_threads_are_not_timed(mlp64, digits, monkeypatch):
+    from leanlens.errors import InvalidInputError
+    from leanlens.models import onnx_model
+
+    def no_timing(*a, **k):
+        raise AssertionError("timed although the threads were fixed")
+
+    monkeypatch.setattr(onnx_model, "time_thread_counts", no_timing)
+    q = compress(mlp64, [Quantize(threads=2)], data=digits, latency_reps=0, threads=1).model
+    assert q.threads == 2 and "onnx_threads" not in q.metadata
+    one = compress(mlp64, [Quantize()], data=digits, latency_reps=0, threads=1).model
+    assert one.threads_ == 1 and one.metadata["onnx_threads"]["ms"] == {"1": None}  # one thread allowed: no timing
+    for bad in ("two", 0, True):
+        with pytest.raises(InvalidInputError, match="'threads' parameter of OnnxModel"):
+            OnnxModel(q.path, threads=bad)
+    with pytest.raises(InvalidInputError, match="'max_threads'"):
+        OnnxModel(q.path, max_threads="auto")

@@ -29,6 +29,19 @@ def test_counts_clock_and_time_limit():
         latency.time_calls({"a": bump("a")}, clock="gpu")
 
 
+def test_each_round_calls_every_model_once_in_a_varying_order():
+    seen: list[str] = []
+    fns = {k: (lambda k=k: seen.append(k)) for k in "abcd"}
+    latency.time_calls(fns, warmup=0, reps=40, attempts=1, warn=False)
+    rounds = [seen[i:i + 4] for i in range(0, len(seen), 4)]
+    assert len(rounds) == 40 and all(sorted(r) == list("abcd") for r in rounds)
+    # a fixed order (even with a rotated start) leaves each model behind one neighbour almost always
+    before = {k: {seen[i - 1] for i in range(1, len(seen)) if seen[i] == k} for k in "abcd"}
+    assert all(v >= set("abcd") - {k} for k, v in before.items())
+    latency.time_calls(fns, warmup=0, reps=40, attempts=1, warn=False)
+    assert seen[160:] == seen[:160]  # seeded: the same orders every run
+
+
 def test_scattered_times_are_flagged_repeated_and_warned():
     n = {"i": 0}
 

@@ -258,7 +258,7 @@ def plan_from_params(p: dict[str, Any], *, n_features: int, threads: int) -> lis
     if p.get("finetune", 0):
         plan.append(Finetune(epochs=int(p["finetune"])))
     if p.get("int8", "off") != "off":
-        plan.append(Quantize(mode=p["int8"], threads=threads))
+        plan.append(Quantize(mode=p["int8"]))  # its threads: chosen at compress time, ≤ the trial's
     return plan
 
 

@@ -321,13 +321,21 @@ def _calibration(model: BaseModel, cfg: Quantize, ctx: StepContext) -> np.ndarra
     return np.ascontiguousarray(X[idx].reshape((n, *model.input_shape)), dtype=np.float32)
 
 
+def _thread_rows(X: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """``THREAD_CHOICE_BATCH`` rows of ``X`` (repeated when there are fewer), shaped for the model."""
+    from ..models.onnx_model import THREAD_CHOICE_BATCH
+
+    rows = np.resize(np.asarray(X, dtype=np.float32), (THREAD_CHOICE_BATCH, *np.shape(X)[1:]))
+    return np.ascontiguousarray(rows.reshape((THREAD_CHOICE_BATCH, *input_shape)))
+
+
 def _remove(folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
 @register_step(Quantize)
 def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
-    from ..models.onnx_model import OnnxModel, export_onnx
+    from ..models.onnx_model import THREAD_CHOICE_BATCH, THREADS_KEY, OnnxModel, export_onnx
     from ..models.torch_model import TorchModel
 
     if not isinstance(model, TorchModel | OnnxModel):
@@ -363,8 +371,15 @@ def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
         if src.parent == folder:
             src.unlink(missing_ok=True)
         q = OnnxModel(dst, task=model.task, input_shape=model.input_shape, output=output,
-                      threads=cfg.threads or ctx.threads, feature_names=model.feature_names,
-                      output_names=model.output_names, metadata=dict(model.metadata))
+                      threads=cfg.threads or "auto", max_threads=None if cfg.threads else ctx.threads,
+                      feature_names=model.feature_names, output_names=model.output_names,
+                      metadata={k: v for k, v in model.metadata.items() if k != THREADS_KEY})
+        if cfg.threads is None:
+            chosen = q.choose_threads(_thread_rows(ctx.data.X_train, model.input_shape), source="training rows")
+            ms = q.metadata[THREADS_KEY]["ms"]
+            timed = ", ".join(f"{n} thread(s) {t:.3f} ms" for n, t in ms.items() if t is not None)
+            ctx.note(f"ONNX Runtime intra-op threads: {chosen} of at most {ctx.threads}"
+                     + (f" (one call on {THREAD_CHOICE_BATCH} training rows: {timed})" if timed else ""))
     except BaseException:
         if own:
             _remove(str(folder))

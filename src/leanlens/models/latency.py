@@ -1,8 +1,8 @@
 """Latency, measured one way: interleaved timing of several models (or zero-argument calls).
 
-Every model is called once per round, in turn (each round starting one model later, so that
-no model always follows the same one), on the same prepared input, so that load changing on a
-shared machine hits all of them alike; medians of the same rounds are the
+Every model is called once per round on the same prepared input, so that load changing on a
+shared machine hits all of them alike, in a fresh (seeded) random order each round, so that no
+model always runs right after the same other one; medians of the same rounds are the
 printed times *and* the ratios between them. A measurement is *unreliable* when any
 model's p95/median exceeds :data:`DISPERSION_LIMIT` or the 1-minute load average exceeds
 the number of cores; it is then repeated, up to ``attempts`` times, and the steadiest
@@ -100,13 +100,19 @@ def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int
             fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
     items = list(fns.items())
+    # Each round calls the models in a fresh random order (seeded: the same orders every run), so
+    # no model always runs right after the same other one: a long torch call leaves cold caches
+    # and a 2-thread session a sleeping pool thread to whatever follows. (Rotating the start of
+    # one fixed order, as before, kept every model behind the same neighbour in all but one call
+    # per round: the int8 model timed right after torch read ~25 % slower than the same session
+    # timed elsewhere in the round, at load 7.)
+    rng = np.random.default_rng(0)
     start = time.perf_counter()
     for r in range(reps):
         if max_seconds is not None and r >= min_reps and time.perf_counter() - start > max_seconds:
             break
-        # Each round starts one model later: no model always runs right after the same other
-        # one (a long torch call leaves cold caches and a sleeping thread pool to whatever follows).
-        for k, fn in items[r % len(items):] + items[:r % len(items)]:
+        for i in rng.permutation(len(items)):
+            k, fn = items[i]
             t0 = now()
             fn()
             times[k].append(now() - t0)

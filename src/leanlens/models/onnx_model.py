@@ -6,7 +6,7 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -19,9 +19,19 @@ if TYPE_CHECKING:
 
     from .torch_model import TorchModel
 
-__all__ = ["OnnxModel", "export_onnx", "load_onnx_folder"]
+__all__ = ["PARALLEL_GAIN", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
+           "time_thread_counts"]
 
 FORMAT = "leanlens-onnx"
+#: ``threads="auto"`` keeps more intra-op threads only when they run a call at least this many
+#: times faster than the fewest within reach: N threads hold N cores, and on small graphs (the
+#: int8 MLPs at batch 256) ONNX Runtime's hand-off between pool threads costs more than the
+#: split work saves (benchmarks/compression_int8.py: 2 threads slower than 1).
+PARALLEL_GAIN = 1.1
+#: Rows per call when the thread count is chosen on rows made up for the purpose.
+THREAD_CHOICE_BATCH = 256
+#: The key of the cached choice in a model's metadata (saved with the model: a later load does not re-time).
+THREADS_KEY = "onnx_threads"
 #: ONNX Runtime's names of the output types ``output()`` reads.
 _FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
 
@@ -45,6 +55,45 @@ def _session(path: Path, threads: int | None) -> Any:
         raise ModelFormatError(f"ONNX Runtime could not load {str(path)!r}: {exc}") from None
 
 
+def _candidates(max_threads: int) -> list[int]:
+    """1, 2, 4, … up to ``max_threads``, and ``max_threads`` itself."""
+    out, n = [], 1
+    while n < max_threads:
+        out.append(n)
+        n *= 2
+    return [*out, max_threads]
+
+
+def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list[int], *, reps: int = 60,
+                       max_seconds: float = 0.3) -> dict[int, float]:
+    """Median ms of one ``session.run`` on ``X`` with each intra-op thread count, interleaved round by round."""
+    from .latency import time_calls
+
+    sessions = {n: _session(Path(path), n) for n in counts}
+    feed = {next(iter(sessions.values())).get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
+    fns = {str(n): (lambda s=s: s.run(None, feed)) for n, s in sessions.items()}
+    # ≤ ~0.3 s for small graphs; a slow graph stops after 5 rounds (its times scatter less)
+    res = time_calls(fns, threads=None, warmup=2, reps=reps, min_reps=min(5, reps), max_seconds=max_seconds,
+                     attempts=1, warn=False)
+    return {n: res[str(n)].median for n in counts}
+
+
+def choose_threads(ms: dict[int, float], *, gain: float = PARALLEL_GAIN) -> int:
+    """The fewest threads whose time is within ``gain`` of the fastest count's.
+
+    >>> choose_threads({1: 0.40, 2: 0.54})
+    1
+    >>> choose_threads({1: 2.4, 2: 1.7})
+    2
+    >>> choose_threads({1: 1.00, 2: 0.95})
+    1
+    """
+    if not ms:
+        raise InvalidInputError("choose_threads() needs at least one timed thread count.")
+    best = min(ms.values())
+    return min(n for n, t in ms.items() if t <= best * gain)
+
+
 class OnnxModel(BaseModel):
     """An ``.onnx`` file executed by an ONNX Runtime session.
 
@@ -55,20 +104,33 @@ class OnnxModel(BaseModel):
     (see :mod:`leanlens.models.onnx_audit` for what is refused), and the ONNX Runtime
     session is created on first use. ``allow_control_flow=True`` accepts Loop/Scan/If
     nodes, whose cost cannot be known before they run; pass it only for files you trust.
+
+    ``threads``: ONNX Runtime intra-op threads. An int fixes them; None leaves ONNX Runtime's
+    default (one per core); ``"auto"`` lets the model choose, once, the fewest of 1, 2, 4, …,
+    ``max_threads`` (default: the cores) whose ``session.run`` on a batch of
+    :data:`THREAD_CHOICE_BATCH` rows is within :data:`PARALLEL_GAIN` of the fastest. Small graphs
+    run faster on one thread: ONNX Runtime's hand-off between pool threads costs more than the
+    split work saves. The choice and its timings are kept in ``metadata["onnx_threads"]`` and
+    saved with the model, so a later load on a machine with as many cores does not time again;
+    :meth:`choose_threads` makes it on rows of your own, :meth:`set_threads` overrides it. The
+    timing runs the graph, so it happens at the first call, never at load.
     """
 
     kind = "onnx"
 
     def __init__(self, path: str | os.PathLike[str], *, task: Task | None = None, input_shape: tuple[int, ...] | None = None,
-                 n_features: int | None = None, output: str = "auto", threads: int | None = None,
-                 allow_control_flow: bool = False, **meta: Any) -> None:
+                 n_features: int | None = None, output: str = "auto", threads: int | Literal["auto"] | None = None,
+                 max_threads: int | None = None, allow_control_flow: bool = False, **meta: Any) -> None:
         from ..limits import cap, raise_hint
         from .onnx_audit import inspect_onnx
 
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelFormatError(f"The ONNX file {str(self.path)!r} does not exist.")
-        self.threads = threads
+        self.threads = _check_threads(threads, "threads")
+        self.max_threads = _check_threads(max_threads, "max_threads")
+        if self.max_threads == "auto":
+            raise InvalidInputError("The 'max_threads' parameter of OnnxModel must be None or an int ≥ 1. Got 'auto'.")
         self.allow_control_flow = bool(allow_control_flow)
         self._session: Any = None
         self._out_name: str | None = None
@@ -107,8 +169,55 @@ class OnnxModel(BaseModel):
     def session(self) -> Any:
         """The ONNX Runtime session, created on first use (loading a file never runs it)."""
         if self._session is None:
-            self._session = _session(self.path, self.threads)
+            self._session = _session(self.path, self.threads_)
         return self._session
+
+    @property
+    def threads_(self) -> int | None:
+        """The intra-op threads the session runs with (``threads="auto"``: chosen at the first call)."""
+        if self.threads != "auto":
+            return self.threads
+        cached = self.metadata.get(THREADS_KEY)
+        if not (isinstance(cached, dict) and cached.get("cores") == (os.cpu_count() or 1)
+                and cached.get("max_threads") == self._max_threads() and isinstance(cached.get("threads"), int)
+                and 1 <= cached["threads"] <= self._max_threads()):
+            rows = np.random.default_rng(0).standard_normal((THREAD_CHOICE_BATCH, *self.input_shape))
+            self.choose_threads(rows.astype(np.float32), source="random normal rows")
+        return int(self.metadata[THREADS_KEY]["threads"])
+
+    def _max_threads(self) -> int:
+        cores = os.cpu_count() or 1
+        return min(int(self.max_threads), cores) if isinstance(self.max_threads, int) else cores
+
+    def choose_threads(self, X: Any, *, source: str = "rows given") -> int:
+        """Time ``session.run`` on ``X`` at 1, 2, 4, … ``max_threads`` threads (interleaved) and keep the
+        fewest within :data:`PARALLEL_GAIN` of the fastest; the choice goes to ``metadata["onnx_threads"]``.
+
+        Sets ``threads="auto"``. ``X`` : array of shape (n_samples, n_features), the batch size the
+        model will serve. Returns the chosen thread count.
+        """
+        arr = self.check_X(X)
+        counts = _candidates(self._max_threads())
+        ms: dict[int, float | None] = {counts[0]: None}  # one core: nothing to choose, nothing timed
+        if len(counts) > 1:
+            timed = time_thread_counts(self.path, arr, counts)
+            ms, chosen = dict(timed), choose_threads(timed)
+        else:
+            chosen = counts[0]
+        self.threads, self._session = "auto", None
+        self.metadata[THREADS_KEY] = {
+            "threads": chosen, "max_threads": self._max_threads(), "cores": os.cpu_count() or 1, "batch": len(arr),
+            "rows": source, "ms": {str(n): t for n, t in ms.items()},
+            "rule": f"fewest threads within {PARALLEL_GAIN:g}x of the fastest",
+        }
+        return chosen
+
+    def set_threads(self, threads: int | Literal["auto"] | None) -> None:
+        """Override the intra-op threads (an int; None: ONNX Runtime's default; "auto": choose again)."""
+        self.threads = _check_threads(threads, "threads")
+        if self.threads == "auto":
+            self.metadata.pop(THREADS_KEY, None)
+        self._session = None
 
     def _output_name(self) -> str:
         """The graph output read: the last floating-point one (found once, from the session)."""
@@ -150,9 +259,13 @@ class OnnxModel(BaseModel):
 
     def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
         """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed
-        dict or copy). ``threads`` other than the model's builds a session with that many."""
+        dict or copy). ``threads`` other than the model's builds a session with that many; with
+        ``threads="auto"`` it is a ceiling: the model's own choice runs when it is not above it."""
         arr = self.check_X(X)
-        sess = self.session if threads is None or threads == self.threads else _session(self.path, threads)
+        own = self.threads_
+        # "auto": ``threads`` is a ceiling, the model's own choice runs when it is within it.
+        fits = threads is None or threads == own or (self.threads == "auto" and own is not None and own <= threads)
+        sess = self.session if fits else _session(self.path, threads)
         binding = sess.io_binding()
         binding.bind_cpu_input(self.input_name, arr)
         for out in sess.get_outputs():
@@ -186,15 +299,27 @@ class OnnxModel(BaseModel):
                                   overwrite=overwrite)
 
 
+def _check_threads(value: Any, param: str) -> Any:
+    if value is None or value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise InvalidInputError(f"The '{param}' parameter of OnnxModel must be None, 'auto' or an int ≥ 1. Got {value!r}.")
+
+
 def load_onnx_folder(folder: Path, spec: dict[str, Any], *, allow_control_flow: bool = False) -> OnnxModel:
     file = folder / "model.onnx"
     if not file.is_file():
         raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.onnx.")
     try:
+        meta = spec.get("metadata")
+        cached = meta.get(THREADS_KEY) if isinstance(meta, dict) else None
+        # A model that chose its threads keeps choosing (from its cache, or again on other hardware).
+        most = cached.get("max_threads") if isinstance(cached, dict) else None
+        auto = isinstance(most, int) and not isinstance(most, bool) and most >= 1
         return OnnxModel(
             file, task=spec["task"], input_shape=tuple(spec["input_shape"]), output=spec.get("output", "auto"),
             feature_names=tuple(spec["feature_names"]), output_names=tuple(spec["output_names"]),
-            metadata=spec.get("metadata"), allow_control_flow=allow_control_flow,
+            metadata=meta, allow_control_flow=allow_control_flow,
+            threads="auto" if auto else None, max_threads=most if auto else None,
         )
     except KeyError as exc:
         raise ModelFormatError(f"The model folder {str(folder)!r} has an incomplete model.json (missing {exc}).") from None
