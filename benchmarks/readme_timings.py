@@ -322,6 +322,7 @@ def readme_block(payload: dict[str, Any], commands: list[str] | None = None) -> 
              f"Measured by `python benchmarks/readme_timings.py` ({payload.get('mode', 'full')} run) on "
              f"{m.get('date', '?')} UTC, {m.get('cpu', '?')}, {m.get('cores', '?')} cores; "
              f"{_headline(payload['rows'])} CPU is user + system seconds of the command and its children."
+             + (f" {payload['retimed']}" if payload.get("retimed") else "")
              + _priority(payload.get("nice")),
              "",
              "| command | wall s | CPU s | load | |",
@@ -352,8 +353,10 @@ def merged(full: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
     date = partial.get("machine", {}).get("date", "?")
     timed = {r["command"]: {**r, "retimed": f"{date} ({partial.get('mode', 'partial')})"}
              for r in partial["rows"]}
+    n = len(timed)
     rows = [timed.pop(r["command"], r) for r in full["rows"]] + list(timed.values())
-    return {**full, "rows": rows}
+    note = f"{n} command{'s' if n != 1 else ''} re-timed later, marked in the table (the totals mix both runs)."
+    return {**full, "rows": rows, "retimed": note}
 
 
 def write_readme(payload: dict[str, Any], readme: Path = README) -> None:
