@@ -302,19 +302,59 @@ def digits_exact(quick: bool, seed: int, model: Any, X_rows: np.ndarray, X_train
     resid = float(np.max(np.abs(e.values.sum(axis=1) + e.base_values - fx)))
     affine = model.input_affine()
     macs = int(model.macs(1))
-    run_macs = macs - (0 if affine is None else int(affine.A.size))
+    gmac_run, split = _digits_gmac_run(model, X, base)
     secs = float(np.median(runs))
     out = {"rows": len(X), "groups": 16, "baseline_rows": 1, "background": "one baseline row, the training mean",
            "seconds": secs, "runs": runs, "cpu_seconds": float(np.median(cpu)), "cpu_runs": cpu,
            "torch_threads": torch_threads(), "model_evals": e.n_model_evals, "macs_per_model_row": macs,
-           "macs_run_per_model_row": run_macs, "model_gmac": e.n_model_evals * macs / 1e9,
-           "gmac_run": e.n_model_evals * run_macs / 1e9, "gmac_per_second_run": e.n_model_evals * run_macs / 1e9 / secs,
-           "first_layer_once": affine is not None, "max_efficiency_residual": resid,
+           "model_gmac": e.n_model_evals * macs / 1e9, "model_gmac_per_second": e.n_model_evals * macs / 1e9 / secs,
+           "gmac_run": gmac_run, "gmac_per_second_run": gmac_run / secs, "gmac_per_cpu_second_run": gmac_run / float(np.median(cpu)),
+           "first_layer_once": affine is not None, **split, "max_efficiency_residual": resid,
            "load_average_1min": os.getloadavg()[0], **plain}
     print(f"  digits 2x2 exact: {secs:.2f}s wall, {out['cpu_seconds']:.2f}s CPU for {len(X)} rows "
-          f"({e.n_model_evals} model rows, {out['gmac_run']:.0f} GMAC run = {out['gmac_per_second_run']:.1f} GMAC/s; "
-          f"load {out['load_average_1min']:.1f})", flush=True)
+          f"({e.n_model_evals} model rows = {out['model_gmac']:.0f} GMAC of whole-model calls; {gmac_run:.0f} GMAC run "
+          f"= {out['gmac_per_second_run']:.1f} GMAC/s wall, {out['gmac_per_cpu_second_run']:.1f} per CPU-second; "
+          f"second layer's units kept {split.get('relu_split_units_kept', 1.0):.0%}; load {out['load_average_1min']:.1f})",
+          flush=True)
     return out
+
+
+def _digits_gmac_run(model: Any, X: np.ndarray, base: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """Multiply-accumulates the exact enumeration runs, counted by replaying its plan: the first
+    layer once per player; with the ReLU split (``InputAffine.subset_bits`` < 13), per family of
+    2^L coalitions the second layer's GEMM over the switching units plus the L bits, and the
+    layers after it in full (the count the estimator's split makes, recomputed here)."""
+    from leanlens.explain.shapley.groups import patch_groups
+    from leanlens.models.base import subset_sums
+
+    affine = model.input_affine()
+    macs = int(model.macs(1))
+    coalitions = len(X) * (1 << 16)
+    if affine is None:
+        return coalitions * macs / 1e9, {}
+    h = affine.width
+    after_first = macs - int(affine.A.size)
+    if affine.subset_bits >= affine.SUBSET_BITS:
+        return coalitions * after_first / 1e9, {}
+    body = [m for m in model.module.modules() if type(m).__name__ == "Linear"]
+    h2 = int(body[1].weight.shape[0])
+    rest = after_first - h * h2  # the layers after the second one
+    groups, _ = patch_groups(X.shape[1], model.input_shape, 2, 2)
+    member = np.zeros((16, X.shape[1]), dtype=np.float32)
+    for i, g in enumerate(groups):
+        member[i, g] = 1.0
+    L = affine.subset_bits
+    total, kept = 0.0, []
+    for x in X:
+        delta = (member * (x - base[0])[None, :]).astype(np.float32) @ affine.A
+        order = np.argsort(np.abs(delta).sum(axis=1), kind="stable")
+        low = delta[order[:L]]
+        pos, neg = np.maximum(low, 0).sum(axis=0), np.minimum(low, 0).sum(axis=0)
+        offsets = subset_sums(delta[order[L:]]) + (base[0] @ affine.A + affine.c)
+        switch = ((offsets + pos > 0) & (offsets + neg < 0)).sum(axis=1)
+        kept.extend((switch / h).tolist())
+        total += float(((switch + L) * h2 + rest).sum()) * (1 << L)
+    return total / 1e9, {"relu_split_family_bits": L, "relu_split_units_kept": float(np.mean(kept))}
 
 
 def torch_threads() -> int:
@@ -634,6 +674,8 @@ def _table(payload: dict[str, Any]) -> str:
                      f"{len(g['runs'])}; {g['model_evals']:,} model rows; "
                      + (f"first layer once per player, {g['gmac_run']:.0f} GMAC run = {g['gmac_per_second_run']:.1f} "
                         f"GMAC/s, of {g['model_gmac']:.0f} GMAC of whole-model calls; " if 'gmac_run' in g else "")
+                     + (f"ReLU split: second-layer GEMM over {g['relu_split_units_kept']:.0%} of its units in families of "
+                        f"2^{g['relu_split_family_bits']}; " if 'relu_split_units_kept' in g else "")
                      + f"efficiency residual {g['max_efficiency_residual']:.1e}; load {g['load_average_1min']:.1f}).")
     la = payload.get("cases_load_average_1min", {"start": float("nan"), "end": float("nan")})
     lines += [

@@ -25,4 +25,6 @@ def test_shapley_benchmark_quick_mode_runs(run_benchmark, tmp_path):
     digits = res["digits_patches_exact"]
     assert res["throughput"]["seconds"] > 0 and digits["max_efficiency_residual"] < 1e-4
     assert digits["first_layer_once"] and digits["model_evals"] >= digits["rows"] * 65534
+    # the quick digits MLP starts Linear → ReLU → Linear: the ReLU split runs and is counted
+    assert 0 < digits["relu_split_units_kept"] <= 1 and 0 < digits["gmac_run"] < digits["model_gmac"]
     assert (tmp_path / "shapley.md").read_text().strip().splitlines()[-1].startswith("Headline:")

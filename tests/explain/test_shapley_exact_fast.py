@@ -18,6 +18,8 @@ from leanlens.explain.shapley.exact import (
 )
 from leanlens.explain.shapley.game import MaskingGame
 from leanlens.models.architectures import LeanlensNet
+from leanlens.models.base import InputAffine, subset_sums
+from leanlens.models.torch_model import RELU_SPLIT_BITS
 
 
 def _net(d: int, out: int, seed: int, *, standardize: bool) -> nn.Module:
@@ -67,6 +69,33 @@ def test_input_affine_is_none_where_the_first_layer_is_not_affine_or_is_hooked()
     prune.l1_unstructured(net[1], "weight", amount=0.5)  # a forward pre-hook applies the mask
     assert leanlens.as_model(net, n_features=10, task="regression").input_affine() is None
     assert leanlens.as_model(lambda X: X.sum(1), n_features=3).input_affine() is None
+
+
+def test_subset_sums_are_every_subset_of_the_rows(rng):
+    D = rng.normal(size=(5, 7)).astype(np.float32)
+    np.testing.assert_allclose(subset_sums(D), all_coalitions(5).astype(np.float32) @ D, rtol=0, atol=1e-5)
+    assert subset_sums(D[:0]).shape == (1, 7) and not subset_sums(D[:0]).any()
+
+
+def test_relu_split_family_equals_rest_on_every_subset_sum(rng):
+    """The ReLU split (units dead or linear on the whole family leave the second GEMM) gives the
+    same outputs as the remaining layers on every input of the family, with all three kinds of
+    unit present."""
+    model = leanlens.as_model(_net(10, 3, 4, standardize=False), n_features=10, task="multiclass")
+    aff = model.input_affine()
+    assert aff is not None and aff.subset_bits == RELU_SPLIT_BITS
+    D = rng.normal(scale=0.3, size=(6, 24)).astype(np.float32)
+    offset = rng.normal(scale=2.0, size=24).astype(np.float32)
+    offset[:4], offset[4:8] = -50.0, 50.0  # units 0–3 dead on the whole family, 4–7 always active
+    H = offset + subset_sums(D)
+    low, high = H.min(axis=0), H.max(axis=0)
+    assert (high < 0).sum() >= 4 and (low > 0).sum() >= 4 and ((low < 0) & (high > 0)).sum() >= 4
+    np.testing.assert_allclose(aff.subsets(D)(offset), aff.rest(H), rtol=0, atol=2e-6)
+    generic = InputAffine(aff.A, aff.c, aff.rest)  # the backend-free version: rest on the built sums
+    np.testing.assert_allclose(generic.subsets(D)(offset), aff.rest(H), rtol=0, atol=1e-7)
+    tanh_first = nn.Sequential(nn.Linear(10, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    aff_t = leanlens.as_model(tanh_first, n_features=10, task="regression").input_affine()
+    assert aff_t is not None and aff_t.subset_bits == InputAffine.SUBSET_BITS  # no split without ReLU
 
 
 @pytest.mark.parametrize("standardize,out,n_bg,groups", [

@@ -16,7 +16,7 @@ from .._validation import POSITIVE_INT, check_param
 from .._version import __version__
 from ..errors import InvalidInputError, UnsupportedModelError
 
-__all__ = ["BaseModel", "InputAffine", "Model", "ModelKind", "as_model", "folder_bytes", "register_adapter"]
+__all__ = ["BaseModel", "InputAffine", "Model", "ModelKind", "as_model", "folder_bytes", "register_adapter", "subset_sums"]
 
 ModelKind = Literal["torch", "sklearn", "onnx", "callable"]
 Task = Literal["binary", "multiclass", "regression"]
@@ -262,13 +262,41 @@ class InputAffine:
     spread over threads keeps each core busier than one call split by the backend.
     """
 
+    #: Rows per :meth:`subsets` call the generic version is built for (2^13 rows × a 256-wide
+    #: layer = 8 MB of activations: large calls, cache-sized).
+    SUBSET_BITS = 13
+
     def __init__(self, A: np.ndarray, c: np.ndarray, rest: Callable[[np.ndarray], np.ndarray], *,
-                 threads: int = 1, one_thread: Callable[[], Any] | None = None) -> None:
+                 threads: int = 1, one_thread: Callable[[], Any] | None = None,
+                 subsets: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None,
+                 subset_bits: int | None = None) -> None:
         self.A = np.ascontiguousarray(A, dtype=np.float32)
         self.c = np.ascontiguousarray(c, dtype=np.float32).reshape(-1)
         self.rest = rest
         self.threads = max(1, int(threads))
         self._one_thread = one_thread
+        self._subsets = subsets
+        #: the number of rows of D that :meth:`subsets` suits best (2^bits rows per call)
+        self.subset_bits = int(subset_bits or self.SUBSET_BITS)
+
+    def subsets(self, D: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """For D of shape (L, h): a function of ``offset`` (h,) returning ``rest(H)`` (2^L, k) for
+        ``H[i] = offset + Σ_{j: bit j of i set} D[j]``, every subset sum of D's rows, shifted.
+
+        That is every input of the first layer's family ``offset + bits @ D`` at once: a backend
+        may exploit the structure exactly (e.g. a ReLU unit that is ≤ 0 or ≥ 0 on the whole
+        family is a zero or an affine term, so only the units that switch need the next GEMM).
+        The generic version builds the 2^L sums once (one add each) and calls ``rest``."""
+        if self._subsets is not None:
+            return self._subsets(D)
+        table = subset_sums(D)
+        H = np.empty_like(table)
+
+        def run(offset: np.ndarray) -> np.ndarray:
+            np.add(table, offset, out=H)
+            return self.rest(H)
+
+        return run
 
     def one_thread(self) -> Any:
         """A context manager running the backend on one thread (a no-op when it has none)."""
@@ -279,6 +307,18 @@ class InputAffine:
     @property
     def width(self) -> int:
         return int(self.A.shape[1])
+
+
+def subset_sums(D: np.ndarray) -> np.ndarray:
+    """Every subset sum of D's rows, (2^L, h) float32: row i sums the rows j whose bit j of i is
+    set. One add per subset by doubling (row i + 2^j = row i + D[j] for i < 2^j): a 2^L × L
+    GEMM with a tiny inner dimension runs far below the BLAS peak."""
+    D = np.asarray(D, dtype=np.float32)
+    out = np.empty((1 << len(D), D.shape[1]), dtype=np.float32)
+    out[0] = 0.0
+    for j in range(len(D)):
+        np.add(out[: 1 << j], D[j], out=out[1 << j : 2 << j])
+    return out
 
 
 def folder_bytes(path: Path) -> int:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import InvalidInputError, ModelFormatError, short_repr
 from ..limits import cap, raise_hint
 from .base import BaseModel, register_adapter
-from .spec_check import check_spec_header
+from .spec_check import check_spec_header, check_torch_weights
 
 __all__ = ["load_model"]
 
@@ -23,12 +24,16 @@ PICKLE_REFUSAL = (
 )
 
 
-def _loaders() -> dict[str, Callable[[Path, dict[str, Any]], BaseModel]]:
-    from .onnx_model import load_onnx_folder
-    from .sklearn_model import load_sklearn
-    from .torch_model import load_torch
+#: model.json's ``format`` → (adapter module, its loader). Only the adapter a folder needs is imported,
+#: after the checks that need no backend: torch, scikit-learn and ONNX Runtime each cost seconds of
+#: start-up, which a refused file (or a command on another kind of model) does not pay.
+_LOADERS = {"leanlens-torch": ("torch_model", "load_torch"), "leanlens-sklearn": ("sklearn_model", "load_sklearn"),
+            "leanlens-onnx": ("onnx_model", "load_onnx_folder")}
 
-    return {"leanlens-torch": load_torch, "leanlens-sklearn": load_sklearn, "leanlens-onnx": load_onnx_folder}
+
+def _loader(fmt: str) -> Callable[..., BaseModel]:
+    module = importlib.import_module(f".{_LOADERS[fmt][0]}", __package__)
+    return cast("Callable[..., BaseModel]", getattr(module, _LOADERS[fmt][1]))
 
 
 def _looks_like_pickle(path: Path) -> bool:
@@ -79,17 +84,16 @@ def load_model(path: str | os.PathLike[str], *, allow_control_flow: bool = False
         raise ModelFormatError(f"The model folder {str(p)!r} has no model.json; it is not a saved leanlens model.")
     spec = read_spec(spec_file)
     fmt = spec.get("format")
-    loaders = _loaders()
-    if fmt not in loaders:
+    if not isinstance(fmt, str) or fmt not in _LOADERS:
         raise ModelFormatError(
-            f"The file {str(spec_file)!r} has unknown format {short_repr(fmt)}; expected one of {sorted(loaders)}."
+            f"The file {str(spec_file)!r} has unknown format {short_repr(fmt)}; expected one of {sorted(_LOADERS)}."
         )
     check_spec_header(spec, p)
+    if fmt == "leanlens-torch":
+        check_torch_weights(p, spec)  # declared layers vs the safetensors header and the caps, before torch loads
     if fmt == "leanlens-onnx":
-        from .onnx_model import load_onnx_folder
-
-        return load_onnx_folder(p, spec, allow_control_flow=allow_control_flow)
-    return loaders[fmt](p, spec)
+        return _loader(fmt)(p, spec, allow_control_flow=allow_control_flow)
+    return _loader(fmt)(p, spec)
 
 
 def read_spec(spec_file: Path) -> dict[str, Any]:

@@ -87,8 +87,6 @@ def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
 
     See :mod:`leanlens.models.skops_audit` for what is trusted and why.
     """
-    import skops.io as sio
-
     from ..limits import cap, raise_hint
     from .skops_audit import audit_skops_bytes, refused_types, validate_loaded
 
@@ -99,6 +97,8 @@ def load_sklearn(folder: Path, spec: dict[str, Any]) -> SklearnModel:
         raise ModelFormatError(f"The file {str(file)!r} is {file.stat().st_size:,} bytes. {raise_hint('MAX_MODEL_FILE_BYTES')}")
     data = file.read_bytes()  # one read: what is audited is what is loaded
     audit_skops_bytes(data, str(file))
+    import skops.io as sio  # after the audit: a refused file does not pay its import (~2 s of CPU)
+
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except RecursionError:

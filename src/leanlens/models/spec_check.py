@@ -19,14 +19,16 @@ from typing import Any
 from ..errors import ModelFormatError, short_repr
 from ..limits import cap, raise_hint
 
-__all__ = ["check_spec_header", "check_torch_weights", "expected_state", "read_safetensors_header"]
+__all__ = ["ACTIVATION_NAMES", "check_spec_header", "check_torch_weights", "expected_state", "read_safetensors_header"]
 
 Shape = tuple[int, ...]
 
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 _MAX_WIDTH = 10_000_000
-_ACTIVATIONS = {"relu", "tanh", "sigmoid", "gelu", "leaky_relu"}
-_NO_PARAMS = {"flatten", "identity", *_ACTIVATIONS}
+#: The activations a saved network may name, in architectures.ACTIVATIONS' order (a test checks they agree);
+#: here so that validating a TrainConfig or a model.json needs no torch.
+ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu", "leaky_relu")
+_NO_PARAMS = {"flatten", "identity", *ACTIVATION_NAMES}
 
 
 def _bad(folder: Path, what: str) -> ModelFormatError:
@@ -210,7 +212,10 @@ def read_safetensors_header(path: Path) -> dict[str, tuple[str, Shape]]:
 
 
 def check_torch_weights(folder: Path, spec: dict[str, Any]) -> None:
-    """Refuse a torch model folder whose model.json and safetensors header disagree, or that is too big."""
+    """Refuse a torch model folder without weights, whose model.json and safetensors header disagree, or
+    that is too big (needs no torch: ``load_model`` runs it before the torch adapter is imported)."""
+    if not (folder / "model.safetensors").is_file():
+        raise ModelFormatError(f"The model folder {str(folder)!r} has model.json but no model.safetensors.")
     expected = expected_state(spec, folder)
     total = sum(math.prod(s) for s in expected.values())
     if total > cap("MAX_MODEL_PARAMETERS"):

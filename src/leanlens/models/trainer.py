@@ -91,10 +91,10 @@ class TrainConfig(Config):
     }
 
     def validate(self) -> None:
-        # torch comes in when a config is made, not with import leanlens
-        from .architectures import ACTIVATIONS
+        # the names only: a config is checked (and a bad one refused) without importing torch
+        from .spec_check import ACTIVATION_NAMES
 
-        check_param(self.activation, Options(tuple(ACTIVATIONS)), param="activation", owner="TrainConfig",
+        check_param(self.activation, Options(ACTIVATION_NAMES), param="activation", owner="TrainConfig",
                     error=ConfigError)
 
 

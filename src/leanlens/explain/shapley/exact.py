@@ -8,20 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ...errors import InvalidInputError
-from ...models.base import InputAffine
+from ...models.base import InputAffine, subset_sums
 from ..base import register_explainer
 from .base import ShapleyExplainer
 from .game import MaskingGame
+from .regression import one_blas_thread
 
 __all__ = ["MAX_EXACT_FEATURES", "ExactShapley", "all_coalitions", "null_players", "shapley_matrix"]
 
 MAX_EXACT_FEATURES = 16
 #: Model rows (coalitions × background rows) per batch of explained rows.
 EXACT_ROWS_PER_BATCH = 1 << 22
-#: Through a model's first affine map (``input_affine``): coalitions per call of its remaining
-#: layers (2^13 rows × a 256-wide layer = 8 MB of activations, cache-sized), and the smallest
-#: enumeration worth it (below, the batched masked inputs are as fast).
-AFFINE_CHUNK_BITS = 13
+#: The smallest enumeration worth the model's first affine map (``input_affine``); below it,
+#: the batched masked inputs are as fast.
 AFFINE_MIN_COALITIONS = 1 << 10
 
 
@@ -55,9 +54,14 @@ class ExactShapley(ShapleyExplainer):
       (2^k coalitions for the k other players, with a note);
     - *the first layer once*: for a model whose first operation is affine in its inputs
       (``model.input_affine()``: torch MLPs), large enumerations (≥ 2^10 coalitions) build the
-      first layer's output of every coalition from one vector per player and run only the
-      remaining layers, in cache-sized batches. Values agree with the plain enumeration to
-      float32 rounding (another summation order); ``fast=False`` turns this off.
+      first layer's output of every coalition from one vector per player (subset sums, one add
+      per coalition) and run only the remaining layers, in families of 2^L coalitions that
+      share the settings of all but the L players with the smallest first-layer effects. When
+      the first layer is followed by ReLU and a Linear layer, a unit that is ≤ 0 (or ≥ 0) on a
+      whole family is dropped (or folded in as an affine term), so the second layer's GEMM runs
+      only over the units that switch inside the family (``InputAffine.subsets``). Values agree
+      with the plain enumeration to float32 rounding (another summation order); ``fast=False``
+      turns this off.
 
     Parameters (besides the shared ones)
     ----------
@@ -106,11 +110,15 @@ class ExactShapley(ShapleyExplainer):
                 continue
             M = shapley_matrix(k)
             if affine is not None and (1 << k) >= AFFINE_MIN_COALITIONS:
-                # rows are independent: one per thread, each running the model on one thread
-                with affine.one_thread(), ThreadPoolExecutor(min(affine.threads, len(rows))) as pool:
-                    for r, v in zip(rows, pool.map(lambda r, P=players: _affine_values(game, affine, int(r), P), rows),
-                                    strict=True):
-                        phi[r, players] = np.einsum("mk,md->dk", v, M, optimize=True)
+                MT = np.ascontiguousarray(M.T)
+
+                def row_values(r: int, P: np.ndarray = players, MT: np.ndarray = MT) -> np.ndarray:
+                    return MT @ _affine_values(game, affine, r, P)  # (k, K)
+
+                # rows are independent: one per thread, each running the model (and BLAS) on one thread
+                with affine.one_thread(), one_blas_thread(), ThreadPoolExecutor(min(affine.threads, len(rows))) as pool:
+                    for r, values in zip(rows, pool.map(row_values, (int(r) for r in rows)), strict=True):
+                        phi[r, players] = values
                 _count(game, len(rows) * (1 << k) * game.n_background)
                 continue
             masks = np.zeros((1 << k, d), dtype=bool)
@@ -149,32 +157,39 @@ def null_players(game: MaskingGame) -> np.ndarray:
 def _affine_values(game: MaskingGame, affine: InputAffine, r: int, players: np.ndarray) -> np.ndarray:
     """v(S) for all 2^k coalitions S of ``players`` of row ``r``, (2^k, K), through the model's
     first affine map (``BaseModel.input_affine``): with one background row b, a masked input's
-    first layer is A·b + c + Σ_{p ∈ S} A·(x − b)_p, so a table of the low players' sums plus one
-    vector per setting of the high players gives it without building any input; only the
-    model's remaining layers run. ∅ and the full set take ``game.empty``/``game.full``.
-    float32 sums in another order than ``model.output``: values agree to float32 rounding."""
+    first layer is A·b + c + Σ_{p ∈ S} δ_p with δ_p = A·(x − b)_p, so no input is built.
+
+    The players split into L *low* ones (the smallest |δ_p|) and the *high* rest: each setting
+    of the high players is one family ``offset + bits @ δ_low`` of 2^L first-layer inputs, run
+    by ``affine.subsets`` (which may exploit the structure exactly, e.g. ReLU units fixed on
+    the family). ∅ and the full set take ``game.empty``/``game.full``. float32 sums in another
+    order than ``model.output``: values agree to float32 rounding."""
     k = len(players)
     member = getattr(game, "member", None)
     x = game.X[r]
-    low_k = min(k, AFFINE_CHUNK_BITS)
-    low = all_coalitions(low_k).astype(np.float32)
-    high = all_coalitions(k - low_k).astype(np.float32)
+    low_k = min(k, affine.subset_bits)
     n_out = game.n_outputs
     target = None if game.targets is None else int(game.targets[r])
     v = np.zeros((1 << k, n_out))
-    H = np.empty((1 << low_k, affine.width), dtype=np.float32)  # one buffer for every call
+    idx = np.arange(1 << k)
     for b_row, w in zip(game.background, game.weights, strict=True):
         diff = x - b_row  # (d_features,)
         if member is None:
-            delta = diff[players, None] * affine.A[players]  # (k, h)
+            delta = (diff[players, None] * affine.A[players]).astype(np.float32)  # (k, h)
         else:
-            delta = (member[players] * diff[None, :]).astype(np.float32) @ affine.A
-        table = (b_row @ affine.A + affine.c)[None, :] + low @ delta[:low_k]  # (2^low_k, h)
-        for hi in range(len(high)):
-            np.add(table, high[hi] @ delta[low_k:], out=H)
-            out = affine.rest(H)
-            sl = slice(hi << low_k, (hi + 1) << low_k)
-            v[sl] += w * (out if target is None else out[:, target : target + 1])
+            delta = ((member[players] * diff[None, :]).astype(np.float32) @ affine.A).astype(np.float32)
+        order = np.argsort(np.abs(delta).sum(axis=1), kind="stable")  # small effects vary inside a family
+        family = affine.subsets(delta[order[:low_k]])
+        offsets = subset_sums(delta[order[low_k:]]) + (b_row @ affine.A + affine.c).astype(np.float32)
+        part = np.empty((len(offsets), 1 << low_k, n_out))
+        for hi, offset in enumerate(offsets):
+            out = family(offset)
+            part[hi] = out if target is None else out[:, target : target + 1]
+        # bit j of part's flat index is player order[j]; bit p of v's index is player p
+        natural = np.zeros(1 << k, dtype=np.int64)
+        for j, p in enumerate(order):
+            natural |= ((idx >> j) & 1) << int(p)
+        v[natural] += w * part.reshape(-1, n_out)
     v[0], v[-1] = game.empty[r], game.full[r]
     return v
 
