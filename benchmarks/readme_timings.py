@@ -20,6 +20,8 @@ of a shared machine than wall time does. The 1-minute load average is read befor
     python benchmarks/readme_timings.py --write-readme   # ... and fill README.md's timing table
     python benchmarks/readme_timings.py --quick          # the commands that take seconds
     python benchmarks/readme_timings.py --only 'compare' # these (their inputs are made first, untimed)
+    python benchmarks/readme_timings.py --only 'compare runs/digits-mlp runs/small' --write-readme
+                                                         # ... and update their rows of the README's table
     python benchmarks/readme_timings.py --write-readme --from-json benchmarks/results/readme_timings.json
 
 Writes ``benchmarks/results/readme_timings.json`` and ``.md`` (``_partial`` for --quick/--only;
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, machine_line, write_results
+from _common import RESULTS, machine_info, machine_line, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -320,6 +322,7 @@ def readme_block(payload: dict[str, Any], commands: list[str] | None = None) -> 
              f"Measured by `python benchmarks/readme_timings.py` ({payload.get('mode', 'full')} run) on "
              f"{m.get('date', '?')} UTC, {m.get('cpu', '?')}, {m.get('cores', '?')} cores; "
              f"{_headline(payload['rows'])} CPU is user + system seconds of the command and its children."
+             + (f" {payload['retimed']}" if payload.get("retimed") else "")
              + _priority(payload.get("nice")),
              "",
              "| command | wall s | CPU s | load | |",
@@ -334,12 +337,26 @@ def readme_block(payload: dict[str, Any], commands: list[str] | None = None) -> 
             load = f"{r['load_before']:.1f}" if r["load_before"] == r["load_after"] else \
                 f"{r['load_before']:.1f} → {r['load_after']:.1f}"
             note = "" if r["status"] == "ok" else r["status"]
+            if r.get("retimed"):
+                note = (note + "; " if note else "") + f"re-timed {r['retimed']}"
             if r["ran"] not in (None, command):
                 note = (note + "; " if note else "") + f"runs `{_cell(r['ran'])}`"
             lines.append(f"| {('`' + _cell(command) + '`')} | {_num(r.get('wall_s'))} | {_num(r.get('cpu_s'))} | "
                          f"{load} | {note} |")
     lines.append(END)
     return "\n".join(lines)
+
+
+def merged(full: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """``full``'s results with the rows ``partial`` timed (``--only``/``--quick``) in their place,
+    each marked with the date it was re-timed, so a re-timed command updates its own row only."""
+    date = partial.get("machine", {}).get("date", "?")
+    timed = {r["command"]: {**r, "retimed": f"{date} ({partial.get('mode', 'partial')})"}
+             for r in partial["rows"]}
+    n = len(timed)
+    rows = [timed.pop(r["command"], r) for r in full["rows"]] + list(timed.values())
+    note = f"{n} command{'s' if n != 1 else ''} re-timed later, marked in the table (the totals mix both runs)."
+    return {**full, "rows": rows, "retimed": note}
 
 
 def write_readme(payload: dict[str, Any], readme: Path = README) -> None:
@@ -393,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
                "machine": machine_info(), "nice": os.nice(0), "rows": rows}
     write_results(name, payload, table(rows, niceness=payload["nice"]), out=args.out)
     if args.write_readme:
+        if args.quick or args.only:
+            # a partial run updates its own rows of the last full run's table, not the whole table
+            full = (args.out or RESULTS) / "readme_timings.json"
+            if not full.exists():
+                raise SystemExit(f"--write-readme with --only/--quick updates the rows of {full}, which does not exist.")
+            payload = merged(json.loads(full.read_text()), payload)
+            write_results("readme_timings", payload, table(payload["rows"], niceness=payload.get("nice")), out=args.out)
         write_readme(payload)
     return 0 if all(r["status"] in ("ok", "not run") for r in rows) else 1
 

@@ -6,7 +6,11 @@ read changed) and false alarms (held-out twins read changed) can be traced witho
 explainer. The distance ratio and an unresolved budget are taken as stored; decision flips decide
 the flip pairs as stored.
 
-Run: ``PYTHONPATH=src python benchmarks/verdict_rescore.py benchmarks/results/verdict.json``.
+Rows from ``benchmarks/verdict.py --twins 5`` store five twins' shares; the first three are the
+twins a 3-twin run draws (the same seeds, in order), so one run scores both (the distance ratio is
+taken as stored, i.e. against all the run's twins).
+
+Run: ``PYTHONPATH=src python benchmarks/verdict_rescore.py benchmarks/results/verdict.json [--grid]``.
 """
 
 from __future__ import annotations
@@ -112,20 +116,23 @@ def main() -> None:
     rows = [r for f in args.results for r in json.load(open(f))["rows"]]
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
     print(f"{len(rows)} rows; twins stored per row: {stored}\n")
-    print("| share test | twins | data | explainer | same correct | changed (agree) correct | held-out twins read changed |")
-    print("|---|---|---|---|---|---|---|")
+    print("| share test | twins | negligible move | data | explainer | same correct | changed (agree) correct | "
+          "held-out twins read changed |")
+    print("|---|---|---|---|---|---|---|---|")
     datas = sorted({r["data"] for r in rows})
     explainers = sorted({r["explainer"] for r in rows})
     for test in ("feature", "pair", "both"):
         for nt in sorted({3, *stored}):
             if nt > min(stored):
                 continue
-            for data in (*datas, "all"):
-                for ex in (*explainers, "all"):
-                    sel = [r for r in rows if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
-                    sc = score(sel, nt, test, floor=0.015, min_move=0.03, alpha=0.05, pool=10.0)
-                    print(f"| {test} | {nt} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
-                          f"{_frac(sc, 'held-out twin read changed')} |")
+            for move in (0.03, 0.02):
+                for data in (*datas, "all"):
+                    for ex in (*explainers, "all"):
+                        sel = [r for r in rows
+                               if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
+                        sc = score(sel, nt, test, floor=0.015, min_move=move, alpha=0.05, pool=10.0)
+                        print(f"| {test} | {nt} | {move:g} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
+                              f"{_frac(sc, 'held-out twin read changed')} |")
     if not args.grid:
         return
     print("\n| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "

@@ -90,3 +90,18 @@ def test_quick_mode_times_the_fast_commands(run_benchmark, tmp_path):
         assert row["status"] == "ok" and row["wall_s"] > 0 and row["cpu_s"] >= 0, row
     md = (tmp_path / "readme_timings_partial.md").read_text()
     assert md.rstrip().splitlines()[-1].startswith("Headline")
+
+
+def test_a_partial_run_updates_only_its_own_rows_of_the_table():
+    row = {"ran": None, "status": "ok", "load_before": 1.0, "load_after": 1.0}
+    full = {"mode": "full", "machine": {"date": "day 1"}, "rows": [
+        {**row, "command": "leanlens --version", "wall_s": 1.0, "cpu_s": 1.0},
+        {**row, "command": "leanlens compare a b", "wall_s": 602.3, "status": "timeout after 600 s"}]}
+    partial = {"mode": "only compare", "machine": {"date": "day 2"}, "rows": [
+        {**row, "command": "leanlens compare a b", "wall_s": 90.0, "cpu_s": 120.0, "load_before": 8.4, "load_after": 10.8}]}
+    m = readme_timings.merged(full, partial)
+    assert [r["command"] for r in m["rows"]] == ["leanlens --version", "leanlens compare a b"]
+    assert m["rows"][0] == full["rows"][0] and m["rows"][1]["wall_s"] == 90.0
+    block = readme_timings.readme_block(m, ["leanlens --version", "leanlens compare a b"])
+    assert "| `leanlens compare a b` | 90.0 | 120.0 | 8.4 → 10.8 | re-timed day 2 (only compare) |" in block
+    assert "timeout" not in block and "| `leanlens --version` | 1.00 | 1.00 | 1.0 |  |" in block
