@@ -13,7 +13,9 @@ estimator each chooser rule picks (no ground truth involved):
 - ``C``: B, with gp fitting on 8·d coalitions above 16 players (dearer, so less often chosen).
 
 MLP truth is our KernelSHAP at 2 × 2^15 coalitions (as in the accuracy benchmark). Accuracy does
-not depend on load; the CPU figures do. Run niced: ``python benchmarks/shapley_heldout.py``
+not depend on load; the CPU figures do. Every ratio is one seed (ours ``random_state=0``, shap
+``np.random.seed(0)``): a single setting's ratio moves by ±30 % between seeds, see
+``benchmarks/shapley_kernel_seeds.py`` (kernel ÷ shap over 8 seeds on the MLPs here). Run niced: ``python benchmarks/shapley_heldout.py``
 (~25 min on 2 busy cores; ``--only 0,1,2`` runs some cases, e.g. two halves in parallel, each
 with ``--out``; ``--merge`` renders the halves' rows together).
 """
