@@ -343,7 +343,8 @@ def _relu_linear_split(layers: list[nn.Module], finish: Callable[[torch.Tensor],
     if any(m._forward_hooks or m._forward_pre_hooks for m in layers[: i + 1]):
         return None
     second = layers[i]
-    assert isinstance(second, nn.Linear)  # checked above; for the type checker
+    if not isinstance(second, nn.Linear):  # excluded above; narrows the type without an assert
+        return None
     after = _fused_chain(layers[i + 1 :])
     if after is None:
         return None
