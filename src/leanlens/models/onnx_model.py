@@ -298,14 +298,17 @@ class OnnxModel(BaseModel):
         return self._output(arr).astype(np.float64, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
-        """(n,) class indices (argmax of the logits: softmax preserves it, so it is skipped) or values."""
-        if self.output_kind != "logits" or self.task == "regression":
+        """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
+        it, so it is skipped; probabilities: no float64 copy first)."""
+        if self.task == "regression":
             return super().predict(X)
         arr = self.check_X(X)
         if len(arr) == 0:
             return np.zeros(0, dtype=np.int64)
         z = self._run(arr)
-        return (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else z.argmax(axis=1)
+        if self.output_kind == "logits" and z.shape[1] == 1:
+            return (z[:, 0] > 0).astype(np.int64)
+        return z.argmax(axis=1)
 
     def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
         """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed
