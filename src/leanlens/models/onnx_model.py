@@ -35,8 +35,9 @@ THREAD_CHOICE_BATCH = 256
 THREADS_KEY = "onnx_threads"
 #: ONNX Runtime's names of the output types ``output()`` reads.
 _FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
-#: Elements per ``np.vdot`` in :func:`_all_finite`: OpenBLAS runs one dot product of this size on one
-#: thread (a larger one wakes its pool, which would take a core from a 2-thread ONNX Runtime session).
+#: Elements per ``np.vdot`` in :func:`_all_finite`: OpenBLAS runs a dot product of this size on one thread
+#: (the same times with ``threadpool_limits(1)``; one of 262,144 elements it splits over its pool, whose
+#: second thread would take a core from a 2-thread ONNX Runtime session).
 _FINITE_CHUNK = 1 << 14
 
 
@@ -268,7 +269,7 @@ class OnnxModel(BaseModel):
         out = (self._session or self.session).run(names, {self.input_name: X})[0]
         if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
             out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
-        return out if out.ndim == 2 else out.reshape(len(X), -1)
+        return out if out.ndim == 2 and len(out) == len(X) else out.reshape(len(X), -1)
 
     def _bind_output(self) -> list[str]:
         self._out_names = [self._output_name()]
