@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import warnings
@@ -34,6 +35,26 @@ THREAD_CHOICE_BATCH = 256
 THREADS_KEY = "onnx_threads"
 #: ONNX Runtime's names of the output types ``output()`` reads.
 _FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
+#: Elements per ``np.vdot`` in :func:`_all_finite`: OpenBLAS runs a dot product of this size on one thread
+#: (the same times with ``threadpool_limits(1)``; one of 262,144 elements it splits over its pool, whose
+#: second thread would take a core from a 2-thread ONNX Runtime session).
+_FINITE_CHUNK = 1 << 14
+
+
+def _all_finite(flat: np.ndarray) -> bool:
+    """True when the sum of squares of the 1-D float32 array ``flat`` is finite, chunk by chunk.
+
+    A NaN or an infinity makes a sum of squares NaN or inf (squares are ≥ 0: no inf − inf), so
+    True proves every value finite, in one pass that allocates nothing (``np.isfinite(X).all()``
+    writes a bool array first and reads it again: ~1.5× the time). False means a value is not
+    finite *or* the squares overflowed float32 (|x| ≳ 1.8e19): the caller then checks element by
+    element, which also names the row and column.
+    """
+    for start in range(0, flat.size, _FINITE_CHUNK):
+        part = flat[start:start + _FINITE_CHUNK]
+        if not math.isfinite(np.vdot(part, part)):
+            return False
+    return True
 
 
 def _session(path: Path, threads: int | None) -> Any:
@@ -134,6 +155,7 @@ class OnnxModel(BaseModel):
         self.allow_control_flow = bool(allow_control_flow)
         self._session: Any = None
         self._out_name: str | None = None
+        self._out_names: list[str] | None = None
         sig = inspect_onnx(self.path, allow_control_flow=self.allow_control_flow)
         self.input_name = sig.input_name
         if input_shape is None:
@@ -228,12 +250,30 @@ class OnnxModel(BaseModel):
             self._out_name = floats[-1]
         return self._out_name
 
+    def check_X(self, X: Any, *, param: str = "X") -> np.ndarray:
+        """``X`` as float32 of shape ``(n, *input_shape)``; a clear error otherwise (see ``BaseModel.check_X``).
+
+        The hot path of ``predict_proba``: a C-contiguous float32 array of the exact shape is
+        returned as it is after one allocation-free finiteness pass; anything else (other dtypes,
+        layouts or shapes, a non-finite value, values whose squares overflow) goes through the
+        full check, which converts, fills recorded missing values or names the bad row and column.
+        """
+        if (type(X) is np.ndarray and X.dtype == np.float32 and X.shape[1:] == self.input_shape and X.ndim > 1
+                and X.flags.c_contiguous and _all_finite(X.reshape(-1))):
+            return X
+        return super().check_X(X, param=param)
+
     def _run(self, X: np.ndarray) -> np.ndarray:
         # Only the output read is fetched; the array ONNX Runtime returns is ours to overwrite.
-        out = np.asarray(self.session.run([self._output_name()], {self.input_name: X})[0])
+        names = self._out_names or self._bind_output()
+        out = (self._session or self.session).run(names, {self.input_name: X})[0]
         if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
             out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
-        return out.reshape(len(X), -1)
+        return out if out.ndim == 2 and len(out) == len(X) else out.reshape(len(X), -1)
+
+    def _bind_output(self) -> list[str]:
+        self._out_names = [self._output_name()]
+        return self._out_names
 
     def _output(self, X: np.ndarray) -> np.ndarray:
         z = self._run(X)
@@ -247,15 +287,29 @@ class OnnxModel(BaseModel):
             z /= z.sum(axis=1, keepdims=True)
         return z
 
+    def output(self, X: Any) -> np.ndarray:
+        """(n, k) float64 probabilities for classifiers, (n, 1) values for regression.
+
+        What ``predict_proba`` returns: the checked rows go straight to ``session.run`` (one output
+        fetched, its name bound once), and the one float64 copy is the result.
+        """
+        arr = self.check_X(X)
+        if len(arr) == 0:
+            return np.zeros((0, self.n_outputs))
+        return self._output(arr).astype(np.float64, copy=False)
+
     def predict(self, X: Any) -> np.ndarray:
-        """(n,) class indices (argmax of the logits: softmax preserves it, so it is skipped) or values."""
-        if self.output_kind != "logits" or self.task == "regression":
+        """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
+        it, so it is skipped; probabilities: no float64 copy first)."""
+        if self.task == "regression":
             return super().predict(X)
         arr = self.check_X(X)
         if len(arr) == 0:
             return np.zeros(0, dtype=np.int64)
         z = self._run(arr)
-        return (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else z.argmax(axis=1)
+        if self.output_kind == "logits" and z.shape[1] == 1:
+            return (z[:, 0] > 0).astype(np.int64)
+        return z.argmax(axis=1)
 
     def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
         """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed

@@ -1,0 +1,111 @@
+"""OnnxModel's hot path (float32 C-contiguous rows of the exact shape) checks as much as the full path.
+
+The fast path returns the rows unchanged after one allocation-free finiteness pass; every other
+input goes through ``BaseModel.check_X``. Both must refuse the same inputs with the same messages
+and give the same numbers on the same values.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from leanlens import Quantize, compress
+from leanlens.errors import InvalidInputError
+from leanlens.models import onnx_model
+from leanlens.models.onnx_model import _FINITE_CHUNK, _all_finite, onnx_from_torch
+
+
+@pytest.fixture(scope="module")
+def logits_model(iris_mlp, tmp_path_factory):
+    """An fp32 ONNX export that returns logits (softmax in the adapter)."""
+    return onnx_from_torch(iris_mlp, tmp_path_factory.mktemp("onnx") / "m", threads=1)
+
+
+@pytest.fixture(scope="module")
+def int8_model(mlp64, digits):
+    """A static int8 graph that returns its own probabilities (the compress() hot path)."""
+    return compress(mlp64, [Quantize(threads=1)], data=digits, latency_reps=0, random_state=0).model
+
+
+def _rows(model, n, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, model.n_features)).astype(np.float32)
+
+
+@pytest.mark.parametrize("which", ["logits_model", "int8_model"])
+def test_fast_path_gives_the_same_numbers_as_converted_inputs(which, request):
+    m = request.getfixturevalue(which)
+    X = _rows(m, 37)
+    fast = m.predict_proba(X)
+    assert m.check_X(X) is X  # the hot path: no copy
+    assert fast.dtype == np.float64 and fast.shape == (37, m.n_outputs)
+    assert np.allclose(fast.sum(axis=1), 1.0, atol=1e-5)
+    for other in (X.astype(np.float64), np.asfortranarray(X), np.repeat(X, 2, axis=0)[::2], X.tolist()):
+        assert np.array_equal(m.predict_proba(other), fast)
+    assert np.array_equal(m.predict(X), fast.argmax(axis=1))
+    assert m.predict_proba(X[:0]).shape == (0, m.n_outputs)
+
+
+@pytest.mark.parametrize("which", ["logits_model", "int8_model"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_non_finite_values_are_refused_with_the_full_message(which, bad, where, request):
+    m = request.getfixturevalue(which)
+    # more rows than one finiteness chunk holds, so the bad value can sit in a later chunk
+    n = _FINITE_CHUNK // m.n_features + 5
+    X = _rows(m, n)
+    row, col = {"first": (0, 0), "middle": (n // 2, 1), "last": (n - 1, m.n_features - 1)}[where]
+    X[row, col] = bad
+    name = re.escape(m.feature_names[col])
+    expected = rf"'X' parameter has NaN or infinite values .*in 1 rows \(first: row {row}, column '{name}'\)"
+    for call in (m.predict_proba, m.predict, m.output):
+        with pytest.raises(InvalidInputError, match=expected):
+            call(X)
+    with pytest.raises(InvalidInputError, match=expected):  # the converting path says the same
+        m.predict_proba(X.astype(np.float64))
+
+
+def test_values_whose_squares_overflow_are_accepted(logits_model):
+    m = logits_model
+    X = _rows(m, 8)
+    X[3, 2] = 3e19  # finite, but its square is not a float32: the fast check falls back to the full one
+    assert not _all_finite(X.reshape(-1))
+    out = m.predict_proba(X)
+    assert np.array_equal(out, m.predict_proba(X.astype(np.float64)))
+    assert np.isfinite(out[np.arange(8) != 3]).all()
+
+
+@pytest.mark.parametrize("which", ["logits_model", "int8_model"])
+def test_wrong_shapes_are_refused(which, request):
+    m = request.getfixturevalue(which)
+    d = m.n_features
+    with pytest.raises(InvalidInputError, match=rf"has {d + 1} features per row; the model expects {d}"):
+        m.predict_proba(np.zeros((4, d + 1), dtype=np.float32))
+    with pytest.raises(InvalidInputError, match=rf"must be 2-D \(n_samples, {d}\); got a 1-D array of {d} values"):
+        m.predict_proba(np.zeros(d, dtype=np.float32))
+    with pytest.raises(InvalidInputError, match="must be a numeric array"):
+        m.predict_proba([["a"] * d])
+
+
+def test_recorded_fill_values_still_fill_missing_values(logits_model):
+    m = onnx_model.OnnxModel(logits_model.path, task=logits_model.task, output=logits_model.output_kind,
+                             threads=1, feature_names=logits_model.feature_names,
+                             output_names=logits_model.output_names,
+                             metadata={"impute": {"fill": {n: 0.5 for n in logits_model.feature_names}}})
+    X = _rows(m, 6)
+    filled = X.copy()
+    X[2, 1] = filled[2, 1] = np.nan
+    filled[2, 1] = 0.5
+    assert np.array_equal(m.predict_proba(X), m.predict_proba(filled))
+
+
+def test_all_finite_reads_every_chunk():
+    x = np.zeros(3 * _FINITE_CHUNK + 7, dtype=np.float32)
+    assert _all_finite(x) and _all_finite(x[:0])
+    for i in (0, _FINITE_CHUNK - 1, _FINITE_CHUNK, 2 * _FINITE_CHUNK + 3, len(x) - 1):
+        for bad in (np.nan, np.inf, -np.inf):
+            y = x.copy()
+            y[i] = bad
+            assert not _all_finite(y), (i, bad)
