@@ -7,10 +7,16 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One OpenBLAS thread (NumPy's and SciPy's; read when the library loads, so set before NumPy is
+# imported; child processes inherit it). The tests' matrices are small: a second BLAS thread only
+# spins, and two xdist workers on 2 cores each spinning a second thread take the core the other
+# worker needs (measured: the Shapley chooser and GP files, -n 0 at load 14-15, run twice each way:
+# 16.5 / 17.4 s of user CPU with the default 2 threads, 13.8 / 13.9 s with 1). leanlens already
+# solves its many small systems on one BLAS thread (explain/shapley/regression.py, one_blas_thread).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # torch's OpenMP threads sleep when idle instead of busy-waiting (libgomp reads this when torch is
 # first imported, so it is set before anything imports torch; child processes and Ray workers
 # inherit it). Two xdist workers share the 2 cores: with the default, a 2-thread torch region
@@ -18,6 +24,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # other worker and ran 15-70x slower under load (1.4 s vs 45-100 s wall for the same training and
 # forward passes; 0.7 s vs 12-14 s of CPU). No test times anything, so no assertion depends on it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # after the thread settings above
 
 ROOT = Path(__file__).resolve().parents[1]
 
