@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: os.fsync as Python has it. fsync(2) makes a written file survive a power cut: nothing a test can
 #: observe, and on this machine's disk each call waits ~5 ms (measured: 200 small files, 5.0 ms with
-#: fsync, 0.15 ms without) while the suite's in-process writes make ~1,600 of them (every
-#: atomic_write_*: results, models, reports), ~8 s in which a worker's core idles. Tests in this
+#: fsync, 0.15 ms without) while the suite's in-process writes make ~1,550 of them (counted: 1,552 and
+#: 1,545 in two whole-suite runs; results, models, reports), ~8 s in which a worker's core idles. Tests in this
 #: process get an fstat in its place (it still fails on a bad descriptor, as fsync would); the tests of
 #: the atomic write itself keep the real call (``real_fsync`` fixture, tests/test_io_atomic.py), and
 #: child processes (CLI tests, benchmarks' subprocesses) are untouched.
