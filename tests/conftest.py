@@ -7,10 +7,16 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One OpenBLAS thread (NumPy's and SciPy's; read when the library loads, so set before NumPy is
+# imported; child processes inherit it). The tests' matrices are small: a second BLAS thread only
+# spins, and two xdist workers on 2 cores each spinning a second thread take the core the other
+# worker needs (measured: the Shapley chooser and GP files, -n 0 at load 14-15, run twice each way:
+# 16.5 / 17.4 s of user CPU with the default 2 threads, 13.8 / 13.9 s with 1). leanlens already
+# solves its many small systems on one BLAS thread (explain/shapley/regression.py, one_blas_thread).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # torch's OpenMP threads sleep when idle instead of busy-waiting (libgomp reads this when torch is
 # first imported, so it is set before anything imports torch; child processes and Ray workers
 # inherit it). Two xdist workers share the 2 cores: with the default, a 2-thread torch region
@@ -19,10 +25,32 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # forward passes; 0.7 s vs 12-14 s of CPU). No test times anything, so no assertion depends on it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import numpy as np  # after the thread settings above
+
 ROOT = Path(__file__).resolve().parents[1]
+
+#: os.fsync as Python has it. fsync(2) makes a written file survive a power cut: nothing a test can
+#: observe, and on this machine's disk each call waits ~5 ms (measured: 200 small files, 5.0 ms with
+#: fsync, 0.15 ms without) while the suite's in-process writes make ~1,550 of them (counted: 1,552 and
+#: 1,545 in two whole-suite runs; results, models, reports), ~8 s in which a worker's core idles. Tests in this
+#: process get an fstat in its place (it still fails on a bad descriptor, as fsync would); the tests of
+#: the atomic write itself keep the real call (``real_fsync`` fixture, tests/test_io_atomic.py), and
+#: child processes (CLI tests, benchmarks' subprocesses) are untouched.
+REAL_FSYNC = os.fsync
+
+
+def _fsync_in_tests(fd: int) -> None:
+    os.fstat(fd)
+
+
+@pytest.fixture
+def real_fsync(monkeypatch):
+    """The real os.fsync for this test (see REAL_FSYNC)."""
+    monkeypatch.setattr(os, "fsync", REAL_FSYNC)
 
 
 def pytest_configure(config):
+    os.fsync = _fsync_in_tests  # see REAL_FSYNC
     # Tests train tiny models: one torch thread is faster than two (no OpenMP hand-offs), and
     # it keeps the suite's time steady when the two cores are shared. Tests never time anything.
     if "PYTEST_XDIST_WORKER" not in os.environ and getattr(config.option, "numprocesses", None):

@@ -1,7 +1,7 @@
 """The CLI's start-up cost: commands that need no backend, and refusals of bad input, import none.
 
 torch, scikit-learn, skops and ONNX Runtime each cost ~0.2-2 s of CPU to import. `--version`,
-`--help`, `schema`, `datasets` and a refused file must not pay them: a model folder is dispatched
+`--help`, `schema`, `datasets` and a refused file (or table) must not pay them: a model folder is dispatched
 by its model.json ``format`` and checked before its adapter (and its library) is imported.
 """
 
@@ -41,6 +41,7 @@ def test_refusals_and_listing_commands_import_no_backend(iris_mlp, tmp_path):
     no_weights.mkdir()
     (no_weights / "model.json").write_text((torch_cases[0].path / "model.json").read_text())
     (tmp_path / "t.csv").write_text("a,y\n" + "0.5,0\n0.25,1\n" * 20)
+    (tmp_path / "big.csv").write_text("a,y\n" + "0.5,0\n0.25,1\n" * 20 + "1e300,0\n")  # not a float32
     (tmp_path / "p.yaml").write_text("data: {path: missing.csv, target: y}\n")
     out = str(tmp_path / "out")
     no_backend = [
@@ -49,6 +50,7 @@ def test_refusals_and_listing_commands_import_no_backend(iris_mlp, tmp_path):
         *(["info", str(c.path)] for c in torch_cases),
         ["info", str(no_weights)],
         ["train", "--data", str(tmp_path / "t.csv"), "--label", "nope", "--out", out],  # no such column
+        ["train", "--data", str(tmp_path / "big.csv"), "--label", "y", "--out", out],  # 1e300: refused before the split
         ["train", "--data", "iris", "--activation", "swish", "--out", out],  # TrainConfig refuses it
         ["run", str(tmp_path / "p.yaml"), "--out", out],  # data.path does not exist
         ["info", str(hostile.CASES["onnx_constant_bomb"](tmp_path).path)],
@@ -64,7 +66,7 @@ def test_refusals_and_listing_commands_import_no_backend(iris_mlp, tmp_path):
     assert [r["heavy"] for r in results] == [[]] * len(no_backend) + [["torch"]]
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("leanlens: error:")]
     fragments = ["does not exist", "declares", "corrupt", "must be an int", "no model.safetensors", "nope",
-                 "activation", "does not exist", "is refused"]
+                 "too large for float32", "activation", "does not exist", "is refused"]
     assert len(errors) == len(fragments), proc.stderr[-2000:]
     for fragment, line in zip(fragments, errors, strict=True):
         assert fragment in line, (fragment, line)

@@ -6,6 +6,9 @@ import pytest
 from leanlens._io import atomic_dir, atomic_write_json, atomic_write_text, prepare_out_dir
 from leanlens.errors import OutputExistsError
 
+# the atomic write with its real fsync (the rest of the suite skips the disk flush: tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("real_fsync")
+
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     p = atomic_write_text(tmp_path / "a.txt", "one")

@@ -36,6 +36,17 @@ def test_array_value_past_float32_is_refused():
         datasets.from_numpy(X, np.arange(40) % 2)
 
 
+def test_value_past_float32_is_refused_with_impute_too_and_nan_is_no_overflow():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    X[[3, 9], 1] = np.nan  # imputed: not an overflow
+    X[12, 2] = -1e300
+    with pytest.raises(DataError, match=r"The column\(s\) 'x2' hold values too large for float32 .*first at row 12"):
+        datasets.from_numpy(X, np.arange(40) % 2, impute="mean")
+    X[12, 2] = 0.0
+    ds = datasets.from_numpy(X, np.arange(40) % 2, impute="mean", random_state=0)
+    assert all(np.isfinite(a).all() for a in (ds.X_train, ds.X_val, ds.X_test))
+
+
 def test_a_model_never_gets_an_infinite_standardization():
     from leanlens.data.dataset import Standardizer
 
