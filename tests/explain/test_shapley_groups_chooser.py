@@ -160,12 +160,12 @@ def test_chooser_rule():
     # an expensive model makes polyshap's (and gp's) extra work worth it
     assert choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-5)[0] == "polyshap"
     # above 16 players the allowance grows as (d/16)^1.5: gp at d = 30, 40·d (with 128 fit points),
-    # not at d = 40, 40·d (~205 ms predicted, 198 allowed) unless the model is dear
+    # not at d = 40, budget 2,000 (~300 ms predicted, 198 allowed) unless the model is dear
     assert overhead_allowance(16) == overhead_allowance(8) == 0.05
     assert overhead_allowance(32) == pytest.approx(0.05 * 2**1.5)
     assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] == "gp"
-    assert choose_estimator(40, 1600, model_seconds_per_row=0.0)[0] != "gp"
-    assert choose_estimator(40, 1600, model_seconds_per_row=1600 * 1e-4)[0] == "gp"
+    assert choose_estimator(40, 2000, model_seconds_per_row=0.0)[0] != "gp"
+    assert choose_estimator(40, 2000, model_seconds_per_row=2000 * 2e-4)[0] == "gp"
     # more outputs explained at once cost gp more
     assert choose_estimator(16, 640, outputs=10)[0] != "gp"
     assert choose_estimator(12, 480, gp_available=False, model_seconds_per_row=0.01)[0] == "polyshap"
