@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="folder for truths and shap's errors (re-used)")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     ap.add_argument("--name", default="shapley_wide_seeds", help="results file name")
+    ap.add_argument("--merge", nargs="*", type=Path, default=(),
+                    help="render these results files' rows together instead (a later file's methods replace an "
+                         "earlier one's for the same setting and budget)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: one held-out tree setting (TreeSHAP truth), "
                     "10·d, 2 seeds, shapley and kernel")
     args = ap.parse_args(argv)
@@ -180,8 +183,21 @@ def main(argv: list[str] | None = None) -> int:
         args.cache.mkdir(parents=True, exist_ok=True)
     mults = [int(x) for x in args.mult.split(",")]
     methods = [m for m in args.methods.split(",") if m]
-    rows = [r for s in _settings() if args.only is None or re.search(args.only, s["label"])
-            for r in run_setting(s, mults, args.seeds, methods, args.cache)]
+    if args.merge:
+        merged: dict[tuple[str, int], dict[str, Any]] = {}
+        for f in args.merge:
+            for r in json.loads(f.read_text())["rows"]:
+                key = (r["case"], r["m"])
+                if key in merged:
+                    merged[key]["methods"].update(r["methods"])
+                else:
+                    merged[key] = r
+        order = {s["label"]: i for i, s in enumerate(_settings())}
+        rows = sorted(merged.values(), key=lambda r: (r["mult"], order.get(r["case"], 99)))
+        methods = list(dict.fromkeys(k for r in rows for k in r["methods"]))
+    else:
+        rows = [r for s in _settings() if args.only is None or re.search(args.only, s["label"])
+                for r in run_setting(s, mults, args.seeds, methods, args.cache)]
     write_results(args.name, {"benchmark": "shapley_wide_seeds", "mode": "quick" if args.quick else "full", "rows": rows, "methods": methods, "seeds": args.seeds,
                               "machine_line": machine_line()}, table(rows), out=args.out)
     return 0
