@@ -408,7 +408,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     if args.calibrate:
-        calibrate()
+        cal = calibrate(tuple(m for m in args.methods.split(",") if m in ("gp", "polyshap", "kernel")))
+        write_results("shapley_calibration", {"benchmark": "shapley --calibrate", "machine_line": machine_line(),
+                                              "machine": machine_info(), **cal},
+                      "\n".join(f"{g['method']} d={g['d']} budget={g['budget']} fit_points={g['fit_points']}: "
+                                f"{g['cpu_ms_per_row']:.2f} ms/row CPU (cost model {g['cost_model_ms']:.2f}; load "
+                                f"{g['load_average_1min']:.1f})" for g in cal["grid"]), out=args.out)
         return 0
     OURS[:] = [m for m in args.methods.split(",") if m]
     out_dir = args.out or Path(__file__).resolve().parent / "results"
@@ -565,18 +570,22 @@ def overhead(quick: bool, seed: int, reps: int) -> dict[str, Any]:
     return out
 
 
-def calibrate() -> None:
+def calibrate(methods: tuple[str, ...] = ("gp", "polyshap", "kernel")) -> dict[str, Any]:
     """The grid behind the chooser's cost model: CPU ms per explained row outside model calls,
-    one BLAS thread, 12 rows, a cheap numpy model (run it on a quiet machine)."""
+    one BLAS thread, 12 rows, a cheap numpy model, best of 3 (run it on a quiet machine). gp is
+    timed with its default fit points (max(128, 8·d)) and, where that differs, with 128; its
+    three constants are then refitted by non-negative least squares and printed."""
+    from scipy.optimize import nnls
     from threadpoolctl import threadpool_limits
 
-    from leanlens.explain.shapley.chooser import predicted_overhead
+    from leanlens.explain.shapley import chooser
 
+    grid: list[dict[str, Any]] = []
     with threadpool_limits(1, user_api="blas"):
-        for meth in ("gp", "polyshap", "kernel"):
-            for d in (8, 12, 16, 24, 30):
+        for meth in methods:
+            for d in (8, 12, 16, 24, 30, 40):
                 for m in (10 * d, 20 * d, 40 * d, *((2000,) if d == 30 else ())):
-                    if m >= (1 << d) - 2 or (meth == "gp" and m > 1300):
+                    if m >= (1 << d) - 2 or (meth == "gp" and m > chooser.GP_MAX_BUDGET):
                         continue
                     r = np.random.default_rng(d)
                     W1, W2 = r.normal(size=(d, 32)) / np.sqrt(d), r.normal(size=32) / 6
@@ -589,15 +598,34 @@ def calibrate() -> None:
                         return out
                     model = leanlens.as_model(f, n_features=d)
                     X, base = r.normal(size=(12, d)), np.zeros((1, d))
-                    get_explainer(meth)(model, background=base, budget=m, random_state=0).explain(X[:2], target=0)
-                    best = float("inf")
-                    for rep in range(3):
-                        spent[0] = 0.0
-                        c = time.process_time()
-                        get_explainer(meth)(model, background=base, budget=m, random_state=rep).explain(X, target=0)
-                        best = min(best, 1e3 * (time.process_time() - c - spent[0]) / len(X))
-                    print(f"{meth} d={d} budget={m}: {best:.2f} ms/row CPU (cost model "
-                          f"{1e3 * predicted_overhead(meth, d, m):.2f}; load {os.getloadavg()[0]:.1f})", flush=True)
+                    points = sorted({min(chooser.gp_fit_points(d), m + 2), min(chooser.GP_FIT_POINTS, m + 2)}) if meth == "gp" else [0]
+                    for p in points:
+                        params = {"fit_points": p} if meth == "gp" else {}
+                        get_explainer(meth)(model, background=base, budget=m, random_state=0, **params).explain(X[:2], target=0)
+                        best = float("inf")
+                        for rep in range(3):
+                            spent[0] = 0.0
+                            c = time.process_time()
+                            get_explainer(meth)(model, background=base, budget=m, random_state=rep, **params).explain(X, target=0)
+                            best = min(best, 1e3 * (time.process_time() - c - spent[0]) / len(X))
+                        pred = 1e3 * chooser.predicted_overhead(meth, d, m, fit_points=p or None)
+                        grid.append({"method": meth, "d": d, "budget": m, "fit_points": p, "cpu_ms_per_row": best,
+                                     "cost_model_ms": pred, "load_average_1min": os.getloadavg()[0]})
+                        print(f"{meth} d={d} budget={m}" + (f" fit_points={p}" if p else "") + f": {best:.2f} ms/row CPU "
+                              f"(cost model {pred:.2f}; load {os.getloadavg()[0]:.1f})", flush=True)
+    out: dict[str, Any] = {"grid": grid}
+    gp_rows = [g for g in grid if g["method"] == "gp"]
+    if gp_rows:
+        A = np.array([[1e3, g["fit_points"] ** 3, (g["budget"] + 2) ** 2 * ((g["budget"] + 2) / 3 + 2 * g["d"] + 2),
+                       (g["budget"] + 2) * g["d"] ** 2] for g in gp_rows]) / 1e6  # the chooser's form, ms
+        y = np.array([g["cpu_ms_per_row"] for g in gp_rows])
+        coef, _ = nnls(A / y[:, None], np.ones(len(y)))  # relative error, so small settings count as much as large ones
+        pred = A @ coef
+        out["gp_constants"] = {"GP_ROW_MS": coef[0] / 1e3, "GP_FIT_MS": coef[1], "GP_POSTERIOR_MS": coef[2],
+                               "GP_MAP_MS": coef[3], "max_rel_error": float(np.max(np.abs(pred / y - 1)))}
+        print("gp refit: GP_ROW_MS = {:.3g}, GP_FIT_MS = {:.3g}, GP_POSTERIOR_MS = {:.3g}, GP_MAP_MS = {:.3g}; ".format(
+            coef[0] / 1e3, *coef[1:]) + f"worst relative error {out['gp_constants']['max_rel_error']:.0%}", flush=True)
+    return out
 
 
 def _summary(payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ default 128 fit points, gp with ``fit_points = 8·d``), its CPU seconds per row,
 estimator each chooser rule picks (no ground truth involved):
 
 - ``A``: the session-3 rule, gp's overhead allowance 50 ms per row at every d;
-- ``B``: the allowance grows with d above 16 players (50 ms × d/16), the rule now in the library;
+- ``B``: the allowance grows with d above 16 players (50 ms × d/16), session 4's rule (session 5's
+  rule, (d/16)^1.5 with 8·d fit points, is checked over 5 seeds by ``shapley_wide_seeds.py``);
 - ``C``: B, with gp fitting on 8·d coalitions above 16 players (dearer, so less often chosen).
 
 MLP truth is our KernelSHAP at 2 × 2^15 coalitions (as in the accuracy benchmark). Accuracy does
@@ -70,7 +71,7 @@ def choose(rule: str, d: int, m: int, cost_class: float, n_bg: int) -> str:
     """The chooser's pick under ``rule`` (a copy of ``choose_estimator`` with the two knobs)."""
     scale, fit_8d = RULES[rule]
     allowance = chooser.OVERHEAD_ALLOWANCE_SECONDS * (max(1.0, d / 16) if scale else 1.0)
-    fit_points = 8 * d if fit_8d and d > 16 else None
+    fit_points = 8 * d if fit_8d and d > 16 else chooser.GP_FIT_POINTS  # session 4: 128 unless told
     model_seconds = cost_class * m * n_bg
     if m <= chooser.GP_MAX_BUDGET:
         if chooser.predicted_overhead("gp", d, m, fit_points=fit_points) <= max(allowance, chooser.GP_EXTRA_MODEL_TIME * model_seconds):

@@ -28,3 +28,18 @@ def test_shapley_benchmark_quick_mode_runs(run_benchmark, tmp_path):
     # the quick digits MLP starts Linear → ReLU → Linear: the ReLU split runs and is counted
     assert 0 < digits["relu_split_units_kept"] <= 1 and 0 < digits["gmac_run"] < digits["model_gmac"]
     assert (tmp_path / "shapley.md").read_text().strip().splitlines()[-1].startswith("Headline:")
+
+
+@pytest.mark.slow
+def test_shapley_wide_seeds_quick_mode_runs(run_benchmark, tmp_path):
+    """The seed-spread benchmark (d ≥ 20, several seeds per setting) runs and records every seed."""
+    assert run_benchmark("shapley_wide_seeds", "--quick", "--out", tmp_path) == 0
+    res = json.loads((tmp_path / "shapley_wide_seeds.json").read_text())
+    assert res["mode"] == "quick" and len(res["rows"]) == 1
+    row = res["rows"][0]
+    assert row["d"] == 25 and row["m"] == 250 and len(row["shap_err"]) == 2
+    for name in ("shapley", "kernel"):
+        entry = row["methods"][name]
+        assert len(entry["err"]) == len(entry["per_seed_ratio"]) == 2 and entry["median_ratio"] >= 0
+    assert row["methods"]["shapley"]["picks"] == ["gp"]  # d = 25 at 10·d on a cheap model
+    assert "ratio = ours ÷ shap.KernelExplainer's" in (tmp_path / "shapley_wide_seeds.md").read_text()

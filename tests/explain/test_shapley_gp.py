@@ -14,6 +14,7 @@ from leanlens.explain.shapley.gp import (
     GPShap,
     _hamming_kernel,
     _neg_loglik,
+    default_fit_points,
     fit_hyperparameters,
     hamming_shapley_map,
     hamming_shapley_prior_cov,
@@ -199,8 +200,13 @@ def test_few_fit_points_per_player_fit_one_shared_length_scale():
     # the explainer switches by fit points per player and says so
     assert shared_length_scale(128, 30) and not shared_length_scale(128, 24) and not shared_length_scale(32, 6)
     model, X, bg = _nonlinear(d=28, n=2)
-    e = GPShap(model, background=bg, budget=200, random_state=0).explain(X, target=0)
+    e = GPShap(model, background=bg, budget=200, random_state=0, fit_points=128).explain(X, target=0)
     assert e.params["length_scales"] == "shared" and any("shared by the 28 players" in n for n in e.notes)
+    assert e.params["fit_points"] == 128
+    # by default the fit takes max(128, 8·d) coalitions (capped at budget + 2): per-player scales above 16 players
+    assert [default_fit_points(d) for d in (6, 16, 17, 28)] == [128, 128, 136, 224]
+    e = GPShap(model, background=bg, budget=200, random_state=0).explain(X[:1], target=0)
+    assert e.params["length_scales"] == "per player" and e.params["fit_points"] == 202
     e = GPShap(model, background=bg, budget=200, random_state=0, fit_points=140).explain(X[:1], target=0)
     assert e.params["length_scales"] == "per player"  # 140 = 5 · 28
     e = GPShap(*_nonlinear(d=8, n=1)[:1], background=bg[:, :8], budget=100, random_state=0).explain(X[:1, :8], target=0)

@@ -13,7 +13,9 @@ import leanlens
 from leanlens.errors import InvalidInputError
 from leanlens.explain import Explanation, explain
 from leanlens.explain.shapley.chooser import (
+    choose,
     choose_estimator,
+    gp_fit_points,
     model_cost_class,
     overhead_allowance,
     predicted_overhead,
@@ -157,12 +159,13 @@ def test_chooser_rule():
     assert method == "kernel" and "gp's predicted overhead" in reason and "polyshap" in reason
     # an expensive model makes polyshap's (and gp's) extra work worth it
     assert choose_estimator(30, 2000, model_seconds_per_row=2000 * 1e-5)[0] == "polyshap"
-    # above 16 players the allowance grows with d (50 ms × d/16): gp at d = 30, 40·d (70 ms
-    # predicted, 94 allowed), not at d = 40, 40·d (133 ms predicted, 125 allowed) unless the model is dear
-    assert overhead_allowance(16) == overhead_allowance(8) == 0.05 and overhead_allowance(32) == pytest.approx(0.1)
+    # above 16 players the allowance grows as (d/16)^1.5: gp at d = 30, 40·d (with 128 fit points),
+    # not at d = 40, budget 2,000 (~300 ms predicted, 198 allowed) unless the model is dear
+    assert overhead_allowance(16) == overhead_allowance(8) == 0.05
+    assert overhead_allowance(32) == pytest.approx(0.05 * 2**1.5)
     assert choose_estimator(30, 1200, model_seconds_per_row=0.0)[0] == "gp"
-    assert choose_estimator(40, 1600, model_seconds_per_row=0.0)[0] != "gp"
-    assert choose_estimator(40, 1600, model_seconds_per_row=1600 * 1e-4)[0] == "gp"
+    assert choose_estimator(40, 2000, model_seconds_per_row=0.0)[0] != "gp"
+    assert choose_estimator(40, 2000, model_seconds_per_row=2000 * 2e-4)[0] == "gp"
     # more outputs explained at once cost gp more
     assert choose_estimator(16, 640, outputs=10)[0] != "gp"
     assert choose_estimator(12, 480, gp_available=False, model_seconds_per_row=0.01)[0] == "polyshap"
@@ -171,6 +174,54 @@ def test_chooser_rule():
     # the model's cost enters as a half-decade class: noise of ±30% does not move it
     assert model_cost_class(1.0e-6) == model_cost_class(1.3e-6) == model_cost_class(0.8e-6) == 1e-6
     assert model_cost_class(2.0e-6) == pytest.approx(10**-5.5)
+
+
+def test_chooser_gp_fit_points_rule():
+    """gp fits on max(128, 8·d) coalitions (per-player length-scales for wide inputs) when the
+    allowance covers it, else on 128; the cost model counts fit points and outputs."""
+    from leanlens.explain.shapley.gp import default_fit_points
+
+    assert [gp_fit_points(d) for d in (4, 16, 17, 30, 64)] == [default_fit_points(d) for d in (4, 16, 17, 30, 64)]
+    # more fit points and more outputs cost more; the budget's O(m³) posterior too
+    assert predicted_overhead("gp", 30, 300, fit_points=240) > predicted_overhead("gp", 30, 300, fit_points=128)
+    assert predicted_overhead("gp", 30, 300, outputs=10) == pytest.approx(10 * predicted_overhead("gp", 30, 300))
+    assert predicted_overhead("gp", 30, 1200) > predicted_overhead("gp", 30, 300)
+    # d ≤ 16: the default (128) is the only option, no parameter passed
+    for d, m in ((12, 120), (16, 640)):
+        c = choose(d, m)
+        assert c.method == "gp" and c.params == {}
+    # d = 30 at 10·d: the default 240 fit points are within the allowance
+    c = choose(30, 300)
+    assert c.method == "gp" and c.params == {}
+    assert predicted_overhead("gp", 30, 300) <= overhead_allowance(30)
+    # d = 30 at 40·d: 240 fit points are too dear on a cheap model, 128 are not
+    c = choose(30, 1200)
+    assert c.method == "gp" and c.params == {"fit_points": 128} and "with 128 fit points" in c.reason
+    assert predicted_overhead("gp", 30, 1200) > overhead_allowance(30) >= predicted_overhead("gp", 30, 1200, fit_points=128)
+    # … while a dear model buys the default fit
+    assert choose(30, 1200, model_seconds_per_row=1200 * 1e-4).params == {}
+    # ten outputs at once: ten GPs per row, too dear for the allowance on a cheap model
+    c = choose(30, 300, outputs=10)
+    assert c.method != "gp" and "gp's predicted overhead" in c.reason
+    # choose_estimator is choose without the parameters
+    assert choose_estimator(30, 1200) == (choose(30, 1200).method, choose(30, 1200).reason)
+
+
+def test_shapley_records_gp_fit_points_in_the_explanation():
+    """At d = 30 and 40·d on a cheap model, ``shapley`` runs gp with 128 fit points and says so."""
+    model = _mlp(30, seed=4)
+    X = np.random.default_rng(2).normal(size=(1, 30))
+    e = leanlens.explain(model, X, background=np.zeros((1, 30)), target=0, budget=1200, random_state=0)
+    assert e.params["estimator"] == "gp" and e.params["estimator_params"] == {"fit_points": 128}
+    assert e.params["fit_points"] == 128 and e.params["length_scales"] == "shared"
+    assert "with 128 fit points" in e.params["reason"] and "128 fit points" in e.notes[0]
+    assert e.params["predicted_overhead_ms_per_row"] == pytest.approx(
+        1e3 * predicted_overhead("gp", 30, 1200, fit_points=128), abs=1e-3)
+    np.testing.assert_allclose(e.values.sum(axis=1), model.output(X)[:, 0] - model.output(np.zeros((1, 30)))[:, 0],
+                               atol=1e-9)
+    e = leanlens.explain(model, X, background=np.zeros((1, 30)), target=0, budget=300, random_state=0)
+    assert e.params["estimator"] == "gp" and e.params["estimator_params"] == {}
+    assert e.params["fit_points"] == 240 and e.params["length_scales"] == "per player"
 
 
 def test_shapley_is_the_default_and_records_its_choice():

@@ -39,16 +39,22 @@ from .game import MaskingGame
 from .regression import one_blas_thread
 from .sampling import kernel_design, random_subsets
 
-__all__ = ["GPShap", "hamming_shapley_map", "hamming_shapley_prior_cov"]
+__all__ = ["GPShap", "default_fit_points", "hamming_shapley_map", "hamming_shapley_prior_cov"]
 
 # Bounds of the log-parameters: θ_i = 1/ℓ_i and τ = noise variance / σ².
 _LOG_THETA = (np.log(1e-3), np.log(8.0))
 _LOG_TAU = (np.log(1e-6), np.log(1.0))
 _LOG_LAMBDA = (np.log(1e-2), np.log(1e8))  # prior variance of the linear coefficients / σ²
 _INIT_LOG_THETA = np.log(0.5)
-# Hyper-parameters are fitted per row on at most this many coalitions (more points fit
+# Hyper-parameters are fitted per row on at most max(128, 8·d) coalitions (more points fit
 # better, shared hyper-parameters across rows fit worse: measured on MLPs, d = 12).
 _FIT_POINTS = 128
+# Above 16 players the fit takes 8 coalitions per player, enough for per-player length-scales.
+# Measured over 5 seeds (benchmarks/shapley_wide_seeds.py, error ÷ shap's at equal budget): on the
+# benchmark's ReLU MLP d = 30 (one baseline) 128 fit points (one shared length-scale) read 0.69 at
+# 10·d and 0.70 at 40·d, 150 (5 per player, per-player scales) 0.73 and 0.92, 240 = 8·d 0.54 and
+# 0.60; held-out models (shapley_heldout.py's d = 20–40) in benchmarks/results/shapley_wide_seeds.md.
+_FIT_POINTS_PER_PLAYER = 8
 _FIT_ITER = 20
 # Per-feature length-scales need about this many fit coalitions per feature; with fewer, one
 # shared length-scale is fitted. Dev runs on MLPs not in the benchmark (error ÷ shap's, 10·d / 40·d):
@@ -238,6 +244,12 @@ def fit_hyperparameters(Z: np.ndarray, y: np.ndarray, sampled: np.ndarray, *, ma
     return np.exp(par[:, :d]), np.exp(par[:, d]), np.exp(par[:, d + 1])
 
 
+def default_fit_points(d: int) -> int:
+    """Coalitions per row the hyper-parameter fit uses by default: max(128, 8·d) (before the cap
+    at budget + 2)."""
+    return max(_FIT_POINTS, _FIT_POINTS_PER_PLAYER * d)
+
+
 def shared_length_scale(fit_points: int, d: int) -> bool:
     """True when ``fit_points`` coalitions are too few to fit d per-feature length-scales."""
     return fit_points < _FIT_POINTS_PER_LENGTH_SCALE * d
@@ -363,8 +375,9 @@ class GPShap(ShapleyExplainer):
     adaptive : bool, default False — spend an initial KernelSHAP design of 4d coalitions, then
         pick the rest in 3 batches of complementary pairs where the posterior variance of φ
         shrinks most (worth it when model calls are expensive; needs budget ≥ 4d + 2).
-    fit_points : int, default 128 — coalitions per row (a random subset, with ∅ and N) used
-        to fit the hyper-parameters; the posterior uses all of them.
+    fit_points : int, default max(128, 8·d) — coalitions per row (a random subset, with ∅ and N)
+        used to fit the hyper-parameters; the posterior uses all of them. Fewer than 5 per player
+        fit one shared length-scale instead of one per player.
     fit_iter : int, default 20 — L-BFGS-B iterations of the hyper-parameter fit.
 
     ``Explanation.params`` reports ``overhead_ms_per_row`` (wall time outside model calls,
@@ -413,13 +426,13 @@ class GPShap(ShapleyExplainer):
         return expl
 
     def _describe(self, d: int, budget: int | None) -> tuple[dict[str, Any], list[str]]:
-        points = min(int(self.params.get("fit_points") or _FIT_POINTS), int(budget or 0) + 2)
+        points = min(int(self.params.get("fit_points") or default_fit_points(d)), int(budget or 0) + 2)
         if d < 62 and int(budget or 0) >= (1 << d) - 2:
             return {}, []
         shared = shared_length_scale(points, d)
         note = ([f"gp fits one length-scale shared by the {d} players ({points} fit coalitions are too few for "
                  f"{d} per-player scales: fewer than {_FIT_POINTS_PER_LENGTH_SCALE} per player)."] if shared else [])
-        return {"length_scales": "shared" if shared else "per player"}, note
+        return {"length_scales": "shared" if shared else "per player", "fit_points": points}, note
 
     def _min_budget(self, d: int) -> int:
         if self.adaptive:  # a budget covering every coalition is exact and needs no design
@@ -525,7 +538,7 @@ class GPShap(ShapleyExplainer):
     def _hyper(self, Z: np.ndarray, Ys: np.ndarray, sampled: np.ndarray, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m, d = Z.shape[1], Z.shape[2]
-        fit_m = int(self.params.get("fit_points") or _FIT_POINTS)
+        fit_m = int(self.params.get("fit_points") or default_fit_points(d))
         sub = np.r_[0, 1, 2 + np.sort(rng.choice(m - 2, size=fit_m - 2, replace=False))] if fit_m < m else np.arange(m)
         return fit_hyperparameters(Z[:, sub], Ys[:, sub], sampled[sub],
                                    max_iter=int(self.params.get("fit_iter") or _FIT_ITER),
