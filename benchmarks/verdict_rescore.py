@@ -1,5 +1,10 @@
 """Re-score stored verdict-benchmark rows under other settings of the per-feature share test.
 
+Share tests: ``feature`` is compare()'s (each feature's log share against the mean and spread of the
+original and its twins, ``statistics.share_moves``); ``from-original`` is the session-4 test it
+replaced (each model's log move *from the original* against the twins' moves: the original's own
+draw enters every move, which costs power); ``pair`` the paired test below.
+
 The share test of ``compare()`` (``statistics.share_moves``) sees only each model's feature shares,
 which ``benchmarks/verdict.py`` stores per verdict, so its trade-off between power (changed pairs
 read changed) and false alarms (held-out twins read changed) can be traced without re-running any
@@ -62,9 +67,29 @@ def paired_moves(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float
             "z_ratio": float(zz[k] / threshold) if ok.any() else 0.0}
 
 
+def moves_from_original(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float = 0.015,
+                        min_move: float = 0.03, alpha: float = 0.05, pool: float = 10.0) -> float:
+    """The session-4 per-feature test's ``z_ratio``: the log move ``log((s_c + f)/(s_o + f))`` divided
+    by the twins' root-mean-square moves of that feature, shrunk toward the typical feature's."""
+    from scipy import stats
+
+    d = len(so)
+    mc = np.log((sc + floor) / (so + floor))
+    mt = np.log((st + floor) / (so + floor))
+    t = len(mt)
+    own = (mt**2).mean(axis=0)
+    pooled = float(np.median(own) / (stats.chi2.median(t) / t))
+    sd = np.sqrt((t * own + pool * pooled) / (t + pool))
+    z = np.abs(mc) / np.maximum(sd, 1e-12)
+    threshold = float(stats.t.ppf(1 - alpha / (2 * d), df=t + pool))
+    big = np.abs(sc - so) >= min_move
+    return float(np.where(big, z, -1.0).max() / threshold) if big.any() else 0.0
+
+
 def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature", **kw: float) -> str:
     """The explainer's status under the share test ``test`` ("feature": compare()'s per-feature test;
-    "pair": the paired test; "both": either, each at half the level), with the first ``n_twins``
+    "from-original": the session-4 test; "pair": the paired test; "both": feature or pair, each at half
+    the level), with the first ``n_twins``
     stored twins (all when None; the distance ratio is taken as stored)."""
     from leanlens.compare.statistics import share_moves
 
@@ -72,12 +97,15 @@ def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature",
     twins = sh["twins"][:n_twins] if n_twins else sh["twins"]
     one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
     flagged = False
+    arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
+    if test == "from-original":
+        flagged |= moves_from_original(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
+                                       **kw) >= 1
     if test in ("feature", "both"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
         flagged |= share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in twins], **k)["z_ratio"] >= 1
     if test in ("pair", "both"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
-        arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
         flagged |= paired_moves(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
                                 **k)["z_ratio"] >= 1
     ratio = r["ratio"]
@@ -113,7 +141,13 @@ def main() -> None:
     ap.add_argument("results", nargs="+", help="verdict.json files of benchmarks/verdict.py")
     ap.add_argument("--grid", action="store_true", help="also the per-feature test's pool/alpha/move grid")
     args = ap.parse_args()
-    rows = [r for f in args.results for r in json.load(open(f))["rows"]]
+    rows, seen = [], set()
+    for f in args.results:  # a (data set, seed, pair, explainer) stored twice counts once (the first file's)
+        for r in json.load(open(f))["rows"]:
+            key = (r.get("data"), r.get("seed"), r.get("pair"), r.get("explainer"))
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
     print(f"{len(rows)} rows; twins stored per row: {stored}\n")
     print("| share test | twins | negligible move | data | explainer | same correct | changed (agree) correct | "
@@ -121,28 +155,29 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     datas = sorted({r["data"] for r in rows})
     explainers = sorted({r["explainer"] for r in rows})
-    for test in ("feature", "pair", "both"):
+    for test in ("feature", "from-original", "pair"):
         for nt in sorted({3, *stored}):
             if nt > min(stored):
                 continue
-            for move in (0.03, 0.02):
+            for move in (0.02, 0.03):
                 for data in (*datas, "all"):
                     for ex in (*explainers, "all"):
                         sel = [r for r in rows
                                if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
-                        sc = score(sel, nt, test, floor=0.015, min_move=move, alpha=0.05, pool=10.0)
+                        sc = score(sel, nt, test, floor=move / 2, min_move=move, alpha=0.05, pool=10.0)
                         print(f"| {test} | {nt} | {move:g} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                               f"{_frac(sc, 'held-out twin read changed')} |")
     if not args.grid:
         return
-    print("\n| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
+    print("\nThe per-feature test's settings (3 twins; the distance ratio as stored):\n")
+    print("| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|")
     for pool in (3.0, 5.0, 10.0, 20.0):
-        for alpha in (0.05, 0.1):
-            for move in (0.03, 0.02):
-                sc = score(rows, floor=0.015, min_move=move, alpha=alpha, pool=pool)
-                mark = " (default)" if (pool, alpha, move) == (10.0, 0.05, 0.03) else ""
+        for alpha in (0.025, 0.05, 0.1):
+            for move in (0.01, 0.02, 0.03):
+                sc = score(rows, 3, floor=move / 2, min_move=move, alpha=alpha, pool=pool)
+                mark = " (default)" if (pool, alpha, move) == (10.0, 0.05, 0.02) else ""
                 print(f"| {pool:g}{mark} | {alpha:g} | {move:g} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                       f"{_frac(sc, 'held-out twin read changed')} |")
 
