@@ -86,10 +86,31 @@ def moves_from_original(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor
     return float(np.where(big, z, -1.0).max() / threshold) if big.any() else 0.0
 
 
+def feature_distance_test(qc: np.ndarray, qt: np.ndarray, *, floor: float = 0.03, alpha: float = 0.05,
+                          pool: float = 10.0) -> float:
+    """``z_ratio`` of a per-feature *distance* test (tried in session 5, not adopted): feature j's part
+    ``q_j`` of the noise-corrected squared distance to the original (row by row, signed attributions;
+    stored as ``feature_sq`` by the session-5 design run ``verdict_design_s5_ig_featuredist.json``)
+    on a log scale ``log(q_j + g)`` (``g = floor`` × the twins' mean total), one-sided against the
+    twins' mean and spread of that feature (shrunk toward the typical feature's) at level alpha/d."""
+    from scipy import stats
+
+    qc, qt = np.maximum(qc, 0.0), np.maximum(qt, 0.0)
+    t, d = qt.shape
+    g = floor * float(qt.sum(axis=1).mean())
+    lc, lt = np.log(qc + g), np.log(qt + g)
+    var = lt.var(axis=0, ddof=1)
+    typ = float(np.median(var) / (stats.chi2.median(t - 1) / (t - 1)))
+    sd = np.sqrt(((t - 1) * var + pool * typ) / (t - 1 + pool)) * np.sqrt(1 + 1 / t)
+    z = (lc - lt.mean(axis=0)) / np.maximum(sd, 1e-12)
+    return float(z.max() / stats.t.ppf(1 - alpha / d, df=t - 1 + pool))
+
+
 def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature", **kw: float) -> str:
     """The explainer's status under the share test ``test`` ("feature": compare()'s per-feature test;
     "from-original": the session-4 test; "pair": the paired test; "both": feature or pair, each at half
-    the level), with the first ``n_twins``
+    the level; "distance": ``feature_distance_test``; "feature+distance": feature or distance, each at
+    half the level), with the first ``n_twins``
     stored twins (all when None; the distance ratio is taken as stored)."""
     from leanlens.compare.statistics import share_moves
 
@@ -101,7 +122,12 @@ def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature",
     if test == "from-original":
         flagged |= moves_from_original(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
                                        **kw) >= 1
-    if test in ("feature", "both"):
+    if test in ("distance", "feature+distance"):
+        fq = r["feature_sq"]
+        k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "feature+distance" else 1))
+        flagged |= feature_distance_test(arr(fq["compressed"]), arr(fq["twins"][:n_twins] if n_twins else fq["twins"]),
+                                         alpha=k["alpha"]) >= 1
+    if test in ("feature", "both", "feature+distance"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
         flagged |= share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in twins], **k)["z_ratio"] >= 1
     if test in ("pair", "both"):
@@ -155,7 +181,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     datas = sorted({r["data"] for r in rows})
     explainers = sorted({r["explainer"] for r in rows})
-    for test in ("feature", "from-original", "pair"):
+    tests = ["feature", "from-original", "pair"]
+    if all(r.get("feature_sq") for r in rows if r.get("shares")):
+        tests += ["distance", "feature+distance"]
+    for test in tests:
         for nt in sorted({3, *stored}):
             if nt > min(stored):
                 continue
