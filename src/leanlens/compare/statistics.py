@@ -105,7 +105,7 @@ def shares(phi: np.ndarray) -> np.ndarray:
 
 
 def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray], *, floor: float = 0.01,
-                min_move: float = 0.02, alpha: float = 0.05, pool: float = 10.0) -> dict[str, Any]:
+                min_move: float = 0.02, alpha: float = 0.01, pool: float = 10.0) -> dict[str, Any]:
     """The per-feature test: does one feature's share of the importance lie beyond the twins' spread?
 
     Shares are compared on the log scale, ``L_j = log(s_j + f)`` (``f = floor``, so that features with
