@@ -156,6 +156,47 @@ def score(rows: list[dict[str, Any]], n_twins: int | None = None, test: str = "f
     return out
 
 
+def twin_like_draws(rows: list[dict[str, Any]]) -> list[tuple[list[float], list[float], list[list[float]]]]:
+    """(original, model, 3 twins) share triples of models that decide for the same reasons by
+    construction: every held-out twin, and — from runs that stored more than 3 twins — each twin past
+    the third judged against the original and the first 3 (one per (data set, seed, explainer))."""
+    out, seen = [], set()
+    for r in rows:
+        sh = r.get("shares")
+        if not sh or r.get("verdict") in (None, "n/a"):
+            continue
+        key = (r["data"], r["seed"], r["explainer"])
+        if len(sh["twins"]) > 3 and key not in seen:
+            seen.add(key)
+            out += [(sh["original"], t, sh["twins"][:3]) for t in sh["twins"][3:]]
+        if r["pair"] == "heldout-twin":
+            out.append((sh["original"], sh["compressed"], sh["twins"][:3]))
+    return out
+
+
+def curve(rows: list[dict[str, Any]]) -> None:
+    """The share test's trade-off over ``share_alpha`` (3 twins, 2-point move, pool 10): the share of
+    twin-like draws it flags against the share of changed-with-agreement pairs the rule reads changed."""
+    from leanlens.compare.statistics import share_moves
+
+    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
+    nulls = twin_like_draws(rows)
+    alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
+    print(f"\nTrade-off over share_alpha (3 twins, 2-point move, pool 10; {len(nulls)} twin-like draws):\n")
+    print("| share_alpha | twin-like draws flagged | " + " | ".join(
+        f"changed (agree) read changed, {e}" for e in sorted({r["explainer"] for r in alt})) + " |")
+    print("|---|---|" + "---|" * len({r["explainer"] for r in alt}))
+    for a in (0.005, 0.01, 0.02, 0.025, 0.05, 0.1):
+        k = {"floor": 0.01, "min_move": 0.02, "alpha": a, "pool": 10.0}
+        fa = sum(share_moves(one(o), one(c), [one(t) for t in ts], **k)["z_ratio"] >= 1 for o, c, ts in nulls)
+        cells = []
+        for e in sorted({r["explainer"] for r in alt}):
+            sel = [r for r in alt if r["explainer"] == e]
+            ok = sum(status(r, 3, "feature", **k) == "changed" for r in sel)
+            cells.append(f"{ok}/{len(sel)} ({ok / len(sel):.0%})")
+        print(f"| {a:g} | {fa}/{len(nulls)} ({fa / max(len(nulls), 1):.1%}) | " + " | ".join(cells) + " |")
+
+
 def _frac(sc: Any, cls: str, data: str | None = None) -> str:
     ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
     n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
@@ -166,7 +207,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="verdict.json files of benchmarks/verdict.py")
     ap.add_argument("--grid", action="store_true", help="also the per-feature test's pool/alpha/move grid")
+    ap.add_argument("--alpha", type=float, default=None, help="share_alpha of the main table (default: CompareConfig's)")
+    ap.add_argument("--curve", action="store_true",
+                    help="also the share test's trade-off over share_alpha: twin-like draws flagged vs changed pairs read")
     args = ap.parse_args()
+    from leanlens.compare import CompareConfig
+
+    alpha = CompareConfig().share_alpha if args.alpha is None else args.alpha
     rows, seen = [], set()
     for f in args.results:  # a (data set, seed, pair, explainer) stored twice counts once (the first file's)
         for r in json.load(open(f))["rows"]:
@@ -175,7 +222,7 @@ def main() -> None:
                 seen.add(key)
                 rows.append(r)
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
-    print(f"{len(rows)} rows; twins stored per row: {stored}\n")
+    print(f"{len(rows)} rows; twins stored per row: {stored}; share_alpha {alpha:g} in the first table\n")
     print("| share test | twins | negligible move | data | explainer | same correct | changed (agree) correct | "
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|---|---|")
@@ -193,9 +240,11 @@ def main() -> None:
                     for ex in (*explainers, "all"):
                         sel = [r for r in rows
                                if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
-                        sc = score(sel, nt, test, floor=move / 2, min_move=move, alpha=0.05, pool=10.0)
+                        sc = score(sel, nt, test, floor=move / 2, min_move=move, alpha=alpha, pool=10.0)
                         print(f"| {test} | {nt} | {move:g} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                               f"{_frac(sc, 'held-out twin read changed')} |")
+    if args.curve:
+        curve(rows)
     if not args.grid:
         return
     print("\nThe per-feature test's settings (3 twins; the distance ratio as stored):\n")
