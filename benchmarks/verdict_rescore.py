@@ -252,10 +252,10 @@ def main() -> None:
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|")
     for pool in (3.0, 5.0, 10.0, 20.0):
-        for alpha in (0.025, 0.05, 0.1):
+        for alpha in (0.01, 0.025, 0.05, 0.1):
             for move in (0.01, 0.02, 0.03):
                 sc = score(rows, 3, floor=move / 2, min_move=move, alpha=alpha, pool=pool)
-                mark = " (default)" if (pool, alpha, move) == (10.0, 0.05, 0.02) else ""
+                mark = " (default)" if (pool, alpha, move) == (10.0, 0.01, 0.02) else ""
                 print(f"| {pool:g}{mark} | {alpha:g} | {move:g} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                       f"{_frac(sc, 'held-out twin read changed')} |")
 
