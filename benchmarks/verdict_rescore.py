@@ -1,5 +1,10 @@
 """Re-score stored verdict-benchmark rows under other settings of the per-feature share test.
 
+Share tests: ``feature`` is compare()'s (each feature's log share against the mean and spread of the
+original and its twins, ``statistics.share_moves``); ``from-original`` is the session-4 test it
+replaced (each model's log move *from the original* against the twins' moves: the original's own
+draw enters every move, which costs power); ``pair`` the paired test below.
+
 The share test of ``compare()`` (``statistics.share_moves``) sees only each model's feature shares,
 which ``benchmarks/verdict.py`` stores per verdict, so its trade-off between power (changed pairs
 read changed) and false alarms (held-out twins read changed) can be traced without re-running any
@@ -62,9 +67,50 @@ def paired_moves(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float
             "z_ratio": float(zz[k] / threshold) if ok.any() else 0.0}
 
 
+def moves_from_original(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float = 0.015,
+                        min_move: float = 0.03, alpha: float = 0.05, pool: float = 10.0) -> float:
+    """The session-4 per-feature test's ``z_ratio``: the log move ``log((s_c + f)/(s_o + f))`` divided
+    by the twins' root-mean-square moves of that feature, shrunk toward the typical feature's."""
+    from scipy import stats
+
+    d = len(so)
+    mc = np.log((sc + floor) / (so + floor))
+    mt = np.log((st + floor) / (so + floor))
+    t = len(mt)
+    own = (mt**2).mean(axis=0)
+    pooled = float(np.median(own) / (stats.chi2.median(t) / t))
+    sd = np.sqrt((t * own + pool * pooled) / (t + pool))
+    z = np.abs(mc) / np.maximum(sd, 1e-12)
+    threshold = float(stats.t.ppf(1 - alpha / (2 * d), df=t + pool))
+    big = np.abs(sc - so) >= min_move
+    return float(np.where(big, z, -1.0).max() / threshold) if big.any() else 0.0
+
+
+def feature_distance_test(qc: np.ndarray, qt: np.ndarray, *, floor: float = 0.03, alpha: float = 0.05,
+                          pool: float = 10.0) -> float:
+    """``z_ratio`` of a per-feature *distance* test (tried in session 5, not adopted): feature j's part
+    ``q_j`` of the noise-corrected squared distance to the original (row by row, signed attributions;
+    stored as ``feature_sq`` by the session-5 design run ``verdict_design_s5_ig_featuredist.json``)
+    on a log scale ``log(q_j + g)`` (``g = floor`` × the twins' mean total), one-sided against the
+    twins' mean and spread of that feature (shrunk toward the typical feature's) at level alpha/d."""
+    from scipy import stats
+
+    qc, qt = np.maximum(qc, 0.0), np.maximum(qt, 0.0)
+    t, d = qt.shape
+    g = floor * float(qt.sum(axis=1).mean())
+    lc, lt = np.log(qc + g), np.log(qt + g)
+    var = lt.var(axis=0, ddof=1)
+    typ = float(np.median(var) / (stats.chi2.median(t - 1) / (t - 1)))
+    sd = np.sqrt(((t - 1) * var + pool * typ) / (t - 1 + pool)) * np.sqrt(1 + 1 / t)
+    z = (lc - lt.mean(axis=0)) / np.maximum(sd, 1e-12)
+    return float(z.max() / stats.t.ppf(1 - alpha / d, df=t - 1 + pool))
+
+
 def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature", **kw: float) -> str:
     """The explainer's status under the share test ``test`` ("feature": compare()'s per-feature test;
-    "pair": the paired test; "both": either, each at half the level), with the first ``n_twins``
+    "from-original": the session-4 test; "pair": the paired test; "both": feature or pair, each at half
+    the level; "distance": ``feature_distance_test``; "feature+distance": feature or distance, each at
+    half the level), with the first ``n_twins``
     stored twins (all when None; the distance ratio is taken as stored)."""
     from leanlens.compare.statistics import share_moves
 
@@ -72,12 +118,20 @@ def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature",
     twins = sh["twins"][:n_twins] if n_twins else sh["twins"]
     one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
     flagged = False
-    if test in ("feature", "both"):
+    arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
+    if test == "from-original":
+        flagged |= moves_from_original(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
+                                       **kw) >= 1
+    if test in ("distance", "feature+distance"):
+        fq = r["feature_sq"]
+        k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "feature+distance" else 1))
+        flagged |= feature_distance_test(arr(fq["compressed"]), arr(fq["twins"][:n_twins] if n_twins else fq["twins"]),
+                                         alpha=k["alpha"]) >= 1
+    if test in ("feature", "both", "feature+distance"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
         flagged |= share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in twins], **k)["z_ratio"] >= 1
     if test in ("pair", "both"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
-        arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
         flagged |= paired_moves(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
                                 **k)["z_ratio"] >= 1
     ratio = r["ratio"]
@@ -102,6 +156,47 @@ def score(rows: list[dict[str, Any]], n_twins: int | None = None, test: str = "f
     return out
 
 
+def twin_like_draws(rows: list[dict[str, Any]]) -> list[tuple[list[float], list[float], list[list[float]]]]:
+    """(original, model, 3 twins) share triples of models that decide for the same reasons by
+    construction: every held-out twin, and — from runs that stored more than 3 twins — each twin past
+    the third judged against the original and the first 3 (one per (data set, seed, explainer))."""
+    out, seen = [], set()
+    for r in rows:
+        sh = r.get("shares")
+        if not sh or r.get("verdict") in (None, "n/a"):
+            continue
+        key = (r["data"], r["seed"], r["explainer"])
+        if len(sh["twins"]) > 3 and key not in seen:
+            seen.add(key)
+            out += [(sh["original"], t, sh["twins"][:3]) for t in sh["twins"][3:]]
+        if r["pair"] == "heldout-twin":
+            out.append((sh["original"], sh["compressed"], sh["twins"][:3]))
+    return out
+
+
+def curve(rows: list[dict[str, Any]]) -> None:
+    """The share test's trade-off over ``share_alpha`` (3 twins, 2-point move, pool 10): the share of
+    twin-like draws it flags against the share of changed-with-agreement pairs the rule reads changed."""
+    from leanlens.compare.statistics import share_moves
+
+    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
+    nulls = twin_like_draws(rows)
+    alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
+    print(f"\nTrade-off over share_alpha (3 twins, 2-point move, pool 10; {len(nulls)} twin-like draws):\n")
+    print("| share_alpha | twin-like draws flagged | " + " | ".join(
+        f"changed (agree) read changed, {e}" for e in sorted({r["explainer"] for r in alt})) + " |")
+    print("|---|---|" + "---|" * len({r["explainer"] for r in alt}))
+    for a in (0.005, 0.01, 0.02, 0.025, 0.05, 0.1):
+        k = {"floor": 0.01, "min_move": 0.02, "alpha": a, "pool": 10.0}
+        fa = sum(share_moves(one(o), one(c), [one(t) for t in ts], **k)["z_ratio"] >= 1 for o, c, ts in nulls)
+        cells = []
+        for e in sorted({r["explainer"] for r in alt}):
+            sel = [r for r in alt if r["explainer"] == e]
+            ok = sum(status(r, 3, "feature", **k) == "changed" for r in sel)
+            cells.append(f"{ok}/{len(sel)} ({ok / len(sel):.0%})")
+        print(f"| {a:g} | {fa}/{len(nulls)} ({fa / max(len(nulls), 1):.1%}) | " + " | ".join(cells) + " |")
+
+
 def _frac(sc: Any, cls: str, data: str | None = None) -> str:
     ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
     n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
@@ -112,37 +207,55 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="verdict.json files of benchmarks/verdict.py")
     ap.add_argument("--grid", action="store_true", help="also the per-feature test's pool/alpha/move grid")
+    ap.add_argument("--alpha", type=float, default=None, help="share_alpha of the main table (default: CompareConfig's)")
+    ap.add_argument("--curve", action="store_true",
+                    help="also the share test's trade-off over share_alpha: twin-like draws flagged vs changed pairs read")
     args = ap.parse_args()
-    rows = [r for f in args.results for r in json.load(open(f))["rows"]]
+    from leanlens.compare import CompareConfig
+
+    alpha = CompareConfig().share_alpha if args.alpha is None else args.alpha
+    rows, seen = [], set()
+    for f in args.results:  # a (data set, seed, pair, explainer) stored twice counts once (the first file's)
+        for r in json.load(open(f))["rows"]:
+            key = (r.get("data"), r.get("seed"), r.get("pair"), r.get("explainer"))
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
-    print(f"{len(rows)} rows; twins stored per row: {stored}\n")
+    print(f"{len(rows)} rows; twins stored per row: {stored}; share_alpha {alpha:g} in the first table\n")
     print("| share test | twins | negligible move | data | explainer | same correct | changed (agree) correct | "
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|---|---|")
     datas = sorted({r["data"] for r in rows})
     explainers = sorted({r["explainer"] for r in rows})
-    for test in ("feature", "pair", "both"):
+    tests = ["feature", "from-original", "pair"]
+    if all(r.get("feature_sq") for r in rows if r.get("shares")):
+        tests += ["distance", "feature+distance"]
+    for test in tests:
         for nt in sorted({3, *stored}):
             if nt > min(stored):
                 continue
-            for move in (0.03, 0.02):
+            for move in (0.02, 0.03):
                 for data in (*datas, "all"):
                     for ex in (*explainers, "all"):
                         sel = [r for r in rows
                                if (data == "all" or r["data"] == data) and (ex == "all" or r["explainer"] == ex)]
-                        sc = score(sel, nt, test, floor=0.015, min_move=move, alpha=0.05, pool=10.0)
+                        sc = score(sel, nt, test, floor=move / 2, min_move=move, alpha=alpha, pool=10.0)
                         print(f"| {test} | {nt} | {move:g} | {data} | {ex} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                               f"{_frac(sc, 'held-out twin read changed')} |")
+    if args.curve:
+        curve(rows)
     if not args.grid:
         return
-    print("\n| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
+    print("\nThe per-feature test's settings (3 twins; the distance ratio as stored):\n")
+    print("| share_pool | share_alpha | negligible move | same correct | changed (agree) correct | "
           "held-out twins read changed |")
     print("|---|---|---|---|---|---|")
     for pool in (3.0, 5.0, 10.0, 20.0):
-        for alpha in (0.05, 0.1):
-            for move in (0.03, 0.02):
-                sc = score(rows, floor=0.015, min_move=move, alpha=alpha, pool=pool)
-                mark = " (default)" if (pool, alpha, move) == (10.0, 0.05, 0.03) else ""
+        for alpha in (0.01, 0.025, 0.05, 0.1):
+            for move in (0.01, 0.02, 0.03):
+                sc = score(rows, 3, floor=move / 2, min_move=move, alpha=alpha, pool=pool)
+                mark = " (default)" if (pool, alpha, move) == (10.0, 0.01, 0.02) else ""
                 print(f"| {pool:g}{mark} | {alpha:g} | {move:g} | {_frac(sc, 'same')} | {_frac(sc, 'agree')} | "
                       f"{_frac(sc, 'held-out twin read changed')} |")
 

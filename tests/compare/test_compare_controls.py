@@ -52,6 +52,7 @@ def test_zeroing_the_informative_inputs_reads_changed(additive, additive_mlp, me
     # the importance that vanished belongs to x1 or x2, and the reason names it
     assert e["share"]["feature"] in (0, 1) and e["share"]["share_compressed"] < 0.01 < e["share"]["share_original"]
     assert any(x.startswith(f"{method}: explanations moved farther than the twins'") for x in r.reasons)
+    assert any(x.startswith(f"{method}:") and "the distance ratio decided" in x for x in r.reasons)
     assert "2 retrained twins of the original" in r.sentence
 
 
@@ -66,3 +67,18 @@ def test_swapped_classes_read_changed_by_the_flip_rate_alone(additive, additive_
     assert r.verdict == "changed"
     assert r.reasons[0].startswith("decisions changed on many rows (flip rate 1.000")
     assert "changes 100% of the original's decisions" in r.sentence
+
+
+def test_a_vanished_feature_reads_changed_by_the_share_test(additive, additive_mlp) -> None:
+    # x1's inputs zeroed: its near copy x12 keeps most decisions, the overall distance stays within
+    # the twins' reach, but x1's share of the importance vanishes, far beyond the spread of the
+    # original's and its twins' shares: the share test decides, and the reason and sentence say so.
+    r = compare(additive_mlp, zero_inputs(additive_mlp, [0]), additive, explainers=["ig"], twins=2, config=CFG,
+                random_state=0)
+    e = r.explainers["ig"]
+    assert r.verdict == "changed" and e["status"] == "changed"
+    assert not (e["ratio"]["value"] >= CFG.changed_ratio and e["ratio"]["lo"] >= 1.0)  # the ratio did not decide
+    assert e["share"]["feature"] == 0 and e["share"]["z"] >= e["share"]["threshold"]
+    assert e["reason"].startswith("one feature's share of the importance lies beyond the spread")
+    assert "the share test decided: x1's share" in e["reason"]
+    assert "x1's share of the importance moved" in r.sentence and "(ig, the share test)" in r.sentence

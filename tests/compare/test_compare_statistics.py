@@ -85,3 +85,38 @@ def test_share_test_flags_a_twin_like_model_at_most_at_its_level() -> None:
     c[..., -1] *= 10
     s = share_moves(o, c, [o * 1.01, o * 0.99, o], min_move=0.03)
     assert s["flagged"] == []
+
+
+def _draw(weights: np.ndarray, rng: np.random.Generator, spread: float = 0.15) -> np.ndarray:
+    """One model of a recipe: its global importance is ``weights`` times a log-normal retraining
+    wobble per feature, as a (1, 1, d) run."""
+    return (weights * np.exp(spread * rng.normal(size=len(weights))))[None, None]
+
+
+def test_share_test_reads_a_proxy_swap_changed_and_held_out_twins_same() -> None:
+    # Known answer: the original, 3 twins and a held-out twin are draws of one recipe that relies on
+    # feature 12 (the key) and hardly on 13 (its copy); a proxy model's reliance moved from the key
+    # to the copy (copy's share 0.5 % → 3 %, key's 15 % → 12.5 %, every other feature as retrained).
+    # The swap must read changed in (nearly) every draw and the held-out twin at most at the level.
+    rng = np.random.default_rng(5)
+    base = np.r_[rng.uniform(0.5, 2.0, size=12), 3.0, 0.1]
+    swap = base.copy()
+    swap[12], swap[13] = 2.5, 0.6
+    runs, swap_flags, twin_flags = 200, 0, 0
+    for _ in range(runs):
+        o, twins = _draw(base, rng), [_draw(base, rng) for _ in range(3)]
+        s = share_moves(o, _draw(swap, rng), twins)
+        swap_flags += s["z_ratio"] >= 1 and set(s["flagged"]) <= {12, 13}
+        twin_flags += share_moves(o, _draw(base, rng), twins)["z_ratio"] >= 1
+    assert swap_flags / runs >= 0.95
+    assert twin_flags / runs <= 0.08
+
+
+def test_share_test_is_calibrated_when_the_original_is_itself_a_draw() -> None:
+    # The test centres each feature on the original and its twins together (T + 1 draws of the
+    # recipe): with the original drawn like every twin, a twin-like model flags at most at the level.
+    rng = np.random.default_rng(6)
+    base = rng.uniform(0.5, 2.0, size=12)
+    flags = sum(bool(share_moves(_draw(base, rng), _draw(base, rng), [_draw(base, rng) for _ in range(3)],
+                                 min_move=0.0)["flagged"]) for _ in range(300))
+    assert flags / 300 <= 0.08

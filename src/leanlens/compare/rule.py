@@ -31,9 +31,9 @@ def explainer_status(e: dict[str, Any], cfg: CompareConfig, names: tuple[str, ..
     fig = (f"distance to the original {e['distance']['value']:.3f} vs {yardstick} {e['yardstick']['value']:.3f}: "
            f"ratio {_r(r['value'])} (interval {_r(r['lo'])}–{_r(r['hi'])})")
     share_txt = (f"{fname}'s share of the importance {_pct(sh['share_original'])} → {_pct(sh['share_compressed'])}"
-                 f", a factor {sh['factor']:.2f}, {sh['z']:.1f} times its spread in the {yardstick} (in which it "
-                 f"moved by a factor {_r(sh['twin_spread'])} on average); beyond {sh['threshold']:.1f} is a change at "
-                 f"level {cfg.share_alpha:g} over {len(names)} features")
+                 f", a factor {sh['factor']:.2f}; {sh['z']:.1f} spreads from the mean of the original and its "
+                 f"{yardstick} (a spread there is a factor {_r(sh['twin_spread'])}); beyond {sh['threshold']:.1f} is a "
+                 f"change at level {cfg.share_alpha:g} over {len(names)} features")
     unresolved = e.get("unresolved")
     if e["yardstick"]["value"] <= 0 and not e["distance"]["value"] > 0:
         return "same", f"explanations are identical to the original's ({fig})"
@@ -42,11 +42,12 @@ def explainer_status(e: dict[str, Any], cfg: CompareConfig, names: tuple[str, ..
                            f"twins nothing can be said ({fig})")
     share_big = sh["move"] >= cfg.negligible_share and sh["z_ratio"] >= 1.0
     if r["value"] >= cfg.changed_ratio and r["lo"] >= 1.0:
-        return "changed", f"explanations moved farther than the {yardstick}' ({fig} ≥ {cfg.changed_ratio})"
+        return "changed", (f"explanations moved farther than the {yardstick}' (the distance ratio decided: {fig} ≥ "
+                           f"{cfg.changed_ratio})")
     # the twins are explained at the same budget, so their share spread carries the same estimator
     # noise: the share test holds at any budget, resolved or not
     if share_big:
-        return "changed", f"one feature's importance moved beyond the {yardstick}' spread ({share_txt})"
+        return "changed", f"one feature's share of the importance lies beyond the spread of the original and its {yardstick} (the share test decided: {share_txt})"
     if unresolved:
         return "unclear", f"{unresolved} ({fig})"
     if r["value"] < cfg.changed_ratio:
@@ -98,7 +99,8 @@ def sentence(verdict: Verdict, explainers: dict[str, dict[str, Any]], decision: 
         fname = names[sh["feature"]] if 0 <= sh["feature"] < len(names) else f"feature {sh['feature']}"
         spread = ", ".join(_pct(x) for x in sh.get("twin_shares") or [])
         return (f"In {subject}, {fname}'s share of the importance moved {_pct(sh['share_original'])} → "
-                f"{_pct(sh['share_compressed'])} ({m}), {sh['z']:.1f} times its spread in {against}"
+                f"{_pct(sh['share_compressed'])} ({m}, the share test), {sh['z']:.1f} times the spread of the "
+                f"original and {against}"
                 f"{f' ({spread})' if spread else ''}, though {agree_txt}: {word}.")
     if verdict == "inconclusive" and e.get("unresolved"):
         return f"{subject.capitalize()} could not be told apart from {against} within its budget cap ({m}: {e['unresolved']}): {word}."
