@@ -465,7 +465,7 @@ def compress_command(
     plan: Annotated[Path | None, typer.Option(help="A plan.yaml: a list of steps such as - prune: {amount: 0.5}.")] = None,
     prune: Annotated[str | None, typer.Option(help="Inline step: KIND:AMOUNT[:CRITERION], e.g. structured:0.5.")] = None,
     finetune: Annotated[int | None, typer.Option(help="Inline step: fine-tune this many epochs.")] = None,
-    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 or dynamic (the same: dynamic int8, the default), or static (calibrated QDQ); ONNX Runtime.")] = None,
+    quantize: Annotated[str | None, typer.Option(help="Inline step: int8 or static (the same: static int8 calibrated on training rows, the default), or dynamic; ONNX Runtime, Linear layers (see Quantize for convolutions).")] = None,
     lowrank: Annotated[float | None, typer.Option(help="Inline step: SVD low-rank at this fraction of the rank.")] = None,
     distill: Annotated[str | None, typer.Option(help="Inline step: distill into an MLP with these hidden widths, e.g. 64,32.")] = None,
     seed: Annotated[int, typer.Option(callback=_check_seed, help="Seed of every random choice (and of the split when the model does not record its own).")] = 0,

@@ -1,7 +1,7 @@
 """Compression: ``compress(model, plan, *, data)`` with one registered handler per step config.
 
 Steps: :class:`Prune` (unstructured / structured), :class:`Finetune`, :class:`Quantize`
-(dynamic int8 through ONNX Runtime), :class:`Distill` (any teacher → MLP or tree student),
+(static or dynamic int8 through ONNX Runtime), :class:`Distill` (any teacher → MLP or tree student),
 :class:`LowRank` (SVD factorization). Each step is measured into a :class:`CompressionRecord`.
 """
 

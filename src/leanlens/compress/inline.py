@@ -53,6 +53,6 @@ def inline_plan(*, prune: str | None = None, finetune: int | None = None, quanti
     if finetune is not None:
         steps.append({"finetune": {"epochs": finetune}})
     if quantize is not None:
-        # "int8" (the default mode, dynamic), "static" or "dynamic"
+        # "int8" (the default mode, static), "static" or "dynamic"
         steps.append({"quantize": {"mode": quantize} if quantize in ("static", "dynamic") else {"dtype": quantize}})
     return parse_plan(steps) if steps else []

@@ -148,28 +148,30 @@ class Quantize(StepConfig):
     The torch model is exported to ONNX (preprocessing included, dropout removed, the output
     affine folded into the last layer). ``mode="static"`` (the default) calibrates activation
     ranges on training rows and writes a QDQ graph with int8 weights that ONNX Runtime fuses
-    into integer kernels once (``QGemm``, ``QLinearConv``); nothing is requantized at run
-    time. ``mode="dynamic"`` stores int8 weights and quantizes activations on the fly
-    (``quantize_dynamic``). The result is an ONNX-backed Model. On a quiet machine (AVX2, no
-    VNNI; ``benchmarks/compression_int8.py``, 2026-12-03) dynamic was faster at equal accuracy on
-    the digits and breast-cancer MLPs and the SmallCNN, at 1 and 2 threads (digits, 1 thread,
-    batch 256: 0.44 against 0.52 ms), hence the default. Since static graphs chain their integer
-    kernels (Relu kept int8) and keep fp32 logits, static and dynamic are level on the two MLPs
-    (within ±5 %, session 3, under load 10–16; a quiet re-run decides); static is still ~2× slower
-    on the SmallCNN at 2 threads (``QLinearConv`` on AVX2 without VNNI), so dynamic stays the default.
+    into integer kernels once (``QGemm``); nothing is requantized at run time, Relu stays int8
+    between layers and the logits leave the last kernel in fp32. ``mode="dynamic"`` stores int8
+    weights and quantizes activations on the fly (``quantize_dynamic``). The result is an
+    ONNX-backed Model. Quiet benchmark (``benchmarks/compression_int8.py``, 2026-12-04, AVX2 without
+    VNNI, batch 256, pruned 50 % + fine-tune 5): static is faster at equal or better accuracy on
+    the digits and breast-cancer MLPs at 1 and 2 threads (digits through ``predict_proba``:
+    0.41 against 0.46 ms at 1 thread, 0.34 against 0.38 ms at 2), hence the default.
+    Convolutions are quantized only when ``ops`` names "Conv": on the SmallCNN, static
+    ``QLinearConv`` is ~5 % faster than fp32 convolutions at 1 thread but ~24 % slower at 2
+    (1.83 / 1.41 ms against 1.92 / 1.13 ms with the convolutions left fp32).
 
     Parameters
     ----------
     dtype : "int8".
     backend : "onnxruntime". (torch's eager-mode ``torch.ao.quantization`` is deprecated and
         its modules do not save as safetensors, so it is not offered.)
-    mode : "dynamic" (default) or "static" (calibrated QDQ).
+    mode : "static" (default; calibrated QDQ) or "dynamic".
     calibration_rows : static mode: an int (that many training rows, drawn with the run's
         seed) or the rows themselves, shape (n, n_features); NaN or a wrong width is an error.
     per_channel : one weight scale per output channel (default) instead of one per tensor.
     ops : ONNX operators to quantize, of "MatMul", "Gemm" (Linear layers) and "Conv".
-        None: all three in static mode; MatMul and Gemm in dynamic mode (ONNX Runtime's dynamic
-        ``ConvInteger`` measured ~4× slower than fp32 convolutions on our benchmark machine).
+        None: MatMul and Gemm in either mode (convolutions stay fp32: static ``QLinearConv``
+        pays off only at 1 thread here, and ONNX Runtime's dynamic ``ConvInteger`` measured ~4×
+        slower than fp32 convolutions on our benchmark machine).
     threads : ONNX Runtime intra-op threads of the returned model. None (default): the model
         chooses at compress time the fewest of 1, 2, 4, … up to compress()'s ``threads`` whose
         ``session.run`` on 256 training rows is within 10 % of the fastest (small graphs run
@@ -182,7 +184,7 @@ class Quantize(StepConfig):
 
     dtype: str = "int8"
     backend: str = "onnxruntime"
-    mode: Literal["static", "dynamic"] = "dynamic"
+    mode: Literal["static", "dynamic"] = "static"
     calibration_rows: Any = 512
     per_channel: bool = True
     ops: tuple[str, ...] | None = None
@@ -229,7 +231,7 @@ class Quantize(StepConfig):
         """The operators quantized (``ops``, or the mode's default)."""
         if self.ops is not None:
             return self.ops
-        return ("MatMul", "Gemm", "Conv") if self.mode == "static" else ("MatMul", "Gemm")
+        return ("MatMul", "Gemm")
 
 
 @dataclasses.dataclass(frozen=True)
