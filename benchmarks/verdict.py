@@ -170,7 +170,7 @@ def pair_models(name: str, ds: Any, original: Any, key: int, seed: int, avoid: l
 
     out: dict[str, Any] = {}
     if "int8" in only:
-        out["int8"] = leanlens.compress(original, [{"quantize": {"dtype": "int8"}}], data=ds, random_state=seed,
+        out["int8"] = leanlens.compress(original, [{"quantize": {"dtype": "int8", "mode": "dynamic"}}], data=ds, random_state=seed,
                                         latency_reps=0).model
     if "prune30-ft" in only:
         out["prune30-ft"] = leanlens.compress(original, [{"prune": {"kind": "structured", "amount": 0.3}},
