@@ -53,7 +53,8 @@ def test_only_runs_the_commands_that_make_its_inputs_first():
     assert readme_timings.inputs_outputs(commands[4]) == (["runs/a", "runs/b/model/model.onnx"], ["runs/c"])
 
 
-def test_write_readme_fills_the_table_from_the_results(tmp_path):
+def test_write_readme_fills_the_table_from_the_results(tmp_path, monkeypatch):
+    monkeypatch.setattr(readme_timings, "HAND_TIMED", {})
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n```bash\nmake test\nleanlens --version\nleanlens datasets   # sets\n"
                       "leanlens info runs/m\n```\n\nbefore\n"
@@ -105,3 +106,15 @@ def test_a_partial_run_updates_only_its_own_rows_of_the_table():
     block = readme_timings.readme_block(m, ["leanlens --version", "leanlens compare a b"])
     assert "| `leanlens compare a b` | 90.0 | 120.0 | 8.4 → 10.8 | re-timed day 2 (only compare) |" in block
     assert "timeout" not in block and "| `leanlens --version` | 1.00 | 1.00 | 1.0 |  |" in block
+
+
+def test_a_hand_timed_command_shows_its_figures_instead_of_not_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(readme_timings, "HAND_TIMED", {"make test": {
+        "wall_s": 281.2, "cpu_s": 363.0, "load": "0.8", "note": "timed by hand | from a fresh clone"}})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"```bash\nmake test\n```\n{readme_timings.BEGIN}\n{readme_timings.END}\n")
+    payload = {"mode": "full", "machine": {"date": "2026-12-04 08:37:00", "cpu": "AMD EPYC", "cores": 2},
+               "rows": [{"command": "make test", "ran": None, "status": "not run", "why": "the whole suite"}]}
+    readme_timings.write_readme(payload, readme)
+    rows = [line for line in readme.read_text().splitlines() if line.startswith("| `")]
+    assert rows == ["| `make test` | 281.2 | 363.0 | 0.8 | timed by hand \\| from a fresh clone |"]
