@@ -155,7 +155,6 @@ class OnnxModel(BaseModel):
         self.allow_control_flow = bool(allow_control_flow)
         self._session: Any = None
         self._out_name: str | None = None
-        self._out_names: list[str] | None = None
         sig = inspect_onnx(self.path, allow_control_flow=self.allow_control_flow)
         self.input_name = sig.input_name
         if input_shape is None:
@@ -265,15 +264,10 @@ class OnnxModel(BaseModel):
 
     def _run(self, X: np.ndarray) -> np.ndarray:
         # Only the output read is fetched; the array ONNX Runtime returns is ours to overwrite.
-        names = self._out_names or self._bind_output()
-        out = (self._session or self.session).run(names, {self.input_name: X})[0]
+        out = (self._session or self.session).run([self._out_name or self._output_name()], {self.input_name: X})[0]
         if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
             out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
         return out if out.ndim == 2 and len(out) == len(X) else out.reshape(len(X), -1)
-
-    def _bind_output(self) -> list[str]:
-        self._out_names = [self._output_name()]
-        return self._out_names
 
     def _output(self, X: np.ndarray) -> np.ndarray:
         z = self._run(X)
@@ -286,17 +280,6 @@ class OnnxModel(BaseModel):
             np.exp(z, out=z)
             z /= z.sum(axis=1, keepdims=True)
         return z
-
-    def output(self, X: Any) -> np.ndarray:
-        """(n, k) float64 probabilities for classifiers, (n, 1) values for regression.
-
-        What ``predict_proba`` returns: the checked rows go straight to ``session.run`` (one output
-        fetched, its name bound once), and the one float64 copy is the result.
-        """
-        arr = self.check_X(X)
-        if len(arr) == 0:
-            return np.zeros((0, self.n_outputs))
-        return self._output(arr).astype(np.float64, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
