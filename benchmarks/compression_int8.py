@@ -24,8 +24,8 @@ and whenever anything else runs on the 2 cores (the interleaved ONNX Runtime cal
 process) the torch fp32 original at 2 threads slows down many-fold (measured twice at load
 5–9: 14.1 / 17.5 ms alone, 99 / 133 ms interleaved with a 0.4 ms sleep; PASSIVE: 3.3 / 11.8
 and 11.6 / 4.4 ms), which would inflate every 2-thread speed-up. PASSIVE makes the reference faster, the ratios smaller.
-ONNX Runtime's sessions do not spin either (``session.intra_op.allow_spinning=0``, OnnxModel's
-default).
+ONNX Runtime's pool threads busy-wait at most ``SPIN_US`` (50 µs, OnnxModel's default) after a
+kernel, which leaves torch's time in the same rounds unchanged (``benchmarks/onnx_spin.py``).
 
     python benchmarks/compression_int8.py            # full mode
     python benchmarks/compression_int8.py --quick    # smoke run

@@ -20,15 +20,26 @@ if TYPE_CHECKING:
 
     from .torch_model import TorchModel
 
-__all__ = ["PARALLEL_GAIN", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
+__all__ = ["PARALLEL_GAIN", "SPIN_US", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
            "time_thread_counts"]
 
 FORMAT = "leanlens-onnx"
 #: ``threads="auto"`` keeps more intra-op threads only when they run a call at least this many
-#: times faster than the fewest within reach: N threads hold N cores, and on small graphs (the
-#: int8 MLPs at batch 256) ONNX Runtime's hand-off between pool threads costs more than the
-#: split work saves (benchmarks/compression_int8.py: 2 threads slower than 1).
+#: times faster than the fewest within reach: N threads hold N cores, and on small work (the
+#: int8 MLPs at batch 1) ONNX Runtime's hand-off between pool threads costs more than the split
+#: work saves (``benchmarks/onnx_spin.py``: 2 threads 0.93–0.94× of 1 at batch 1, 1.47–1.50× at 256).
 PARALLEL_GAIN = 1.1
+#: µs an intra-op pool thread busy-waits for work before it sleeps (ONNX Runtime's
+#: ``session.intra_op.spin_duration_us``). A run hands each kernel to the pool; a thread that
+#: slept must be woken for the next one (a futex and, on a VM, the host's scheduler: tens of µs
+#: per kernel), so with no spin 2 threads are barely faster than 1, and slower at batch 1.
+#: ONNX Runtime's default spins ~1 M iterations and keeps the core long after the run, from
+#: torch, BLAS or another process. ``benchmarks/onnx_spin.py`` (quiet; ``onnx_spin_s7.md``), int8
+#: digits / breast-cancer MLPs, 2 threads against 1, and torch fp32 at 2 threads in the same rounds:
+#: no spin b1 0.78× / 0.64×, b256 1.42× / 1.38×, b1024 1.53× / 1.25×; 50 µs 0.93× / 0.94×,
+#: 1.50× / 1.47×, 1.54× / 1.42×, torch +0 / +1 %; 100 µs: torch +3 / +5 %; 200 µs +9 / +17 %;
+#: the default +71 / +67 %.
+SPIN_US = 50
 #: Rows per call when the thread count is chosen on rows made up for the purpose.
 THREAD_CHOICE_BATCH = 256
 #: The key of the cached choice in a model's metadata (saved with the model: a later load does not re-time).
@@ -64,10 +75,9 @@ def _session(path: Path, threads: int | None) -> Any:
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    # ORT's pool threads busy-wait after each run by default, taking the cores from whatever runs
-    # next (torch's OpenMP threads, other processes). Off: same time for the session itself at 1 and
-    # 2 threads (benchmarks/compression_int8.py), and no stolen cores for the next call.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The pool threads busy-wait for SPIN_US between kernels and after a run, then sleep: see SPIN_US.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    opts.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_US))
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
@@ -86,17 +96,28 @@ def _candidates(max_threads: int) -> list[int]:
 
 
 def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list[int], *, reps: int = 60,
-                       max_seconds: float = 0.3) -> dict[int, float]:
-    """Median ms of one ``session.run`` on ``X`` with each intra-op thread count, interleaved round by round."""
+                       max_seconds: float = 0.15, blocks: int = 5) -> dict[int, float]:
+    """Median ms of one ``session.run`` on ``X`` with each intra-op thread count: ``blocks`` timings,
+    each interleaved round by round, and for each count the median of their medians.
+
+    One timing's ratio between counts swings with the machine's state over a fraction of a second
+    (the digits int8 MLP, 2 threads against 1 at batch 256, ten fresh timings: 1.04–1.35×, so a
+    1.1× rule picked 1 thread in 6 of 10); the median of five picked 2 in 9 of 10.
+    """
     from .latency import time_calls
 
     sessions = {n: _session(Path(path), n) for n in counts}
     feed = {next(iter(sessions.values())).get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
     fns = {str(n): (lambda s=s: s.run(None, feed)) for n, s in sessions.items()}
-    # ≤ ~0.3 s for small graphs; a slow graph stops after 5 rounds (its times scatter less)
-    res = time_calls(fns, threads=None, warmup=2, reps=reps, min_reps=min(5, reps), max_seconds=max_seconds,
-                     attempts=1, warn=False)
-    return {n: res[str(n)].median for n in counts}
+    medians: dict[int, list[float]] = {n: [] for n in counts}
+    for block in range(max(1, blocks)):
+        # ≤ ~0.15 s a block for small graphs; a slow graph stops after 5 rounds (its times scatter less);
+        # the first block warms the fresh sessions (a new pool's first calls run slow)
+        res = time_calls(fns, threads=None, warmup=20 if block == 0 else 2, reps=reps, min_reps=min(5, reps),
+                         max_seconds=max_seconds, attempts=1, warn=False)
+        for n in counts:
+            medians[n].append(res[str(n)].median)
+    return {n: float(np.median(v)) for n, v in medians.items()}
 
 
 def choose_threads(ms: dict[int, float], *, gain: float = PARALLEL_GAIN) -> int:
