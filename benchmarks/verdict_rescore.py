@@ -197,6 +197,88 @@ def curve(rows: list[dict[str, Any]]) -> None:
         print(f"| {a:g} | {fa}/{len(nulls)} ({fa / max(len(nulls), 1):.1%}) | " + " | ".join(cells) + " |")
 
 
+def moderated_z_ratio(so: Any, sc: Any, st: list[Any], *, prior: str, alpha: float = 0.01, pool: float = 10.0,
+                      floor: float = 0.01, min_move: float = 0.02) -> float:
+    """``z_ratio`` of the per-feature share test with another prior for each feature's variance.
+
+    ``median`` is compare()'s (``statistics.share_moves``: the median feature's variance, worth
+    ``pool`` twins); ``trend`` replaces it by the median over the d/3 features nearest in mean
+    log share (a spread that depends on the share's size); ``limma`` estimates the prior's
+    variance and degrees of freedom from the d features' variances by Smyth's moments
+    (Stat. Appl. Genet. Mol. Biol. 2004, limma's ``squeezeVar``), so the data set the pooling
+    weight instead of a fixed ``pool``.
+    """
+    from scipy import optimize, special, stats
+
+    lo, lc = np.log(np.asarray(so) + floor), np.log(np.asarray(sc) + floor)
+    lt = np.log(np.stack([np.asarray(t) for t in st]) + floor)
+    t, d = len(lt), len(lo)
+    group = np.vstack([lo[None], lt])
+    centre, own = group.mean(axis=0), group.var(axis=0, ddof=1)
+    scale = stats.chi2.median(t) / t
+    if prior == "median":
+        s0, d0 = np.full(d, np.median(own) / scale), pool
+    elif prior == "trend":
+        order, k = np.argsort(centre), max(5, d // 3)
+        s0 = np.empty(d)
+        for i, j in enumerate(order):
+            start = max(0, min(i - k // 2, d - k))
+            s0[j] = np.median(own[order[start:start + k]]) / scale
+        d0 = pool
+    elif prior == "limma":
+        e = np.log(np.maximum(own, 1e-300)) - special.digamma(t / 2) + np.log(t / 2)
+        v = float(np.var(e, ddof=1)) - float(special.polygamma(1, t / 2))
+        f = lambda x: float(special.polygamma(1, x / 2)) - v  # noqa: E731
+        d0 = optimize.brentq(f, 1e-3, 1e3) if v > 0 and f(1e-3) > 0 > f(1e3) else 1e3
+        s0 = np.full(d, np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2)))
+    else:
+        raise ValueError(prior)
+    sd = np.sqrt((t * own + d0 * s0) / (t + d0)) * np.sqrt(1 + 1 / (t + 1))
+    z = np.abs(lc - centre) / np.maximum(sd, 1e-12)
+    big = np.abs(np.asarray(sc) - np.asarray(so)) >= min_move
+    threshold = float(stats.t.ppf(1 - alpha / (2 * d), df=t + d0))
+    return float(z[big].max() / threshold) if big.any() else 0.0
+
+
+def priors(rows: list[dict[str, Any]]) -> None:
+    """Power against false alarms of the share test under three variance priors (``moderated_z_ratio``).
+
+    False alarms are counted on twin-like draws: every held-out twin, and in runs that stored 5
+    twins each twin judged against the original and 3 of the other 4 (leave one out, so a run
+    gives 5). Power: changed-with-agreement pairs read changed (the share test, or the distance
+    ratio as stored)."""
+    draws = []
+    for r in rows:
+        sh = r.get("shares")
+        if not sh or r.get("verdict") in (None, "n/a"):
+            continue
+        tw = sh["twins"]
+        if r["pair"] == "prune30-ft" and len(tw) > 3:  # once per (data, seed, explainer)
+            draws += [(r["explainer"], sh["original"], tw[i], [x for j, x in enumerate(tw) if j != i][:3])
+                      for i in range(len(tw))]
+        if r["pair"] == "heldout-twin":
+            draws.append((r["explainer"], sh["original"], sh["compressed"], tw[:3]))
+    alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
+    exs = sorted({r["explainer"] for r in alt})
+    print("\nVariance priors of the share test (3 twins; 2-point move):\n")
+    print("| prior | pool | share_alpha | " + " | ".join(f"{e}: twin-like draws flagged | {e}: changed (agree) read changed"
+                                                     for e in exs) + " |")
+    print("|---|---|---|" + "---|---|" * len(exs))
+    for prior, pools in (("median", (10.0, 20.0, 40.0)), ("trend", (10.0, 20.0)), ("limma", (0.0,))):
+        for pool in pools:
+            for a in (0.01, 0.02, 0.05):
+                cells = []
+                for e in exs:
+                    nl = [x for x in draws if x[0] == e]
+                    fa = sum(moderated_z_ratio(o, c, t, prior=prior, alpha=a, pool=pool) >= 1 for _, o, c, t in nl)
+                    sel = [r for r in alt if r["explainer"] == e]
+                    ok = sum(moderated_z_ratio(r["shares"]["original"], r["shares"]["compressed"], r["shares"]["twins"][:3],
+                                               prior=prior, alpha=a, pool=pool) >= 1
+                             or (r["ratio"]["value"] >= 1.5 and r["ratio"]["lo"] >= 1.0) for r in sel)
+                    cells += [f"{fa}/{len(nl)} ({fa / max(len(nl), 1):.0%})", f"{ok}/{len(sel)} ({ok / max(len(sel), 1):.0%})"]
+                print(f"| {prior} | {'estimated' if prior == 'limma' else f'{pool:g}'} | {a:g} | " + " | ".join(cells) + " |")
+
+
 def _frac(sc: Any, cls: str, data: str | None = None) -> str:
     ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
     n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
@@ -210,6 +292,8 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=None, help="share_alpha of the main table (default: CompareConfig's)")
     ap.add_argument("--curve", action="store_true",
                     help="also the share test's trade-off over share_alpha: twin-like draws flagged vs changed pairs read")
+    ap.add_argument("--priors", action="store_true",
+                    help="only the share test under three variance priors (median, trend, limma's estimated prior)")
     args = ap.parse_args()
     from leanlens.compare import CompareConfig
 
@@ -221,6 +305,9 @@ def main() -> None:
             if key not in seen:
                 seen.add(key)
                 rows.append(r)
+    if args.priors:
+        priors(rows)
+        return
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
     print(f"{len(rows)} rows; twins stored per row: {stored}; share_alpha {alpha:g} in the first table\n")
     print("| share test | twins | negligible move | data | explainer | same correct | changed (agree) correct | "

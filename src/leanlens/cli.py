@@ -481,6 +481,7 @@ def compress_command(
     storage: Annotated[Path | None, typer.Option(help="--auto: SQLite file of the study (resumable).")] = None,
     backend: Annotated[str, typer.Option(help="--auto: run trials 'local'ly or on 'ray'.")] = "local",
     search: Annotated[str | None, typer.Option(help="--auto: search only these steps, e.g. prune,finetune,quantize.")] = None,
+    finalists: Annotated[int, typer.Option(help="--auto: feasible plans re-timed together and (with --require same-reasons) judged, fastest first, until one keeps the reasons; the fastest of each plan shape comes first.")] = 5,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
@@ -508,7 +509,8 @@ def compress_command(
             raise InvalidInputError("Give either --auto or a plan (--plan or inline steps such as --prune), not both.")
         _compress_auto(model_dir, data=data, label=label, impute=impute, seed=seed, threads=threads, out=out, overwrite=overwrite,
                        quiet=quiet, max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,
-                       max_seconds=max_seconds, batch=batch, storage=storage, backend=backend, search=search)
+                       max_seconds=max_seconds, batch=batch, storage=storage, backend=backend, search=search,
+                       finalists=finalists)
         return
     if plan is not None and inline:
         raise InvalidInputError("Give either --plan or inline steps (--prune, --finetune, ...), not both.")
@@ -559,7 +561,7 @@ def _print_record(rows: list[dict[str, Any]], title: str) -> None:
 def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, impute: str | None, seed: int, threads: int, out: Path,
                    overwrite: bool, quiet: bool, max_accuracy_drop: float, require: str | None, trials: int,
                    max_seconds: float | None, batch: int, storage: Path | None, backend: str,
-                   search: str | None) -> None:
+                   search: str | None, finalists: int) -> None:
     """`leanlens compress MODEL --auto`: search, save the winner, its plan and the search."""
     from .compress import compress
     from .compress.auto import AutoBudget
@@ -568,7 +570,7 @@ def _compress_auto(model_dir: Path, *, data: str | None, label: str | None, impu
     from .pipeline.executors import make_executor
 
     budget = AutoBudget(max_accuracy_drop=max_accuracy_drop, require=require, trials=trials,  # type: ignore[arg-type]
-                        max_seconds=max_seconds, batch=batch, threads=threads,
+                        max_seconds=max_seconds, batch=batch, threads=threads, finalists=finalists,
                         storage=None if storage is None else str(storage),
                         steps=None if search is None else tuple(x.strip() for x in search.split(",") if x.strip()))
     model = load_model(model_dir)

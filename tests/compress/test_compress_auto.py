@@ -38,6 +38,27 @@ def test_auto_returns_a_feasible_plan_that_replays_exactly(mlp64, digits, tmp_pa
     assert more.auto is not None and len(more.auto.candidates) == 4
 
 
+def test_finalists_are_the_fastest_of_each_plan_shape_and_of_both_families():
+    from leanlens.compress.auto import _candidates
+
+    def row(trial, **params):
+        return {"trial": trial, "params": params}
+
+    # fastest first: three 32-wide 2-layer students, a 64-wide one, a 128-wide one, two pruned plans
+    feasible = [row(8, student=32, student_layers=2), row(10, student=32, student_layers=2),
+                row(19, student=32, student_layers=1), row(18, student=64, student_layers=2),
+                row(7, student=128, student_layers=1), row(1, student=0, prune="structured", amount=0.7),
+                row(0, student=0, prune="structured", amount=0.5)]
+    # one of each shape before a sibling; the pruned family takes the last place when all are students
+    assert [r["trial"] for r in _candidates(feasible, 4)] == [8, 19, 18, 1]
+    assert [r["trial"] for r in _candidates(feasible, 5)] == [8, 19, 18, 7, 1]
+    # siblings fill the places the shapes leave, fastest first; the order stays the speed order
+    assert [r["trial"] for r in _candidates(feasible, 7)] == [8, 10, 19, 18, 7, 1, 0]
+    assert [r["trial"] for r in _candidates(feasible[:2], 5)] == [8, 10]
+    with pytest.raises(ConfigError, match="finalists"):
+        AutoBudget(finalists=0)
+
+
 def test_an_impossible_budget_returns_the_original_with_candidates(mlp64, digits, monkeypatch):
     from leanlens.compress import judge as judge_module
 

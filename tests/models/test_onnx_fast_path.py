@@ -109,3 +109,29 @@ def test_all_finite_reads_every_chunk():
             y = x.copy()
             y[i] = bad
             assert not _all_finite(y), (i, bad)
+
+
+def test_sessions_spin_a_bounded_time_and_the_thread_timing_takes_the_median_of_blocks(int8_model, monkeypatch):
+    """The pool threads busy-wait SPIN_US, then sleep (not ONNX Runtime's long default, not never);
+    the thread choice's figure per count is the median over its timing blocks."""
+    opts = onnx_model._session(int8_model.path, 2).get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert opts.get_session_config_entry("session.intra_op.spin_duration_us") == str(onnx_model.SPIN_US)
+    assert 0 < onnx_model.SPIN_US <= 200
+    from leanlens.models import latency
+
+    medians = iter([0.9, 1.0, 0.5, 0.6, 0.7, 0.2, 5.0, 5.0, 0.4, 0.3])  # count 1, count 2, per block
+
+    class T:
+        def __init__(self, m):
+            self.median = m
+
+    class R:
+        def __getitem__(self, name):
+            return T(next(medians))
+
+    calls = []
+    monkeypatch.setattr(latency, "time_calls", lambda fns, **kw: calls.append(kw["warmup"]) or R())
+    ms = onnx_model.time_thread_counts(int8_model.path, _rows(int8_model, 8), [1, 2], blocks=5)
+    assert ms == {1: 0.7, 2: 0.6}  # medians of (0.9, 0.5, 0.7, 5.0, 0.4) and (1.0, 0.6, 0.2, 5.0, 0.3)
+    assert calls == [20, 2, 2, 2, 2]  # the first block warms the fresh sessions

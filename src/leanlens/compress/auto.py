@@ -13,7 +13,8 @@ multiply-accumulate of a dense kernel in place, so it cannot make the model fast
 A fresh study starts with three plans enqueued (structured 50 % + 5 epochs, 70 % + 15 epochs
 and 80 % + 10 epochs, each + int8) so that the sampler starts from known-reasonable corners.
 
-After the search, the fastest few feasible candidates are timed once more in ONE
+After the search, up to ``AutoBudget.finalists`` feasible finalists (the fastest of each plan
+shape, so that a student that reads *changed* does not leave only its siblings) are timed once more in ONE
 interleaved timing with the original, here (trials on a parallel executor timed while
 sharing the cores) and, when ``require="same-reasons"``, judged in that order by
 :func:`leanlens.compare` — the public API, the same verdict machinery, twins trained once
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AutoBudget", "AutoSearch", "auto_compress", "plan_from_params", "search_space"]
 
-#: Candidates (fastest feasible first) replayed and, when asked, judged by compare().
-VERDICT_CANDIDATES = 3
 STUDENT_WIDTHS = (16, 32, 64, 128, 256)
 STRUCTURED = ("magnitude", "l1", "taylor", "lamp", "fpgm")
 #: Structured pruning amounts searched (fraction of hidden units removed per layer).
@@ -83,6 +82,13 @@ class AutoBudget:
         None: every step that applies to the model.
     explainers, compare : passed to :func:`leanlens.compare` for the same-reasons verdict
         (None: compare()'s defaults).
+    finalists : how many feasible candidates become finalists: re-timed together and, with
+        ``require="same-reasons"``, judged in order of speed until one keeps the reasons. The
+        fastest plan of each shape comes first (a distilled student's width and depth; a pruned
+        plan's amount to 0.1), and both families when both met the budget: a verdict that
+        fails for one student tends to fail for its faster siblings of the same shape too
+        (digits, session 7: the two fastest students, both 32 wide, read changed, while wider
+        ones had not been judged).
     resolve : how many times a finalist whose verdict reads *inconclusive* is judged again
         with more evidence before it is passed over: each time twice the rows (up to the
         test split), two more twins and twice compare()'s ``max_seconds`` (0: never). The
@@ -101,6 +107,7 @@ class AutoBudget:
     steps: tuple[str, ...] | None = None
     explainers: tuple[str, ...] | None = None
     compare: Any = None
+    finalists: int = 5
     resolve: int = 1
 
     def __post_init__(self) -> None:
@@ -124,7 +131,7 @@ class AutoBudget:
             raise ConfigError(f"The 'max_seconds' parameter of AutoBudget must be a positive number. Got {self.max_seconds!r}.")
         if not isinstance(self.resolve, int) or isinstance(self.resolve, bool) or not 0 <= self.resolve <= 3:
             raise ConfigError(f"The 'resolve' parameter of AutoBudget must be an int in [0, 3]. Got {self.resolve!r}.")
-        for name, value, high in (("trials", self.trials, 10_000), ("batch", self.batch, 1_000_000),
+        for name, value, high in (("trials", self.trials, 10_000), ("batch", self.batch, 1_000_000), ("finalists", self.finalists, 50),
                                   ("threads", self.threads, 256), ("latency_reps", self.latency_reps, 100_000)):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
                 raise ConfigError(f"The {name!r} parameter of AutoBudget must be an int in [1, {high}]. Got {value!r}.")
@@ -353,7 +360,7 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
     say(f"auto: searching {budget.trials} plans over {', '.join(searched)}"
         + (f" (left out: {', '.join(f'{k}: {v}' for k, v in left_out.items())})" if left_out else "")
         + f"; about {per_trial:.0f} s per trial on {workers} worker(s), ≈ {per_trial * budget.trials / workers / 60:.1f} min"
-        + f"{cap}; then up to {VERDICT_CANDIDATES} candidates re-timed"
+        + f"{cap}; then up to {budget.finalists} candidates re-timed"
         + (" and judged by compare()" if budget.require else "") + ".")
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -404,11 +411,13 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
                 tr.set_constraint("accuracy_drop", min(float(out["drop"]), 1e9) - budget.max_accuracy_drop)
                 study.tell(tr, out["ratio"] if math.isfinite(out["ratio"]) else 1e9)
                 if out.get("model") is not None and out["drop"] <= budget.max_accuracy_drop:
-                    kept[tr.number] = (out["ratio"], out["model"])
+                    kept[tr.number] = (out["ratio"], out["model"], dict(tr.params))
                 bar.update(info=f"×{1 / max(out['ratio'], 1e-9):.1f}, −{100 * out['drop']:.1f} pts"
                            if out["error"] is None else "failed")
-            # hold only the models that can still be among the fastest feasible candidates
-            for n in sorted(kept, key=lambda n: kept[n][0])[VERDICT_CANDIDATES:]:
+            # hold only the models that can still be finalists
+            held = _candidates([{"trial": n, "params": kept[n][2]} for n in sorted(kept, key=lambda n: kept[n][0])],
+                               budget.finalists)
+            for n in set(kept) - {r["trial"] for r in held}:
                 del kept[n]
             remaining -= k
     search_seconds = time.perf_counter() - start
@@ -426,24 +435,42 @@ def auto_compress(model: Any, *, data: Dataset, budget: AutoBudget | None = None
                      and ratio < 1.0,
                      "verdict": None})
     rows.sort(key=lambda r: r["ratio"])
-    models = {n: m for n, (_, m) in kept.items()}
+    models = {n: m for n, (_, m, _) in kept.items()}
     return _choose(original, data, rows, models, budget, seed, searched, left_out, start, search_seconds, say)
 
 
 def _family(row: dict[str, Any]) -> str:
-    return "distill" if any("distill" in step for step in row["plan"]) else "prune"
+    return "distill" if row["params"].get("student") else "prune"
 
 
-def _candidates(feasible: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The fastest :data:`VERDICT_CANDIDATES` feasible rows, with the fastest of the other plan
-    family (a distilled student vs the original's own weights, pruned) among them when there
-    is one: a verdict that fails for one student tends to fail for its faster siblings too."""
-    top = feasible[:VERDICT_CANDIDATES]
+def _shape(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two plans siblings: a distilled student's width and depth; otherwise the
+    pruning amount (to 0.1) and whether a low-rank step is there."""
+    p = row["params"]
+    if p.get("student"):
+        return ("distill", p["student"], p.get("student_layers"))
+    return ("prune", round(float(p.get("amount", 0.0)), 1) if p.get("prune") == "structured" else 0.0,
+            bool(p.get("lowrank")))
+
+
+def _candidates(feasible: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Up to ``n`` finalists of the feasible rows (fastest first): the fastest row of each
+    shape (:func:`_shape`), then the fastest of the rest; the fastest row of the other plan
+    family (a distilled student vs the original's own weights, pruned) is among them when there
+    is one. Returned fastest first."""
+    firsts: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for r in feasible:
+        (rest if _shape(r) in seen else firsts).append(r)
+        seen.add(_shape(r))
+    top = (firsts + rest)[:n]
     families = {_family(r) for r in top}
-    other = next((r for r in feasible[VERDICT_CANDIDATES:] if _family(r) not in families), None)
-    if other is not None and len(top) == VERDICT_CANDIDATES:
+    other = next((r for r in feasible if _family(r) not in families), None)
+    if other is not None and len(top) == n:
         top = [*top[:-1], other]
-    return top
+    order = {id(r): i for i, r in enumerate(feasible)}
+    return sorted(top, key=lambda r: order[id(r)])
 
 
 def _judge(original: BaseModel, candidate: Any, data: Dataset, row: dict[str, Any], budget: AutoBudget, seed: int,
@@ -488,7 +515,7 @@ def _choose(original: BaseModel, data: Dataset, rows: list[dict[str, Any]], mode
     from .measurement import latency_rows
     from .plan import parse_plan
 
-    top = _candidates([r for r in rows if r["feasible"]])
+    top = _candidates([r for r in rows if r["feasible"]], budget.finalists)
     cands: dict[int, Any] = {}
     for row in top:
         m = models.get(row["trial"])
