@@ -295,17 +295,23 @@ def test_int8_model_chooses_its_threads_once_and_a_reload_keeps_the_choice(mlp64
     timed: list[list[int]] = []
     real = onnx_model.time_thread_counts
 
+    shapes: list[tuple[int, ...]] = []
+
     def spy(path, X, counts, **kw):
         timed.append(list(counts))
-        assert X.shape == (256, 64)  # a batch of the size the model will serve
+        shapes.append(X.shape)
         return real(path, X, counts, **kw)
 
     monkeypatch.setattr(onnx_model, "time_thread_counts", spy)
     monkeypatch.setattr(onnx_model.os, "cpu_count", lambda: 2)
     res = compress(mlp64, [Quantize()], data=digits, latency_reps=0, threads=2, random_state=0)
     q = res.model
-    assert timed == [[1, 2]]
+    assert timed == [[1, 2], [1, 2]]
+    assert shapes == [(256, 64), (1, 64)]  # a batch of the size the model will serve, then one row
     choice = q.metadata["onnx_threads"]
+    assert choice["small"]["rows_up_to"] == onnx_model.SMALL_ROWS and set(choice["small"]["ms"]) == {"1", "2"}
+    assert choice["small"]["threads"] == onnx_model.choose_threads(
+        {int(k): v for k, v in choice["small"]["ms"].items()})
     assert q.threads == "auto" and choice["max_threads"] == 2 and choice["batch"] == 256
     assert set(choice["ms"]) == {"1", "2"}
     assert q.threads_ == onnx_model.choose_threads({int(k): v for k, v in choice["ms"].items()})
@@ -327,8 +333,9 @@ def test_int8_model_chooses_its_threads_once_and_a_reload_keeps_the_choice(mlp64
     monkeypatch.setattr(onnx_model, "_session", lambda path, n: made.append(n) or real_session(path, n))
     two = leanlens.load_model(tmp_path / "q")
     two.metadata["onnx_threads"]["threads"] = 2  # as if 2 threads had won, before any session exists
-    two.forward_fn(digits.X_test[:8], threads=2)()
-    two.forward_fn(digits.X_test[:8], threads=1)()
+    # (32 rows: above SMALL_ROWS, so the batch choice applies; small calls are tested in tests/models)
+    two.forward_fn(digits.X_test[:32], threads=2)()
+    two.forward_fn(digits.X_test[:32], threads=1)()
     assert made == [2, 1]  # the model's own 2-thread session, then one of 1 thread for the lower ceiling
     back.set_threads(1)
     assert back.session.get_session_options().intra_op_num_threads == 1

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from .torch_model import TorchModel
 
-__all__ = ["PARALLEL_GAIN", "SPIN_US", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
+__all__ = ["PARALLEL_GAIN", "SMALL_ROWS", "SPIN_US", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
            "time_thread_counts"]
 
 FORMAT = "leanlens-onnx"
@@ -42,6 +42,11 @@ PARALLEL_GAIN = 1.1
 SPIN_US = 50
 #: Rows per call when the thread count is chosen on rows made up for the purpose.
 THREAD_CHOICE_BATCH = 256
+#: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
+#: choice): splitting a few rows over a pool costs more than it saves. The digits int8 MLP with
+#: 50 µs spin, 2 threads against 1: 0.93–0.95× at 1–4 rows, 0.97–0.98× at 8 and 16, 1.01–1.04× at
+#: 32, 1.14× at 64 (three timings each, session 7).
+SMALL_ROWS = 16
 #: The key of the cached choice in a model's metadata (saved with the model: a later load does not re-time).
 THREADS_KEY = "onnx_threads"
 #: ONNX Runtime's names of the output types ``output()`` reads.
@@ -97,27 +102,29 @@ def _candidates(max_threads: int) -> list[int]:
 
 def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list[int], *, reps: int = 60,
                        max_seconds: float = 0.15, blocks: int = 5) -> dict[int, float]:
-    """Median ms of one ``session.run`` on ``X`` with each intra-op thread count: ``blocks`` timings,
-    each interleaved round by round, and for each count the median of their medians.
+    """ms of one ``session.run`` on ``X`` with each intra-op thread count: ``blocks`` timings, each
+    interleaved round by round, and for each count the median over blocks of its fast end (p10).
 
-    One timing's ratio between counts swings with the machine's state over a fraction of a second
-    (the digits int8 MLP, 2 threads against 1 at batch 256, ten fresh timings: 1.04–1.35×, so a
-    1.1× rule picked 1 thread in 6 of 10); the median of five picked 2 in 9 of 10.
+    The ratio between counts swings with the machine over fractions of a second: the digits int8
+    MLP at batch 256, 2 threads against 1, in a process that had just trained a torch model, six
+    choices of five blocks each: medians 1.09–1.43×, fast ends 1.13–1.27× (a single timing's
+    median: 1.04–1.35×). Interference only slows a call, so the fast end tells more steadily
+    what a thread count can do; the 1.1× rule of :func:`choose_threads` is applied to it.
     """
     from .latency import time_calls
 
     sessions = {n: _session(Path(path), n) for n in counts}
     feed = {next(iter(sessions.values())).get_inputs()[0].name: np.ascontiguousarray(X, dtype=np.float32)}
     fns = {str(n): (lambda s=s: s.run(None, feed)) for n, s in sessions.items()}
-    medians: dict[int, list[float]] = {n: [] for n in counts}
+    fast: dict[int, list[float]] = {n: [] for n in counts}
     for block in range(max(1, blocks)):
         # ≤ ~0.15 s a block for small graphs; a slow graph stops after 5 rounds (its times scatter less);
         # the first block warms the fresh sessions (a new pool's first calls run slow)
         res = time_calls(fns, threads=None, warmup=20 if block == 0 else 2, reps=reps, min_reps=min(5, reps),
                          max_seconds=max_seconds, attempts=1, warn=False)
         for n in counts:
-            medians[n].append(res[str(n)].median)
-    return {n: float(np.median(v)) for n, v in medians.items()}
+            fast[n].append(res[str(n)].p10)
+    return {n: float(np.median(v)) for n, v in fast.items()}
 
 
 def choose_threads(ms: dict[int, float], *, gain: float = PARALLEL_GAIN) -> int:
@@ -154,6 +161,8 @@ class OnnxModel(BaseModel):
     run faster on one thread: ONNX Runtime's hand-off between pool threads costs more than the
     split work saves. The choice and its timings are kept in ``metadata["onnx_threads"]`` and
     saved with the model, so a later load on a machine with as many cores does not time again;
+    calls on at most :data:`SMALL_ROWS` rows use a second choice, made on one row (a second
+    session, made on first use, when it differs);
     :meth:`choose_threads` makes it on rows of your own, :meth:`set_threads` overrides it. The
     timing runs the graph, so it happens at the first call, never at load.
     """
@@ -175,6 +184,7 @@ class OnnxModel(BaseModel):
             raise InvalidInputError("The 'max_threads' parameter of OnnxModel must be None or an int ≥ 1. Got 'auto'.")
         self.allow_control_flow = bool(allow_control_flow)
         self._session: Any = None
+        self._small: Any = None  # small calls' session when their chosen threads differ; False: they use the model's
         self._out_name: str | None = None
         sig = inspect_onnx(self.path, allow_control_flow=self.allow_control_flow)
         self.input_name = sig.input_name
@@ -235,31 +245,56 @@ class OnnxModel(BaseModel):
         """Time ``session.run`` on ``X`` at 1, 2, 4, … ``max_threads`` threads (interleaved) and keep the
         fewest within :data:`PARALLEL_GAIN` of the fastest; the choice goes to ``metadata["onnx_threads"]``.
 
-        Sets ``threads="auto"``. ``X`` : array of shape (n_samples, n_features), the batch size the
-        model will serve. Returns the chosen thread count.
+        The same is done on the first row of ``X``: calls on at most :data:`SMALL_ROWS` rows run with
+        that choice (``metadata["onnx_threads"]["small"]``). Sets ``threads="auto"``. ``X`` : array of
+        shape (n_samples, n_features), the batch size the model will serve. Returns the chosen count.
         """
         arr = self.check_X(X)
         counts = _candidates(self._max_threads())
         ms: dict[int, float | None] = {counts[0]: None}  # one core: nothing to choose, nothing timed
+        small_ms: dict[int, float | None] = {counts[0]: None}
         if len(counts) > 1:
             timed = time_thread_counts(self.path, arr, counts)
             ms, chosen = dict(timed), choose_threads(timed)
+            one = time_thread_counts(self.path, arr[:1], counts)
+            small_ms, small = dict(one), choose_threads(one)
         else:
-            chosen = counts[0]
-        self.threads, self._session = "auto", None
+            chosen = small = counts[0]
+        self.threads, self._session, self._small = "auto", None, None
         self.metadata[THREADS_KEY] = {
             "threads": chosen, "max_threads": self._max_threads(), "cores": os.cpu_count() or 1, "batch": len(arr),
             "rows": source, "ms": {str(n): t for n, t in ms.items()},
             "rule": f"fewest threads within {PARALLEL_GAIN:g}x of the fastest",
+            "small": {"threads": small, "rows_up_to": SMALL_ROWS, "batch": 1,
+                      "ms": {str(n): t for n, t in small_ms.items()}},
         }
         return chosen
+
+    def _small_threads(self) -> int | None:
+        """The threads chosen for calls on at most :data:`SMALL_ROWS` rows (None: not chosen, or invalid)."""
+        cached = self.metadata.get(THREADS_KEY)
+        small = cached.get("small") if self.threads == "auto" and isinstance(cached, dict) else None
+        n = small.get("threads") if isinstance(small, dict) else None
+        ok = isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= self._max_threads()
+        return n if ok else None
+
+    def _session_for(self, n_rows: int) -> Any:
+        """The session of a call on ``n_rows`` rows: the small-call choice for at most :data:`SMALL_ROWS`
+        rows when the model chose its threads and that choice differs; the model's session otherwise."""
+        if n_rows > SMALL_ROWS or self.threads != "auto":
+            return self._session or self.session
+        if self._small is None:  # resolved once (threads_ reads os.cpu_count(), ~10 µs): a session, or False
+            own = self.threads_  # first: a missing or stale choice is made again, the small one with it
+            n = self._small_threads()
+            self._small = False if n is None or n == own else _session(self.path, n)
+        return (self._session or self.session) if self._small is False else self._small
 
     def set_threads(self, threads: int | Literal["auto"] | None) -> None:
         """Override the intra-op threads (an int; None: ONNX Runtime's default; "auto": choose again)."""
         self.threads = _check_threads(threads, "threads")
         if self.threads == "auto":
             self.metadata.pop(THREADS_KEY, None)
-        self._session = None
+        self._session = self._small = None
 
     def _output_name(self) -> str:
         """The graph output read: the last floating-point one (found once, from the session)."""
@@ -285,7 +320,8 @@ class OnnxModel(BaseModel):
 
     def _run(self, X: np.ndarray) -> np.ndarray:
         # Only the output read is fetched; the array ONNX Runtime returns is ours to overwrite.
-        out = (self._session or self.session).run([self._out_name or self._output_name()], {self.input_name: X})[0]
+        sess = self._session_for(len(X)) if len(X) <= SMALL_ROWS else (self._session or self.session)
+        out = sess.run([self._out_name or self._output_name()], {self.input_name: X})[0]
         if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
             out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
         return out if out.ndim == 2 and len(out) == len(X) else out.reshape(len(X), -1)
@@ -318,12 +354,16 @@ class OnnxModel(BaseModel):
     def forward_fn(self, X: Any, *, threads: int | None = None) -> Callable[[], Any]:
         """One ``session.run`` on ``X`` through IO binding (input bound once: no per-call feed
         dict or copy). ``threads`` other than the model's builds a session with that many; with
-        ``threads="auto"`` it is a ceiling: the model's own choice runs when it is not above it."""
+        ``threads="auto"`` it is a ceiling: the model's own choice runs when it is not above it (on at
+        most :data:`SMALL_ROWS` rows, the choice made on one row, as ``predict_proba`` does)."""
         arr = self.check_X(X)
         own = self.threads_
         # "auto": ``threads`` is a ceiling, the model's own choice runs when it is within it.
         fits = threads is None or threads == own or (self.threads == "auto" and own is not None and own <= threads)
-        sess = self.session if fits else _session(self.path, threads)
+        sess = _session(self.path, threads) if not fits else self._session_for(len(arr))
+        if fits and threads is not None and self._small is not False and sess is self._small \
+                and (self._small_threads() or 0) > threads:
+            sess = self.session  # the small-call choice is above the ceiling asked for
         binding = sess.io_binding()
         binding.bind_cpu_input(self.input_name, arr)
         for out in sess.get_outputs():
