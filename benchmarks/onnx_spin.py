@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, machine_line, write_results
 
 SETTINGS: tuple[str, ...] = ("none", "20", "50", "100", "200", "500", "default")
+QUICK_SETTINGS: tuple[str, ...] = ("none", "50")
 BATCHES = (1, 256, 1024)
 
 
@@ -90,7 +91,7 @@ def main() -> None:
         base = np.ascontiguousarray(latency_rows(ds, 256), dtype=np.float32)
         X = {b: np.ascontiguousarray(np.resize(base, (b, base.shape[1])), dtype=np.float32) for b in BATCHES}
         torch_fn = model.forward_fn(X[256])
-        for setting in SETTINGS:
+        for setting in QUICK_SETTINGS if args.quick else SETTINGS:
             one, two = _session(str(q.path), 1, "none"), _session(str(q.path), 2, setting)
             row: dict[str, Any] = {"model": name, "spin": setting}
             for b in BATCHES:
