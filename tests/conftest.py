@@ -24,6 +24,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # other worker and ran 15-70x slower under load (1.4 s vs 45-100 s wall for the same training and
 # forward passes; 0.7 s vs 12-14 s of CPU). No test times anything, so no assertion depends on it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The same for ONNX Runtime's pool threads (leanlens.models.onnx_model.SPIN_US, 50 µs by default):
+# two workers on 2 cores, each session's second thread spinning after every kernel, cost the suite
+# ~10 s of wall time (110.5 s with 0, 120.5 s with 50, one run each on a fresh clone).
+os.environ.setdefault("LEANLENS_ONNX_SPIN_US", "0")
 
 import numpy as np  # after the thread settings above
 

@@ -114,10 +114,19 @@ def test_all_finite_reads_every_chunk():
 def test_sessions_spin_a_bounded_time_and_the_thread_timing_takes_the_median_of_blocks(int8_model, monkeypatch):
     """The pool threads busy-wait SPIN_US, then sleep (not ONNX Runtime's long default, not never);
     the thread choice's figure per count is the median over its timing blocks of their fast ends."""
+    monkeypatch.delenv(onnx_model.SPIN_ENV, raising=False)  # the suite runs with 0 (tests/conftest.py)
     opts = onnx_model._session(int8_model.path, 2).get_session_options()
     assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     assert opts.get_session_config_entry("session.intra_op.spin_duration_us") == str(onnx_model.SPIN_US)
     assert 0 < onnx_model.SPIN_US <= 200
+    monkeypatch.setenv(onnx_model.SPIN_ENV, "0")
+    assert onnx_model._session(int8_model.path, 2).get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"
+    for bad in ("-1", "fast", "2000000"):
+        monkeypatch.setenv(onnx_model.SPIN_ENV, bad)
+        with pytest.raises(InvalidInputError, match=f"{onnx_model.SPIN_ENV} must be an int from 0 to 1000000"):
+            onnx_model.spin_us()
+    monkeypatch.setenv(onnx_model.SPIN_ENV, "0")
     from leanlens.models import latency
 
     medians = iter([0.9, 1.0, 0.5, 0.6, 0.7, 0.2, 5.0, 5.0, 0.4, 0.3])  # count 1, count 2, per block

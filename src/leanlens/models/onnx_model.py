@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from .torch_model import TorchModel
 
-__all__ = ["PARALLEL_GAIN", "SMALL_ROWS", "SPIN_US", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
-           "time_thread_counts"]
+__all__ = ["PARALLEL_GAIN", "SMALL_ROWS", "SPIN_ENV", "SPIN_US", "THREAD_CHOICE_BATCH", "OnnxModel", "choose_threads", "export_onnx", "load_onnx_folder",
+           "spin_us", "time_thread_counts"]
 
 FORMAT = "leanlens-onnx"
 #: ``threads="auto"`` keeps more intra-op threads only when they run a call at least this many
@@ -40,6 +40,8 @@ PARALLEL_GAIN = 1.1
 #: 1.50× / 1.47×, 1.54× / 1.42×, torch +0 / +1 %; 100 µs: torch +3 / +5 %; 200 µs +9 / +17 %;
 #: the default +71 / +67 %.
 SPIN_US = 50
+#: The environment variable that overrides :data:`SPIN_US` (see :func:`spin_us`).
+SPIN_ENV = "LEANLENS_ONNX_SPIN_US"
 #: Rows per call when the thread count is chosen on rows made up for the purpose.
 THREAD_CHOICE_BATCH = 256
 #: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
@@ -73,6 +75,23 @@ def _all_finite(flat: np.ndarray) -> bool:
     return True
 
 
+def spin_us() -> int:
+    """µs the pool threads of a new session busy-wait: :data:`SPIN_US`, or the environment's
+    ``LEANLENS_ONNX_SPIN_US`` (an int from 0, no spin, to 1,000,000), e.g. 0 on a machine whose
+    cores other work needs at once (the test suite: two workers on 2 cores, 110 s with 0 against
+    120 s with 50)."""
+    raw = os.environ.get(SPIN_ENV)
+    if raw is None:
+        return SPIN_US
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 1_000_000:
+        raise InvalidInputError(f"The environment variable {SPIN_ENV} must be an int from 0 to 1000000 (µs). Got {raw!r}.")
+    return value
+
+
 def _session(path: Path, threads: int | None) -> Any:
     import onnxruntime as ort
 
@@ -80,9 +99,11 @@ def _session(path: Path, threads: int | None) -> Any:
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    # The pool threads busy-wait for SPIN_US between kernels and after a run, then sleep: see SPIN_US.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
-    opts.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_US))
+    # The pool threads busy-wait SPIN_US between kernels and after a run, then sleep: see SPIN_US.
+    spin = spin_us()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if spin:
+        opts.add_session_config_entry("session.intra_op.spin_duration_us", str(spin))
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
