@@ -341,8 +341,7 @@ class OnnxModel(BaseModel):
 
     def _run(self, X: np.ndarray) -> np.ndarray:
         # Only the output read is fetched; the array ONNX Runtime returns is ours to overwrite.
-        sess = self._session_for(len(X)) if len(X) <= SMALL_ROWS else (self._session or self.session)
-        out = sess.run([self._out_name or self._output_name()], {self.input_name: X})[0]
+        out = self._session_for(len(X)).run([self._out_name or self._output_name()], {self.input_name: X})[0]
         if out.dtype not in (np.float32, np.float64) or not out.flags.writeable:
             out = out.astype(np.float32)  # float16/bfloat16 outputs: softmax in float32
         return out if out.ndim == 2 and len(out) == len(X) else out.reshape(len(X), -1)
@@ -382,8 +381,7 @@ class OnnxModel(BaseModel):
         # "auto": ``threads`` is a ceiling, the model's own choice runs when it is within it.
         fits = threads is None or threads == own or (self.threads == "auto" and own is not None and own <= threads)
         sess = _session(self.path, threads) if not fits else self._session_for(len(arr))
-        if fits and threads is not None and self._small is not False and sess is self._small \
-                and (self._small_threads() or 0) > threads:
+        if fits and threads is not None and sess is self._small and (self._small_threads() or 0) > threads:
             sess = self.session  # the small-call choice is above the ceiling asked for
         binding = sess.io_binding()
         binding.bind_cpu_input(self.input_name, arr)
