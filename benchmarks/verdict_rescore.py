@@ -156,21 +156,28 @@ def score(rows: list[dict[str, Any]], n_twins: int | None = None, test: str = "f
     return out
 
 
-def twin_like_draws(rows: list[dict[str, Any]]) -> list[tuple[list[float], list[float], list[list[float]]]]:
+def twin_like_draws(rows: list[dict[str, Any]], *, explainer: str | None = None, leave_one_out: bool = False
+                    ) -> list[tuple[list[float], list[float], list[list[float]]]]:
     """(original, model, 3 twins) share triples of models that decide for the same reasons by
     construction: every held-out twin, and — from runs that stored more than 3 twins — each twin past
-    the third judged against the original and the first 3 (one per (data set, seed, explainer))."""
+    the third judged against the original and the first 3 (one per (data set, seed, explainer));
+    with ``leave_one_out`` every stored twin, each against the original and the first 3 of the others.
+    ``explainer``: only that explainer's rows."""
     out, seen = [], set()
     for r in rows:
         sh = r.get("shares")
-        if not sh or r.get("verdict") in (None, "n/a"):
+        if not sh or r.get("verdict") in (None, "n/a") or (explainer and r["explainer"] != explainer):
             continue
         key = (r["data"], r["seed"], r["explainer"])
-        if len(sh["twins"]) > 3 and key not in seen:
+        tw = sh["twins"]
+        if len(tw) > 3 and key not in seen:
             seen.add(key)
-            out += [(sh["original"], t, sh["twins"][:3]) for t in sh["twins"][3:]]
+            if leave_one_out:
+                out += [(sh["original"], tw[i], [x for j, x in enumerate(tw) if j != i][:3]) for i in range(len(tw))]
+            else:
+                out += [(sh["original"], t, tw[:3]) for t in tw[3:]]
         if r["pair"] == "heldout-twin":
-            out.append((sh["original"], sh["compressed"], sh["twins"][:3]))
+            out.append((sh["original"], sh["compressed"], tw[:3]))
     return out
 
 
@@ -201,7 +208,7 @@ def moderated_z_ratio(so: Any, sc: Any, st: list[Any], *, prior: str, alpha: flo
                       floor: float = 0.01, min_move: float = 0.02) -> float:
     """``z_ratio`` of the per-feature share test with another prior for each feature's variance.
 
-    ``median`` is compare()'s (``statistics.share_moves``: the median feature's variance, worth
+    ``median`` is compare()'s own test (``statistics.share_moves``: the median feature's variance, worth
     ``pool`` twins); ``trend`` replaces it by the median over the d/3 features nearest in mean
     log share (a spread that depends on the share's size); ``limma`` estimates the prior's
     variance and degrees of freedom from the d features' variances by Smyth's moments
@@ -210,15 +217,19 @@ def moderated_z_ratio(so: Any, sc: Any, st: list[Any], *, prior: str, alpha: flo
     """
     from scipy import optimize, special, stats
 
+    if prior == "median":
+        from leanlens.compare.statistics import share_moves
+
+        one = lambda x: np.asarray(x, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
+        return float(share_moves(one(so), one(sc), [one(x) for x in st], floor=floor, min_move=min_move, alpha=alpha,
+                                 pool=pool)["z_ratio"])
     lo, lc = np.log(np.asarray(so) + floor), np.log(np.asarray(sc) + floor)
     lt = np.log(np.stack([np.asarray(t) for t in st]) + floor)
     t, d = len(lt), len(lo)
     group = np.vstack([lo[None], lt])
     centre, own = group.mean(axis=0), group.var(axis=0, ddof=1)
     scale = stats.chi2.median(t) / t
-    if prior == "median":
-        s0, d0 = np.full(d, np.median(own) / scale), pool
-    elif prior == "trend":
+    if prior == "trend":
         order, k = np.argsort(centre), max(5, d // 3)
         s0 = np.empty(d)
         for i, j in enumerate(order):
@@ -247,17 +258,6 @@ def priors(rows: list[dict[str, Any]]) -> None:
     twins each twin judged against the original and 3 of the other 4 (leave one out, so a run
     gives 5). Power: changed-with-agreement pairs read changed (the share test, or the distance
     ratio as stored)."""
-    draws = []
-    for r in rows:
-        sh = r.get("shares")
-        if not sh or r.get("verdict") in (None, "n/a"):
-            continue
-        tw = sh["twins"]
-        if r["pair"] == "prune30-ft" and len(tw) > 3:  # once per (data, seed, explainer)
-            draws += [(r["explainer"], sh["original"], tw[i], [x for j, x in enumerate(tw) if j != i][:3])
-                      for i in range(len(tw))]
-        if r["pair"] == "heldout-twin":
-            draws.append((r["explainer"], sh["original"], sh["compressed"], tw[:3]))
     alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
     exs = sorted({r["explainer"] for r in alt})
     print("\nVariance priors of the share test (3 twins; 2-point move):\n")
@@ -269,8 +269,8 @@ def priors(rows: list[dict[str, Any]]) -> None:
             for a in (0.01, 0.02, 0.05):
                 cells = []
                 for e in exs:
-                    nl = [x for x in draws if x[0] == e]
-                    fa = sum(moderated_z_ratio(o, c, t, prior=prior, alpha=a, pool=pool) >= 1 for _, o, c, t in nl)
+                    nl = twin_like_draws(rows, explainer=e, leave_one_out=True)
+                    fa = sum(moderated_z_ratio(o, c, t, prior=prior, alpha=a, pool=pool) >= 1 for o, c, t in nl)
                     sel = [r for r in alt if r["explainer"] == e]
                     ok = sum(moderated_z_ratio(r["shares"]["original"], r["shares"]["compressed"], r["shares"]["twins"][:3],
                                                prior=prior, alpha=a, pool=pool) >= 1
