@@ -44,6 +44,12 @@ SPIN_US = 50
 SPIN_ENV = "LEANLENS_ONNX_SPIN_US"
 #: Rows per call when the thread count is chosen on rows made up for the purpose.
 THREAD_CHOICE_BATCH = 256
+#: Untimed calls of the same session before each timed one when the thread count is chosen
+#: (see ``time_calls``' ``settle``). Without one, each count's call followed the other count's, so a
+#: 2-thread session always found its pool thread asleep (woken for the first kernel) while the
+#: other count had just spun on the cores: it chose 1 thread for 1 of 6 digits int8 models whose
+#: 2 threads ran 1.2–1.35× faster in a loop of their own calls (session 8).
+THREAD_CHOICE_SETTLE = 1
 #: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
 #: choice): splitting a few rows over a pool costs more than it saves. The digits int8 MLP with
 #: 50 µs spin, 2 threads against 1: 0.93–0.95× at 1–4 rows, 0.97–0.98× at 8 and 16, 1.01–1.04× at
@@ -59,15 +65,21 @@ _FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(
 _FINITE_CHUNK = 1 << 14
 
 
-def _all_finite(flat: np.ndarray) -> bool:
-    """True when the sum of squares of the 1-D float32 array ``flat`` is finite, chunk by chunk.
+def _all_finite(X: np.ndarray) -> bool:
+    """True when the sum of squares of the C-contiguous float32 array ``X`` is finite, chunk by chunk.
 
     A NaN or an infinity makes a sum of squares NaN or inf (squares are ≥ 0: no inf − inf), so
     True proves every value finite, in one pass that allocates nothing (``np.isfinite(X).all()``
     writes a bool array first and reads it again: ~1.5× the time). False means a value is not
     finite *or* the squares overflowed float32 (|x| ≳ 1.8e19): the caller then checks element by
-    element, which also names the row and column.
+    element, which also names the row and column. Up to :data:`_FINITE_CHUNK` elements it is one
+    ``np.vdot`` on ``X`` itself (it flattens): no reshape, slice or loop, each of which costs
+    µs on the hot path right after a ``session.run`` (the interpreter's caches are cold there;
+    measured in place, the loop form added ~12 µs to ``predict_proba`` at batch 256, one call ~6 µs).
     """
+    if X.size <= _FINITE_CHUNK:
+        return math.isfinite(np.vdot(X, X))
+    flat = X.reshape(-1)
     for start in range(0, flat.size, _FINITE_CHUNK):
         part = flat[start:start + _FINITE_CHUNK]
         if not math.isfinite(np.vdot(part, part)):
@@ -122,7 +134,8 @@ def _candidates(max_threads: int) -> list[int]:
 
 
 def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list[int], *, reps: int = 60,
-                       max_seconds: float = 0.15, blocks: int = 5) -> dict[int, float]:
+                       max_seconds: float = 0.15, blocks: int = 5, settle: int = THREAD_CHOICE_SETTLE
+                       ) -> dict[int, float]:
     """ms of one ``session.run`` on ``X`` with each intra-op thread count: ``blocks`` timings, each
     interleaved round by round, and for each count the median over blocks of its fast end (p10).
 
@@ -142,7 +155,7 @@ def time_thread_counts(path: str | os.PathLike[str], X: np.ndarray, counts: list
         # ≤ ~0.15 s a block for small graphs; a slow graph stops after 5 rounds (its times scatter less);
         # the first block warms the fresh sessions (a new pool's first calls run slow)
         res = time_calls(fns, threads=None, warmup=20 if block == 0 else 2, reps=reps, min_reps=min(5, reps),
-                         max_seconds=max_seconds, attempts=1, warn=False)
+                         max_seconds=max_seconds, attempts=1, warn=False, settle=settle)
         for n in counts:
             fast[n].append(res[str(n)].p10)
     return {n: float(np.median(v)) for n, v in fast.items()}
@@ -335,7 +348,7 @@ class OnnxModel(BaseModel):
         full check, which converts, fills recorded missing values or names the bad row and column.
         """
         if (type(X) is np.ndarray and X.dtype == np.float32 and X.shape[1:] == self.input_shape and X.ndim > 1
-                and X.flags.c_contiguous and _all_finite(X.reshape(-1))):
+                and X.flags.c_contiguous and _all_finite(X)):
             return X
         return super().check_X(X, param=param)
 
@@ -357,6 +370,13 @@ class OnnxModel(BaseModel):
             np.exp(z, out=z)
             z /= z.sum(axis=1, keepdims=True)
         return z
+
+    def output(self, X: Any) -> np.ndarray:
+        """As ``BaseModel.output``, with one reshape less: :meth:`_output` is already ``(n, k)``."""
+        arr = self.check_X(X)
+        if len(arr) == 0:
+            return np.zeros((0, self.n_outputs))
+        return np.asarray(self._output(arr), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
