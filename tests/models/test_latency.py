@@ -42,6 +42,33 @@ def test_each_round_calls_every_model_once_in_a_varying_order():
     assert seen[160:] == seen[:160]  # seeded: the same orders every run
 
 
+def test_settle_calls_the_same_model_untimed_right_before_each_timed_call():
+    seen: list[str] = []
+    clock = {"t": 0.0}
+
+    def make(k):
+        def f():
+            seen.append(k)
+            clock["t"] += 1.0 if len(seen) > 1 and seen[-2] != k else 0.001  # slow after a neighbour
+        return f
+
+    fns = {k: make(k) for k in "abc"}
+    real = latency.time.perf_counter
+    latency.time.perf_counter = lambda: clock["t"]
+    try:
+        res = latency.time_calls(fns, warmup=0, reps=20, attempts=1, warn=False, settle=2, dispersion_limit=1e9)
+        seen.clear()
+        plain = latency.time_calls(fns, warmup=0, reps=20, attempts=1, warn=False, dispersion_limit=1e9)
+    finally:
+        latency.time.perf_counter = real
+    # every timed call followed its own model: none paid the neighbour's cost (1 ms each, in ms)
+    assert all(res[k].median == pytest.approx(1.0) and res[k].p95 == pytest.approx(1.0) for k in "abc")
+    assert len(seen) == 3 * 20 and max(plain[k].p95 for k in "abc") == pytest.approx(1000.0)  # without: some did
+    for bad in (-1, 1.5, True, "1"):
+        with pytest.raises(InvalidInputError, match="'settle' parameter must be an int ≥ 0"):
+            latency.time_calls(fns, settle=bad)
+
+
 def test_scattered_times_are_flagged_repeated_and_warned():
     n = {"i": 0}
 

@@ -92,7 +92,7 @@ def _summary(times: list[float]) -> Timing:
 
 
 def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int, min_reps: int,
-                 max_seconds: float | None, clock: str, tick: Callable[[int], None] = lambda n: None
+                 max_seconds: float | None, clock: str, settle: int = 0, tick: Callable[[int], None] = lambda n: None
                  ) -> dict[str, Timing]:
     now = time.perf_counter if clock == "wall" else time.thread_time
     for _ in range(warmup):
@@ -113,6 +113,8 @@ def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int
             break
         for i in rng.permutation(len(items)):
             k, fn = items[i]
+            for _ in range(settle):  # untimed: the timed call then follows its own model, not a neighbour
+                fn()
             t0 = now()
             fn()
             times[k].append(now() - t0)
@@ -124,7 +126,7 @@ def _one_attempt(fns: Mapping[str, Callable[[], Any]], *, warmup: int, reps: int
 def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = None, warmup: int = 5,
                reps: int = 200, min_reps: int = 30, max_seconds: float | None = None,
                clock: Literal["wall", "cpu"] = "wall", attempts: int = 3,
-               dispersion_limit: float = DISPERSION_LIMIT, warn: bool = True) -> LatencyResult:
+               dispersion_limit: float = DISPERSION_LIMIT, warn: bool = True, settle: int = 0) -> LatencyResult:
     """Time zero-argument calls interleaved round by round; repeat while unreliable.
 
     Parameters
@@ -141,6 +143,12 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
         (lowest worst p95/median) is returned.
     dispersion_limit : p95/median above which a measurement is unreliable.
     warn : emit a UserWarning when the returned result is unreliable.
+    settle : untimed calls of the same model right before each timed one. 0 (the default): each
+        timed call follows a random other model's, and inherits what that one left: its weights
+        in the caches, and, after a multi-threaded ONNX Runtime session, pool threads still
+        spinning for up to ``SPIN_US`` on the cores. 1 or more: each model is timed in the state a
+        loop of its own calls keeps it in (its own weights cached, its own pool awake), as when
+        one model scores batch after batch; rounds still interleave the models against drift.
     """
     if clock not in ("wall", "cpu"):
         from ..errors import InvalidInputError
@@ -150,6 +158,10 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
         from ..errors import InvalidInputError
 
         raise InvalidInputError("Nothing to time: 'fns' is empty.")
+    if isinstance(settle, bool) or not isinstance(settle, int) or settle < 0:
+        from ..errors import InvalidInputError
+
+        raise InvalidInputError(f"The 'settle' parameter must be an int ≥ 0. Got {settle!r} instead.")
     cores = os.cpu_count() or 1
     best: tuple[float, dict[str, Timing], float] | None = None
     done = 0
@@ -162,7 +174,7 @@ def time_calls(fns: Mapping[str, Callable[[], Any]], *, threads: int | None = No
                 bar.advance(-bar.done, info=f"attempt {done}")
             load = _load()
             timings = _one_attempt(fns, warmup=warmup, reps=max(1, reps), min_reps=min_reps,
-                                   max_seconds=max_seconds, clock=clock, tick=bar.advance)
+                                   max_seconds=max_seconds, clock=clock, settle=settle, tick=bar.advance)
             bar.advance(max(bar.total - bar.done, 0))  # stopped early by max_seconds: this attempt is done
             worst = max(t.dispersion for t in timings.values())
             if best is None or worst < best[0]:
