@@ -101,7 +101,7 @@ def _public_calls(model: Any, X: Any, threads: int, tag: str) -> dict[str, Any]:
             f"predict: {tag}": lambda: m.predict(rows)}
 
 
-def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats: int, reps: int
+def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats: int, reps: int, settle: int = 0
                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     import numpy as np
 
@@ -140,8 +140,8 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
                 if threads == max(THREADS):  # the model as compress() returned it: its own threads, ≤ the budget
                     fns[f"predict_proba: int8 {mode}, own threads ({q.threads_})"] = (
                         lambda q=q: q.predict_proba(X))
-            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=4.0, attempts=1,
-                             warn=False)
+            res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=4.0 * (1 + settle),
+                             attempts=1, warn=False, settle=settle)
             loads.append(res.load_average)
             unreliable.append(res.unreliable)
             for k in fns:
@@ -343,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="compression_int8", help="results file name (benchmarks/results/NAME.json/.md)")
     ap.add_argument("--no-int8", action="store_true", help="skip the static/dynamic int8 tables")
     ap.add_argument("--only", default=",".join(MODELS), help=f"comma-separated models of {', '.join(MODELS)}")
+    ap.add_argument("--settle", type=int, default=0,
+                    help="untimed calls of the same model before each timed one in the int8 tables (0: each timed "
+                         "call follows a random other model's; 1: each model timed as a loop of its own calls keeps it)")
     ap.add_argument("--omp-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
                     help="OMP_WAIT_POLICY for torch (set before torch is imported; see the module docstring)")
     args = ap.parse_args(argv)
@@ -365,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     batches: list[dict[str, Any]] = []
     for name, ds, model in _models(lc, quick, only):
         if not args.no_int8:
-            more, wrap, by_batch = _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps)
+            more, wrap, by_batch = _int8_rows(lc, name, ds, model, quick=quick, repeats=repeats, reps=reps,
+                                              settle=args.settle)
             rows += more
             wrapper += wrap
             batches += by_batch
@@ -375,11 +379,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
     load = os.getloadavg()
     cpu = sum(os.times()[:4])
-    table = "\n".join([f"# int8 and --auto benchmark ({'quick' if quick else 'full'} mode)", "",
+    settled = f"; each timed call after {args.settle} untimed call(s) of the same model" if args.settle else ""
+    table = "\n".join([f"# int8 and --auto benchmark ({'quick' if quick else 'full'} mode{settled})", "",
                        machine_line() + f"; load average at the end {load[0]:.1f} (2 cores); CPU {cpu:.1f} s user+sys "
                        f"in {time.perf_counter() - t_start:.0f} s wall", "", _table(rows, autos, wrapper, batches)])
     payload = {"benchmark": "compression_int8", "mode": "quick" if quick else "full", "machine": machine_info(),
-               "load_average_end": load, "repeats": repeats, "reps": reps, "rows": rows, "auto": autos, "wrapper": wrapper,
+               "load_average_end": load, "repeats": repeats, "reps": reps, "settle": args.settle, "rows": rows, "auto": autos, "wrapper": wrapper,
                "batches": batches, "cpu_seconds": cpu,
                "seconds": time.perf_counter() - t_start, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
                "command": "python benchmarks/compression_int8.py " + " ".join(sys.argv[1:] if argv is None else argv)}
