@@ -48,6 +48,20 @@ def test_fast_path_gives_the_same_numbers_as_converted_inputs(which, request):
     assert m.predict_proba(X[:0]).shape == (0, m.n_outputs)
 
 
+def test_output_in_one_frame_matches_the_general_path_and_refuses_what_it_refuses(int8_model):
+    m = int8_model
+    assert m.session is not None  # the one-frame path needs the session made
+    for n in (onnx_model.SMALL_ROWS + 1, 37, _FINITE_CHUNK // m.n_features):
+        X = _rows(m, n, seed=n)
+        general = np.asarray(m._output(m.check_X(X)), dtype=np.float64)
+        out = m.output(X)
+        assert out.dtype == np.float64 and out.flags.owndata and np.array_equal(out, general)
+        assert np.array_equal(m.predict_proba(X), general)
+        X[n // 2, 3] = np.nan  # a NaN sends the rows through the full check, and its message
+        with pytest.raises(InvalidInputError, match=rf"in 1 rows \(first: row {n // 2}, column "):
+            m.predict_proba(X)
+
+
 @pytest.mark.parametrize("which", ["logits_model", "int8_model"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])

@@ -372,7 +372,24 @@ class OnnxModel(BaseModel):
         return z
 
     def output(self, X: Any) -> np.ndarray:
-        """As ``BaseModel.output``, with one reshape less: :meth:`_output` is already ``(n, k)``."""
+        """As ``BaseModel.output``.
+
+        The hot path (a batch above :data:`SMALL_ROWS` rows of C-contiguous float32 of the exact input
+        shape, at most :data:`_FINITE_CHUNK` values, all finite, once the session exists, for a graph
+        that returns probabilities or values as float32 ``(n, k)``) runs in this one frame: the checks,
+        ``session.run`` and the float64 copy. Right after a ``session.run`` the interpreter's caches are
+        cold, and the five calls of the general path (``check_X``, the finiteness pass, ``_output``,
+        ``_run``, ``_session_for``) cost ~11 µs at batch 256 on the digits int8 MLP (each model timed
+        after one untimed call of its own, session 8). Anything else takes the general path, unchanged.
+        """
+        sess = self._session
+        if (sess is not None and type(X) is np.ndarray and X.dtype == np.float32 and X.ndim > 1
+                and X.shape[1:] == self.input_shape and SMALL_ROWS < len(X) and X.size <= _FINITE_CHUNK
+                and X.flags.c_contiguous and self.output_kind != "logits" and math.isfinite(np.vdot(X, X))):
+            z = sess.run([self._out_name or self._output_name()], {self.input_name: X})[0]
+            if z.dtype == np.float32 and z.ndim == 2 and len(z) == len(X):
+                return z.astype(np.float64)
+            return np.asarray(z, dtype=np.float64).reshape(len(X), -1)
         arr = self.check_X(X)
         if len(arr) == 0:
             return np.zeros((0, self.n_outputs))
