@@ -227,7 +227,8 @@ def _batch_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: int, repeats: int) -> dict[str, Any]:
+def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: int, repeats: int, settle: int = 0
+               ) -> dict[str, Any]:
     from leanlens.compress.auto import AutoBudget
     from leanlens.compress.measurement import latency_rows
     from leanlens.models.latency import interleaved
@@ -253,7 +254,8 @@ def _auto_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, reps: in
         loads = []
         for _ in range(repeats):
             res = interleaved({"original": model, "hand": hand.model, "auto": auto.model}, X, threads=threads,
-                              reps=reps, min_reps=min(30, reps), max_seconds=3.0, attempts=1, warn=False)
+                              reps=reps, min_reps=min(30, reps), max_seconds=3.0 * (1 + settle), attempts=1, warn=False,
+                              settle=settle)
             loads.append(res.load_average)
             for k in meds:
                 meds[k].append(res[k].median)
@@ -344,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-int8", action="store_true", help="skip the static/dynamic int8 tables")
     ap.add_argument("--only", default=",".join(MODELS), help=f"comma-separated models of {', '.join(MODELS)}")
     ap.add_argument("--settle", type=int, default=0,
-                    help="untimed calls of the same model before each timed one in the int8 tables (0: each timed "
+                    help="untimed calls of the same model before each timed one (0: each timed "
                          "call follows a random other model's; 1: each model timed as a loop of its own calls keeps it)")
     ap.add_argument("--omp-wait-policy", default="PASSIVE", choices=("PASSIVE", "ACTIVE", "default"),
                     help="OMP_WAIT_POLICY for torch (set before torch is imported; see the module docstring)")
@@ -375,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             batches += by_batch
             print(f"  {name}: int8 rows done [{time.perf_counter() - t_start:.0f} s]", flush=True)
         if not args.no_auto and "MLP" in name:
-            autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats))
+            autos.append(_auto_rows(lc, name, ds, model, quick=quick, reps=reps, repeats=repeats, settle=args.settle))
             print(f"  {name}: auto done [{time.perf_counter() - t_start:.0f} s]: {autos[-1]['message']}", flush=True)
     load = os.getloadavg()
     cpu = sum(os.times()[:4])
