@@ -46,9 +46,10 @@ SPIN_ENV = "LEANLENS_ONNX_SPIN_US"
 THREAD_CHOICE_BATCH = 256
 #: Untimed calls of the same session before each timed one when the thread count is chosen
 #: (see ``time_calls``' ``settle``). Without one, each count's call followed the other count's, so a
-#: 2-thread session always found its pool thread asleep (woken for the first kernel) while the
-#: other count had just spun on the cores: it chose 1 thread for 1 of 6 digits int8 models whose
-#: 2 threads ran 1.2–1.35× faster in a loop of their own calls (session 8).
+#: 2-thread session always found its pool thread asleep (woken for the first kernel). The digits
+#: int8 MLP at batch 256, which 2 threads run 1.2–1.35× faster in a loop of its own calls, twelve
+#: choices each way (session 8): without, 3 read 1.02–1.07× (1 thread chosen), the others 1.14–1.52×;
+#: with, 11 read 1.19–1.52× and one 0.99 (a slow spell of the second core, which no rule can see).
 THREAD_CHOICE_SETTLE = 1
 #: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
 #: choice): splitting a few rows over a pool costs more than it saves. The digits int8 MLP with
