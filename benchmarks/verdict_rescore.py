@@ -279,6 +279,50 @@ def priors(rows: list[dict[str, Any]]) -> None:
                 print(f"| {prior} | {'estimated' if prior == 'limma' else f'{pool:g}'} | {a:g} | " + " | ".join(cells) + " |")
 
 
+def second_feature(rows: list[dict[str, Any]]) -> None:
+    """A second arm for the share test: also flag when two features each moved beyond a lower
+    threshold ``t2`` (two-sided Student's t at ``p = √(α₂ / C(d, 2))``, so that under the test's
+    normal model two of d features pass it with probability ≤ α₂), beside compare()'s one feature
+    beyond its Bonferroni threshold. A proxy switch moves two features at once (the key's share
+    falls, its copy's rises), each sometimes just short of the threshold. Counted as in ``priors``."""
+    import math
+
+    from scipy import stats
+
+    from leanlens.compare import CompareConfig
+    from leanlens.compare.statistics import share_moves
+
+    cfg = CompareConfig()
+    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
+    k = {"floor": cfg.negligible_share / 2, "min_move": cfg.negligible_share, "alpha": cfg.share_alpha,
+         "pool": cfg.share_pool}
+
+    def flags(so: Any, sc: Any, st: list[Any], alpha2: float) -> bool:
+        sh = share_moves(one(so), one(sc), [one(t) for t in st], **k)
+        if sh["z_ratio"] >= 1 or not alpha2:
+            return bool(sh["z_ratio"] >= 1)
+        z = sorted((x for x in sh["z_moved"] if x is not None), reverse=True)
+        d = len(sh["z_moved"])
+        t2 = stats.t.ppf(1 - math.sqrt(alpha2 / math.comb(d, 2)) / 2, df=len(st) + cfg.share_pool)
+        return len(z) > 1 and z[1] >= t2
+
+    alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
+    exs = sorted({r["explainer"] for r in alt})
+    print("\nA second arm: two features beyond t2 (3 twins; compare()'s one-feature arm at its defaults):\n")
+    print("| α₂ | " + " | ".join(f"{e}: twin-like draws flagged | {e}: changed (agree) read changed" for e in exs) + " |")
+    print("|---|" + "---|---|" * len(exs))
+    for a2 in (0.0, 0.005, 0.01, 0.02, 0.05):
+        cells = []
+        for e in exs:
+            nl = twin_like_draws(rows, explainer=e, leave_one_out=True)
+            fa = sum(flags(o, c, t, a2) for o, c, t in nl)
+            sel = [r for r in alt if r["explainer"] == e]
+            ok = sum(flags(r["shares"]["original"], r["shares"]["compressed"], r["shares"]["twins"][:3], a2)
+                     or (r["ratio"]["value"] >= 1.5 and r["ratio"]["lo"] >= 1.0) for r in sel)
+            cells += [f"{fa}/{len(nl)} ({fa / max(len(nl), 1):.0%})", f"{ok}/{len(sel)} ({ok / max(len(sel), 1):.0%})"]
+        print(f"| {a2:g}{' (one arm only)' if not a2 else ''} | " + " | ".join(cells) + " |")
+
+
 def _frac(sc: Any, cls: str, data: str | None = None) -> str:
     ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
     n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
@@ -294,6 +338,8 @@ def main() -> None:
                     help="also the share test's trade-off over share_alpha: twin-like draws flagged vs changed pairs read")
     ap.add_argument("--priors", action="store_true",
                     help="only the share test under three variance priors (median, trend, limma's estimated prior)")
+    ap.add_argument("--second", action="store_true",
+                    help="only the share test with a second arm (two features beyond a lower threshold)")
     args = ap.parse_args()
     from leanlens.compare import CompareConfig
 
@@ -307,6 +353,9 @@ def main() -> None:
                 rows.append(r)
     if args.priors:
         priors(rows)
+        return
+    if args.second:
+        second_feature(rows)
         return
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
     print(f"{len(rows)} rows; twins stored per row: {stored}; share_alpha {alpha:g} in the first table\n")

@@ -39,6 +39,11 @@ def test_share_moves_names_the_feature_that_moved() -> None:
     s = share_moves(o, moved, twins)
     assert s["feature"] in (0, 3) and s["move"] > 0.2 and s["factor"] > 2
     assert s["z_ratio"] > 5 and s["feature"] in s["flagged"]
+    # every feature's z where its share moved by min_move, None elsewhere; the largest is the one named
+    zs = s["z_moved"]
+    assert len(zs) == 4 and zs[s["feature"]] == max(z for z in zs if z is not None) == s["z"]
+    assert all((z is None) == (abs(a - b) < 0.02) for z, a, b in zip(zs, s["shares_original"], s["shares_compressed"],
+                                                                       strict=True))
 
 
 def _importance_game(weights: np.ndarray, rng: np.random.Generator, n: int = 60) -> np.ndarray:

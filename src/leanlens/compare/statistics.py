@@ -162,5 +162,6 @@ def share_moves(phi_o: np.ndarray, phi_c: np.ndarray, twins: list[np.ndarray], *
         "twin_factors": [float(np.exp(abs(x - lo[j]))) for x in log_share(st[:, j])] if t else [],
         "twin_shares": [float(x) for x in st[:, j]] if t else [],
         "flagged": [int(i) for i in np.nonzero(big & (z >= threshold))[0]],
+        "z_moved": [float(x) if b else None for x, b in zip(z, big, strict=True)],  # per feature; None: moved < min_move
         "shares_original": so.tolist(), "shares_compressed": sc.tolist(),
     }
