@@ -323,6 +323,41 @@ def second_feature(rows: list[dict[str, Any]]) -> None:
         print(f"| {a2:g}{' (one arm only)' if not a2 else ''} | " + " | ".join(cells) + " |")
 
 
+def more_twins(rows: list[dict[str, Any]]) -> None:
+    """compare()'s share test (its defaults) with the first 3, 4, 5 stored twins, on rows that stored 5: the
+    changed-with-agreement pairs it reads changed, and the twin-like draws it flags (held-out twins;
+    each stored twin against the original and the first T of the others, when T + 1 are stored)."""
+    from leanlens.compare import CompareConfig
+    from leanlens.compare.statistics import share_moves
+
+    cfg = CompareConfig()
+    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
+    k = {"floor": cfg.negligible_share / 2, "min_move": cfg.negligible_share, "alpha": cfg.share_alpha,
+         "pool": cfg.share_pool}
+    rows = [r for r in rows if r.get("shares") and len(r["shares"]["twins"]) >= 5]
+
+    def flags(so: Any, sc: Any, st: list[Any]) -> bool:
+        return bool(share_moves(one(so), one(sc), [one(t) for t in st], **k)["z_ratio"] >= 1)
+
+    print(f"\nThe share test with more twins ({len(rows)} rows that stored 5 twins):\n")
+    print("| explainer | twins | changed (agree): share test reads changed | held-out twins flagged | "
+          "stored twins flagged (against the original and T others) |")
+    print("|---|---|---|---|---|")
+    for e in sorted({r["explainer"] for r in rows}):
+        sel = [r for r in rows if r["explainer"] == e]
+        for nt in (3, 4, 5):
+            alt = [r for r in sel if CLASS.get(r["pair"]) == "agree"]
+            ok = sum(flags(r["shares"]["original"], r["shares"]["compressed"], r["shares"]["twins"][:nt]) for r in alt)
+            held = [r for r in sel if r["pair"] == "heldout-twin"]
+            fa = sum(flags(r["shares"]["original"], r["shares"]["compressed"], r["shares"]["twins"][:nt]) for r in held)
+            runs = {(r["data"], r["seed"]): r["shares"] for r in sel}
+            draws = [(sh["original"], tw[i], [x for j, x in enumerate(tw) if j != i][:nt])
+                     for sh in runs.values() for tw in [sh["twins"]] if len(tw) > nt for i in range(len(tw))]
+            fl = sum(flags(o, c, t) for o, c, t in draws)
+            loo = f"{fl}/{len(draws)} ({fl / len(draws):.0%})" if draws else "– (needs T + 1 stored)"
+            print(f"| {e} | {nt} | {ok}/{len(alt)} ({ok / max(len(alt), 1):.0%}) | {fa}/{len(held)} | {loo} |")
+
+
 def _frac(sc: Any, cls: str, data: str | None = None) -> str:
     ok = sum(c[True] for (_, k), c in sc.items() if k == cls)
     n = sum(c[True] + c[False] for (_, k), c in sc.items() if k == cls)
@@ -340,6 +375,8 @@ def main() -> None:
                     help="only the share test under three variance priors (median, trend, limma's estimated prior)")
     ap.add_argument("--second", action="store_true",
                     help="only the share test with a second arm (two features beyond a lower threshold)")
+    ap.add_argument("--more-twins", action="store_true",
+                    help="only the share test with 3, 4 and 5 of the stored twins (rows that stored 5)")
     args = ap.parse_args()
     from leanlens.compare import CompareConfig
 
@@ -356,6 +393,9 @@ def main() -> None:
         return
     if args.second:
         second_feature(rows)
+        return
+    if args.more_twins:
+        more_twins(rows)
         return
     stored = sorted({len(r["shares"]["twins"]) for r in rows if r.get("shares")})
     print(f"{len(rows)} rows; twins stored per row: {stored}; share_alpha {alpha:g} in the first table\n")
