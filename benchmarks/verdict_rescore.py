@@ -31,6 +31,20 @@ CLASS = {"int8": "same", "prune30-ft": "same", "heldout-twin": "same", "distille
          "proxy": "agree", "zeroed-ft": "agree", "prune80": "flips"}
 
 
+def _run_of(shares: Any) -> np.ndarray:
+    """Stored shares as a (1, 1, d) run of attributions (what ``share_moves`` reads)."""
+    return np.asarray(shares, dtype=float)[None, None, :]
+
+
+def _default_share_test() -> dict[str, float]:
+    """``share_moves``' settings at compare()'s defaults."""
+    from leanlens.compare import CompareConfig
+
+    cfg = CompareConfig()
+    return {"floor": cfg.negligible_share / 2, "min_move": cfg.negligible_share, "alpha": cfg.share_alpha,
+            "pool": cfg.share_pool}
+
+
 def paired_moves(so: np.ndarray, sc: np.ndarray, st: np.ndarray, *, floor: float = 0.015, min_move: float = 0.03,
                  alpha: float = 0.05, pool: float = 10.0) -> dict[str, Any]:
     """The paired test: did reliance move from one feature to another beyond the twins' spread?
@@ -116,7 +130,6 @@ def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature",
 
     sh = r["shares"]
     twins = sh["twins"][:n_twins] if n_twins else sh["twins"]
-    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
     flagged = False
     arr = lambda s: np.asarray(s, dtype=float)  # noqa: E731
     if test == "from-original":
@@ -129,7 +142,7 @@ def status(r: dict[str, Any], n_twins: int | None = None, test: str = "feature",
                                          alpha=k["alpha"]) >= 1
     if test in ("feature", "both", "feature+distance"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
-        flagged |= share_moves(one(sh["original"]), one(sh["compressed"]), [one(t) for t in twins], **k)["z_ratio"] >= 1
+        flagged |= share_moves(_run_of(sh["original"]), _run_of(sh["compressed"]), [_run_of(t) for t in twins], **k)["z_ratio"] >= 1
     if test in ("pair", "both"):
         k = dict(kw, alpha=kw.get("alpha", 0.05) / (2 if test == "both" else 1))
         flagged |= paired_moves(arr(sh["original"]), arr(sh["compressed"]), np.stack([arr(t) for t in twins]),
@@ -186,7 +199,6 @@ def curve(rows: list[dict[str, Any]]) -> None:
     twin-like draws it flags against the share of changed-with-agreement pairs the rule reads changed."""
     from leanlens.compare.statistics import share_moves
 
-    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
     nulls = twin_like_draws(rows)
     alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
     print(f"\nTrade-off over share_alpha (3 twins, 2-point move, pool 10; {len(nulls)} twin-like draws):\n")
@@ -195,7 +207,7 @@ def curve(rows: list[dict[str, Any]]) -> None:
     print("|---|---|" + "---|" * len({r["explainer"] for r in alt}))
     for a in (0.005, 0.01, 0.02, 0.025, 0.05, 0.1):
         k = {"floor": 0.01, "min_move": 0.02, "alpha": a, "pool": 10.0}
-        fa = sum(share_moves(one(o), one(c), [one(t) for t in ts], **k)["z_ratio"] >= 1 for o, c, ts in nulls)
+        fa = sum(share_moves(_run_of(o), _run_of(c), [_run_of(t) for t in ts], **k)["z_ratio"] >= 1 for o, c, ts in nulls)
         cells = []
         for e in sorted({r["explainer"] for r in alt}):
             sel = [r for r in alt if r["explainer"] == e]
@@ -220,8 +232,7 @@ def moderated_z_ratio(so: Any, sc: Any, st: list[Any], *, prior: str, alpha: flo
     if prior == "median":
         from leanlens.compare.statistics import share_moves
 
-        one = lambda x: np.asarray(x, dtype=float)[None, None, :]  # noqa: E731 - shares as a (1, 1, d) run
-        return float(share_moves(one(so), one(sc), [one(x) for x in st], floor=floor, min_move=min_move, alpha=alpha,
+        return float(share_moves(_run_of(so), _run_of(sc), [_run_of(x) for x in st], floor=floor, min_move=min_move, alpha=alpha,
                                  pool=pool)["z_ratio"])
     lo, lc = np.log(np.asarray(so) + floor), np.log(np.asarray(sc) + floor)
     lt = np.log(np.stack([np.asarray(t) for t in st]) + floor)
@@ -289,21 +300,17 @@ def second_feature(rows: list[dict[str, Any]]) -> None:
 
     from scipy import stats
 
-    from leanlens.compare import CompareConfig
     from leanlens.compare.statistics import share_moves
 
-    cfg = CompareConfig()
-    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
-    k = {"floor": cfg.negligible_share / 2, "min_move": cfg.negligible_share, "alpha": cfg.share_alpha,
-         "pool": cfg.share_pool}
+    k = _default_share_test()
 
     def flags(so: Any, sc: Any, st: list[Any], alpha2: float) -> bool:
-        sh = share_moves(one(so), one(sc), [one(t) for t in st], **k)
+        sh = share_moves(_run_of(so), _run_of(sc), [_run_of(t) for t in st], **k)
         if sh["z_ratio"] >= 1 or not alpha2:
             return bool(sh["z_ratio"] >= 1)
         z = sorted((x for x in sh["z_moved"] if x is not None), reverse=True)
         d = len(sh["z_moved"])
-        t2 = stats.t.ppf(1 - math.sqrt(alpha2 / math.comb(d, 2)) / 2, df=len(st) + cfg.share_pool)
+        t2 = stats.t.ppf(1 - math.sqrt(alpha2 / math.comb(d, 2)) / 2, df=len(st) + k["pool"])
         return len(z) > 1 and z[1] >= t2
 
     alt = [r for r in rows if r.get("shares") and CLASS.get(r.get("pair", "")) == "agree"]
@@ -327,17 +334,13 @@ def more_twins(rows: list[dict[str, Any]]) -> None:
     """compare()'s share test (its defaults) with the first 3, 4, 5 stored twins, on rows that stored 5: the
     changed-with-agreement pairs it reads changed, and the twin-like draws it flags (held-out twins;
     each stored twin against the original and the first T of the others, when T + 1 are stored)."""
-    from leanlens.compare import CompareConfig
     from leanlens.compare.statistics import share_moves
 
-    cfg = CompareConfig()
-    one = lambda s: np.asarray(s, dtype=float)[None, None, :]  # noqa: E731
-    k = {"floor": cfg.negligible_share / 2, "min_move": cfg.negligible_share, "alpha": cfg.share_alpha,
-         "pool": cfg.share_pool}
+    k = _default_share_test()
     rows = [r for r in rows if r.get("shares") and len(r["shares"]["twins"]) >= 5]
 
     def flags(so: Any, sc: Any, st: list[Any]) -> bool:
-        return bool(share_moves(one(so), one(sc), [one(t) for t in st], **k)["z_ratio"] >= 1)
+        return bool(share_moves(_run_of(so), _run_of(sc), [_run_of(t) for t in st], **k)["z_ratio"] >= 1)
 
     print(f"\nThe share test with more twins ({len(rows)} rows that stored 5 twins):\n")
     print("| explainer | twins | changed (agree): share test reads changed | held-out twins flagged | "
