@@ -55,11 +55,23 @@ def test_output_in_one_frame_matches_the_general_path_and_refuses_what_it_refuse
         X = _rows(m, n, seed=n)
         general = np.asarray(m._output(m.check_X(X)), dtype=np.float64)
         out = m.output(X)
+        assert m._hot[0].__self__ is m.session._sess  # the session's compiled run, not its Python wrapper
         assert out.dtype == np.float64 and out.flags.owndata and np.array_equal(out, general)
         assert np.array_equal(m.predict_proba(X), general)
         X[n // 2, 3] = np.nan  # a NaN sends the rows through the full check, and its message
         with pytest.raises(InvalidInputError, match=rf"in 1 rows \(first: row {n // 2}, column "):
             m.predict_proba(X)
+    before = m.session
+    m.set_threads(1)  # a new session: the hot path is looked up again, on it
+    assert m._hot is None
+    X = _rows(m, 37)
+    assert np.array_equal(m.output(X), general_of(m, X))
+    assert m.session is not before and m._hot[0].__self__ is m.session._sess
+    assert np.array_equal(m.output(X), general_of(m, X))
+
+
+def general_of(m, X):
+    return np.asarray(m._output(m.check_X(X)), dtype=np.float64)
 
 
 @pytest.mark.parametrize("which", ["logits_model", "int8_model"])
