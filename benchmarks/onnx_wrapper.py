@@ -72,6 +72,9 @@ def _calls(model: Any, X: Any, torch_model: Any) -> dict[str, Any]:
 
 
 def _time(calls: dict[str, Any], rounds: int, settle: int, seed: int) -> dict[str, Any]:
+    """The rounds of ``leanlens.models.latency.time_calls`` (a random order per round, ``settle``
+    untimed calls before each timed one), keeping every call's time: the pairing needs each round's
+    times, and ``time_calls`` keeps medians only."""
     import numpy as np
 
     keys = list(calls)
