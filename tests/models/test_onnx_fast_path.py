@@ -34,6 +34,11 @@ def _rows(model, n, seed=0):
     return np.random.default_rng(seed).normal(size=(n, model.n_features)).astype(np.float32)
 
 
+def _general(m, X):
+    """What the general path returns for ``X``."""
+    return np.asarray(m._output(m.check_X(X)), dtype=np.float64)
+
+
 @pytest.mark.parametrize("which", ["logits_model", "int8_model"])
 def test_fast_path_gives_the_same_numbers_as_converted_inputs(which, request):
     m = request.getfixturevalue(which)
@@ -53,7 +58,7 @@ def test_output_in_one_frame_matches_the_general_path_and_refuses_what_it_refuse
     assert m.session is not None  # the one-frame path needs the session made
     for n in (onnx_model.SMALL_ROWS + 1, 37, _FINITE_CHUNK // m.n_features):
         X = _rows(m, n, seed=n)
-        general = np.asarray(m._output(m.check_X(X)), dtype=np.float64)
+        general = _general(m, X)
         out = m.output(X)
         assert m._hot[0].__self__ is m.session._sess  # the session's compiled run, not its Python wrapper
         assert out.dtype == np.float64 and out.flags.owndata and np.array_equal(out, general)
@@ -65,13 +70,9 @@ def test_output_in_one_frame_matches_the_general_path_and_refuses_what_it_refuse
     m.set_threads(1)  # a new session: the hot path is looked up again, on it
     assert m._hot is None
     X = _rows(m, 37)
-    assert np.array_equal(m.output(X), general_of(m, X))
+    assert np.array_equal(m.output(X), _general(m, X))
     assert m.session is not before and m._hot[0].__self__ is m.session._sess
-    assert np.array_equal(m.output(X), general_of(m, X))
-
-
-def general_of(m, X):
-    return np.asarray(m._output(m.check_X(X)), dtype=np.float64)
+    assert np.array_equal(m.output(X), _general(m, X))
 
 
 @pytest.mark.parametrize("which", ["logits_model", "int8_model"])

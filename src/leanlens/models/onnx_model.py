@@ -378,13 +378,15 @@ class OnnxModel(BaseModel):
 
     def _hot_path(self) -> tuple[Any, ...] | None:
         """What :meth:`output`'s hot path calls, looked up once: ONNX Runtime's compiled ``run`` of the
-        model's session, the output names, the input name and the input shape. None until the session
-        exists, and for graphs that return logits (their softmax runs in ``_output``).
+        model's session, the output names, the input name, the input shape and the most rows within
+        :data:`_FINITE_CHUNK` values. None until the session exists, and for graphs that return logits
+        (their softmax runs in ``_output``).
 
         ``InferenceSession.run`` is a Python method that checks its feed (the input names, graph capture,
         who owns OrtValues) before it calls the compiled ``run`` it wraps (``_sess.run``). The hot path
         feeds the model's own input name a numpy array it has just checked, so it calls the compiled
-        ``run`` itself: ~5–7 µs less than ``session.run`` at batch 256 (session 9, measured in place).
+        ``run`` itself: 7–19 µs less than ``session.run`` at batch 256 on the int8 MLPs, each call paired
+        with a bare ``session.run`` of its round (``benchmarks/onnx_wrapper.py``, session 9).
         A session without it (another ONNX Runtime) gets its public ``run``.
         """
         sess = self._session
@@ -426,10 +428,9 @@ class OnnxModel(BaseModel):
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
-        it, so it is skipped; probabilities: through :meth:`output`, whose hot path costs less than the
-        general path's frames even with its float64 copy: against a bare ``session.run``, +5…+22 µs
-        at batch 256 on the int8 MLPs, against +28…+47 µs before; ``benchmarks/compression_int8.py``,
-        session 9)."""
+        it, so it is skipped; probabilities: the argmax of :meth:`output`'s hot path, whose float64 copy
+        costs less than the general path's frames: +8…+21 µs over a bare ``session.run`` at batch 256 on
+        the int8 MLPs, ``benchmarks/onnx_wrapper.py``, against +28…+47 µs through the general path)."""
         if self.task == "regression":
             return super().predict(X)
         if self._hot is not None:  # probabilities from a made session: output()'s hot path, then argmax
