@@ -429,8 +429,9 @@ class OnnxModel(BaseModel):
     def predict(self, X: Any) -> np.ndarray:
         """(n,) class indices or values: the argmax of what the session returns (logits: softmax preserves
         it, so it is skipped; probabilities: the argmax of :meth:`output`'s hot path, whose float64 copy
-        costs less than the general path's frames: +8…+21 µs over a bare ``session.run`` at batch 256 on
-        the int8 MLPs, ``benchmarks/onnx_wrapper.py``, against +28…+47 µs through the general path)."""
+        costs less than the general path's frames. Against a bare ``session.run`` at batch 256 on the int8
+        MLPs: +5…+24 µs this way, +19…+47 µs through the general path (``benchmarks/compression_int8.py``,
+        session 9, after and before the change)."""
         if self.task == "regression":
             return super().predict(X)
         if self._hot is not None:  # probabilities from a made session: output()'s hot path, then argmax
