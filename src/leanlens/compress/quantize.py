@@ -376,12 +376,13 @@ def _quantize(model: BaseModel, cfg: Quantize, ctx: StepContext) -> BaseModel:
                       metadata={k: v for k, v in model.metadata.items() if k != THREADS_KEY})
         if cfg.threads is None:
             chosen = q.choose_threads(_thread_rows(ctx.data.X_train, model.input_shape), source="training rows")
-            ms = q.metadata[THREADS_KEY]["ms"]
+            ms, timings = q.metadata[THREADS_KEY]["ms"], q.metadata[THREADS_KEY]["timings"]
             timed = ", ".join(f"{n} thread(s) {t:.3f} ms" for n, t in ms.items() if t is not None)
             small = q.metadata[THREADS_KEY]["small"]
             timed_one = ", ".join(f"{n} thread(s) {t:.3f} ms" for n, t in small["ms"].items() if t is not None)
             ctx.note(f"ONNX Runtime intra-op threads: {chosen} of at most {ctx.threads}"
-                     + (f" (one call on {THREAD_CHOICE_BATCH} training rows: {timed})" if timed else "")
+                     + (f" (a call on {THREAD_CHOICE_BATCH} training rows, fastest of {timings} timing(s): {timed})"
+                        if timed else "")
                      + f"; {small['threads']} for calls on at most {small['rows_up_to']} rows"
                      + (f" (one row: {timed_one})" if timed_one else ""))
     except BaseException:
