@@ -58,7 +58,8 @@ THREAD_CHOICE_SETTLE = 1
 #: int8 MLP at batch 256 (session 10, ``compress`` of the hand plan ten times, seeds 0–9): the first
 #: timing read 2 threads 0.91–1.65× faster than 1 and chose 1 thread twice (0.91×, 1.05×), while
 #: three later timings of each of those models read 1.09–1.62× and 1.41–1.54×; of the 30 later
-#: timings of all ten, 4 read below 1.1×. Small graphs, whose fewest threads win in every timing,
+#: timings of all ten, 4 read below 1.1×. ``benchmarks/thread_choice.py`` (60 choices each way,
+#: alternating): 1 thread chosen 5 times with one timing, 2 times with up to three. Small graphs, whose fewest threads win in every timing,
 #: pay the repeats, which are short for them.
 CHOICE_TIMINGS = 3
 #: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
