@@ -8,9 +8,10 @@ structured-50% + fine-tune torch model, and that model in static and in dynamic 
 ``--repeats`` times (interleaved between settings); the figures are the medians of those
 medians. MACs are counted per batch; G MAC/s = MACs / median time.
 
-The same rounds also time the public calls: ``predict_proba`` of the torch original against
-``predict_proba`` (and ``predict``) of each int8 model, and a bare ``session.run`` of the int8
-model's own session on a feed prepared once. The wrapper's overhead is ``predict_proba`` −
+The same rounds also time the public calls: ``predict_proba`` and ``predict`` of the torch original
+against ``predict_proba`` and ``predict`` of each int8 model, and a bare ``session.run`` of the int8
+model's session on a feed prepared once; at 2 threads both for a session of exactly 2 threads and
+for the model's own (the threads it chose), each group three calls per round (see ``_public_calls``). The wrapper's overhead is ``predict_proba`` −
 ``session.run`` (µs and %), and the public speed-up (``predict_proba`` on both sides) is printed
 beside the raw-forward one (``forward_fn`` on both sides).
 
@@ -79,8 +80,17 @@ def _at_threads(model: Any, threads: int) -> Any:
                      threads=threads, feature_names=model.feature_names, output_names=model.output_names)
 
 
-def _public_calls(model: Any, X: Any, threads: int, tag: str) -> dict[str, Any]:
-    """The int8 model's public calls and a bare ``session.run`` of the *same* session, on the same rows.
+def _public_calls(model: Any, X: Any, threads: int, tag: str, *, own: bool = False) -> dict[str, Any]:
+    """The int8 model's public calls and a bare ``session.run`` of the *same* session, on the same rows:
+    an OnnxModel of the same file at exactly ``threads`` threads, or (``own=True``) the model itself,
+    with the threads it chose.
+
+    Every group gets these three calls per round, as the torch original gets its raw forward,
+    ``predict_proba`` and ``predict``: how often a session runs in a round decides how warm its
+    caches and pool thread are when it is timed. Until session 10 the model's own threads had one
+    call per round against three for the fixed-thread group, and read 5.78–5.83× against
+    5.98–6.24× for the same graph at the same 2 threads (digits, settle 0, three runs); the batch
+    table, whose sessions all run once per round, read 6.02–6.37× for both.
 
     The bare call gets a feed prepared once (float32, C-contiguous) and fetches the one output the
     model reads (its last floating-point output: the graph's probabilities), as ``predict_proba``
@@ -90,7 +100,7 @@ def _public_calls(model: Any, X: Any, threads: int, tag: str) -> dict[str, Any]:
     """
     import numpy as np
 
-    m = _at_threads(model, threads)
+    m = model if own else _at_threads(model, threads)
     feed = {m.input_name: np.ascontiguousarray(X, dtype=np.float32)}
     sess = m.session
     floats = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
@@ -134,12 +144,12 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
                    for k, m in variants.items()}
             # The same speed-up through the public call a user makes, on both sides.
             fns["predict_proba: torch fp32 original"] = lambda: model.predict_proba(X)
+            fns["predict: torch fp32 original"] = lambda: model.predict(X)
             for mode in ("static", "dynamic"):
                 q = variants[f"int8 {mode} (pruned)"]
                 fns.update(_public_calls(q, X, threads, f"int8 {mode}"))
                 if threads == max(THREADS):  # the model as compress() returned it: its own threads, ≤ the budget
-                    fns[f"predict_proba: int8 {mode}, own threads ({q.threads_})"] = (
-                        lambda q=q: q.predict_proba(X))
+                    fns.update(_public_calls(q, X, threads, f"int8 {mode}, own threads ({q.threads_})", own=True))
             res = time_calls(fns, threads=threads, reps=reps, min_reps=min(30, reps), max_seconds=4.0 * (1 + settle),
                              attempts=1, warn=False, settle=settle)
             loads.append(res.load_average)
@@ -152,8 +162,10 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
             key = k if k in variants else k.split(": ", 1)[1].split(",")[0]  # "predict_proba: int8 static" → its variant
             key = key if key in variants else f"{key} (pruned)"
             batch_macs = macs_row.get(key, macs_row["torch fp32 pruned"]) * 256
-            # public calls are compared with the original's public call, raw forwards with its raw forward
-            ref = ms["predict_proba: torch fp32 original"] if k not in variants else base
+            # public calls are compared with the original's same public call (bare session.run with its
+            # predict_proba), raw forwards with its raw forward
+            ref = (base if k in variants else ms["predict: torch fp32 original"] if k.startswith("predict: ")
+                   else ms["predict_proba: torch fp32 original"])
             rows.append({"model": name, "variant": k, "threads": threads, "ms_b256": ms[k], "spread_ms": [min(v), max(v)],
                          "speedup": ref / ms[k], "macs_per_batch": batch_macs,
                          "gmac_s": batch_macs / (ms[k] * 1e-3) / 1e9, "accuracy": acc[key], "agreement": agree[key],
@@ -327,7 +339,8 @@ def _table(rows: list[dict[str, Any]], autos: list[dict[str, Any]], wrapper: lis
         del lines[-3:]
     lines += _wrapper_table(wrapper or [])
     lines += _batch_table(batches or [])
-    own = [r for r in rows if ", own threads" in r["variant"] and "digits" in r["model"]]
+    own = [r for r in rows if ", own threads" in r["variant"] and r["variant"].startswith("predict_proba: ")
+           and "digits" in r["model"]]
     if own:
         lines += ["", "Headline (digits, batch 256, predict_proba on both sides, torch fp32 at 2 threads, int8 with "
                   "the threads it chose, ≤ 2): " + "; ".join(f"{r['variant'].split(': ', 1)[1]} {r['speedup']:.2f}× "
