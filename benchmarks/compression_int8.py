@@ -11,9 +11,10 @@ medians. MACs are counted per batch; G MAC/s = MACs / median time.
 The same rounds also time the public calls: ``predict_proba`` and ``predict`` of the torch original
 against ``predict_proba`` and ``predict`` of each int8 model, and a bare ``session.run`` of the int8
 model's session on a feed prepared once; at 2 threads both for a session of exactly 2 threads and
-for the model's own (the threads it chose), each group three calls per round (see ``_public_calls``). The wrapper's overhead is ``predict_proba`` −
-``session.run`` (µs and %), and the public speed-up (``predict_proba`` on both sides) is printed
-beside the raw-forward one (``forward_fn`` on both sides).
+for the model's own (the threads it chose), each group three calls per round (see
+``_public_calls``). The wrapper's overhead is ``predict_proba`` − ``session.run`` (µs and %), and
+the public speed-up (``predict_proba`` on both sides) is printed beside the raw-forward one
+(``forward_fn`` on both sides).
 
 ``--auto`` runs ``compress(model, "auto", budget=AutoBudget(trials=20, max_accuracy_drop=0.01,
 require="same-reasons"))`` on the digits and breast-cancer MLPs and times the winner against
@@ -89,8 +90,9 @@ def _public_calls(model: Any, X: Any, threads: int, tag: str, *, own: bool = Fal
     ``predict_proba`` and ``predict``: how often a session runs in a round decides how warm its
     caches and pool thread are when it is timed. Until session 10 the model's own threads had one
     call per round against three for the fixed-thread group, and read 5.78–5.83× against
-    5.98–6.24× for the same graph at the same 2 threads (digits, settle 0, three runs); the batch
-    table, whose sessions all run once per round, read 6.02–6.37× for both.
+    5.98–6.24× for the same graph at the same 2 threads (digits, settle 0: session 9's two runs
+    and session 10's first); the batch table, whose sessions all run once per round, read
+    6.02–6.37× with its own threads in the same runs.
 
     The bare call gets a feed prepared once (float32, C-contiguous) and fetches the one output the
     model reads (its last floating-point output: the graph's probabilities), as ``predict_proba``

@@ -177,8 +177,8 @@ class Quantize(StepConfig):
         ``session.run`` on 256 training rows is within 10 % of the fastest (small graphs run
         faster on 1 thread: the hand-off between ONNX Runtime's pool threads costs more than the
         split work saves; a timing that keeps fewer threads is repeated, up to 3 times, as a slow
-        spell of a core can hide the gain); the choice is saved with the model (``metadata["onnx_threads"]``) and
-        noted in the record. An int fixes the count.
+        spell of a core can hide the gain); the choice is saved with the model
+        (``metadata["onnx_threads"]``) and noted in the record. An int fixes the count.
     """
 
     step: ClassVar[str] = "quantize"

@@ -59,8 +59,9 @@ THREAD_CHOICE_SETTLE = 1
 #: timing read 2 threads 0.91–1.65× faster than 1 and chose 1 thread twice (0.91×, 1.05×), while
 #: three later timings of each of those models read 1.09–1.62× and 1.41–1.54×; of the 30 later
 #: timings of all ten, 4 read below 1.1×. ``benchmarks/thread_choice.py`` (60 choices each way,
-#: alternating): 1 thread chosen 5 times with one timing, 2 times with up to three. Small graphs, whose fewest threads win in every timing,
-#: pay the repeats, which are short for them.
+#: alternating): 1 thread chosen 5 times with one timing, 2 times with up to three, at 17 % more
+#: timings. Small graphs, whose fewest threads win in every timing, pay the repeats, which are
+#: short for them (the 64-64 int8 MLP: 0.5 s against 0.15–0.2 s).
 CHOICE_TIMINGS = 3
 #: Calls on at most this many rows run with the threads chosen on one row (``"small"`` in the
 #: choice): splitting a few rows over a pool costs more than it saves. The digits int8 MLP with
