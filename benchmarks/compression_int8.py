@@ -72,6 +72,12 @@ def _models(lc: Any, quick: bool, only: tuple[str, ...] = MODELS) -> list[tuple[
     return out
 
 
+def hand_pruned(lc: Any, model: Any, ds: Any, *, quick: bool) -> Any:
+    """The hand plan's torch part: structured 50 % + fine-tune (5 epochs, 1 in quick mode), seed 0."""
+    return lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=1 if quick else 5)],
+                       data=ds, random_state=0, latency_reps=0).model
+
+
 def _at_threads(model: Any, threads: int) -> Any:
     """The same ONNX file as an OnnxModel whose own session has ``threads`` intra-op threads
     (what a user gets with ``Quantize(threads=...)``), so its public calls run at that count."""
@@ -121,9 +127,7 @@ def _int8_rows(lc: Any, name: str, ds: Any, model: Any, *, quick: bool, repeats:
     from leanlens.models.latency import forward_fn, time_calls
     from leanlens.models.onnx_model import OnnxModel, export_onnx
 
-    ft = 1 if quick else 5
-    pruned = lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=ft)], data=ds,
-                         random_state=0, latency_reps=0).model
+    pruned = hand_pruned(lc, model, ds, quick=quick)
     variants: dict[str, Any] = {"torch fp32 original": model, "torch fp32 pruned": pruned}
     for mode in ("static", "dynamic"):
         variants[f"int8 {mode} (pruned)"] = lc.compress(pruned, [lc.Quantize(mode=mode)], data=ds, random_state=0,

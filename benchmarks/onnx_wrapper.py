@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info, machine_line, write_results
-from compression_int8 import _at_threads, _models
+from compression_int8 import _at_threads, _models, hand_pruned
 
 THREADS = (1, 2)
 VARIANTS = ("session.run bare", "compiled run", "+ finiteness", "+ float64", "predict_proba", "predict")
@@ -122,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     results = []
     for name, ds, model in _models(lc, args.quick, ("digits", "breast_cancer")):
-        ft = 1 if args.quick else 5
-        pruned = lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=ft)], data=ds,
-                             random_state=0, latency_reps=0).model
-        q = lc.compress(pruned, [lc.Quantize(mode="static")], data=ds, random_state=0, latency_reps=0).model
+        q = lc.compress(hand_pruned(lc, model, ds, quick=args.quick), [lc.Quantize(mode="static")], data=ds, random_state=0, latency_reps=0).model
         X = np.ascontiguousarray(latency_rows(ds, 256), dtype=np.float32)
         for threads in THREADS:
             load0 = os.getloadavg()[0]

@@ -25,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info, machine_line, write_results
-from compression_int8 import _models
+from compression_int8 import _models, hand_pruned
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,24 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_line(), f"load {os.getloadavg()}", flush=True)
     t_start = time.perf_counter()
     name, ds, model = _models(lc, args.quick, ("digits",))[0]
-    pruned = lc.compress(model, [lc.Prune(amount=0.5, scope="layer"), lc.Finetune(epochs=1 if args.quick else 5)],
-                         data=ds, random_state=0, latency_reps=0).model
-    q = lc.compress(pruned, [lc.Quantize(mode="static")], data=ds, random_state=0, latency_reps=0).model
+    q = lc.compress(hand_pruned(lc, model, ds, quick=args.quick), [lc.Quantize(mode="static")], data=ds, random_state=0, latency_reps=0).model
     X = _thread_rows(ds.X_train, q.input_shape)
     ways = {"one timing": 1, f"up to {onnx_model.CHOICE_TIMINGS}": onnx_model.CHOICE_TIMINGS}
     made: dict[str, list[dict[str, float]]] = {w: [] for w in ways}
     keep = onnx_model.CHOICE_TIMINGS
     load0 = os.getloadavg()[0]
-    try:
-        for i in range(pairs):
-            for way in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
-                onnx_model.CHOICE_TIMINGS = ways[way]
-                t0 = time.perf_counter()
-                ms, n = onnx_model._time_choice(q.path, X, [1, 2])
-                made[way].append({"threads": onnx_model.choose_threads(ms), "gain": ms[1] / ms[2], "timings": n,
-                                  "seconds": time.perf_counter() - t0})
-    finally:
-        onnx_model.CHOICE_TIMINGS = keep
+    for i in range(pairs):
+        for way in (list(ways) if i % 2 == 0 else list(ways)[::-1]):
+            t0 = time.perf_counter()
+            ms, n = onnx_model._time_choice(q.path, X, [1, 2], most=ways[way])
+            made[way].append({"threads": onnx_model.choose_threads(ms), "gain": ms[1] / ms[2], "timings": n,
+                              "seconds": time.perf_counter() - t0})
     rows = []
     for way, v in made.items():
         gains = np.array([c["gain"] for c in v])

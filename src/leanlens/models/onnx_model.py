@@ -193,12 +193,13 @@ def choose_threads(ms: dict[int, float], *, gain: float = PARALLEL_GAIN) -> int:
     return min(n for n, t in ms.items() if t <= best * gain)
 
 
-def _time_choice(path: str | os.PathLike[str], X: np.ndarray, counts: list[int]) -> tuple[dict[int, float], int]:
-    """:func:`time_thread_counts` on ``X``, repeated up to :data:`CHOICE_TIMINGS` times while the rule
-    keeps fewer than the most threads, each count keeping its fastest time; (times, timings made)."""
+def _time_choice(path: str | os.PathLike[str], X: np.ndarray, counts: list[int], *, most: int = CHOICE_TIMINGS
+                 ) -> tuple[dict[int, float], int]:
+    """:func:`time_thread_counts` on ``X``, repeated up to ``most`` times (default :data:`CHOICE_TIMINGS`)
+    while the rule keeps fewer than the most threads, each count keeping its fastest time; (times, timings made)."""
     ms = time_thread_counts(path, X, counts)
     made = 1
-    while made < CHOICE_TIMINGS and choose_threads(ms) < max(counts):
+    while made < most and choose_threads(ms) < max(counts):
         again = time_thread_counts(path, X, counts)
         ms = {n: min(ms[n], again[n]) for n in counts}
         made += 1
